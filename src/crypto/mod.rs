@@ -1,0 +1,474 @@
+//! The WXBizMsgCrypt scheme, pure: bytes and strings in, bytes and strings
+//! out, no HTTP.
+//!
+//! This is what the vendor's `WXBizMsgCrypt` sample libraries do, with the
+//! checks they skip: [`MsgCrypt::verify_url`] answers the GET URL
+//! verification, [`MsgCrypt::decrypt_msg`] opens a POST body and
+//! [`MsgCrypt::encrypt_msg`] seals a passive reply.
+//!
+//! Source: WeCom doc 加解密方案说明 (and the WeChat Official Account doc
+//! 消息加解密说明, which uses the same scheme with the appid as receive id).
+//!
+//! * `msg_signature = hex(sha1(sort(token, timestamp, nonce, Encrypt)))`,
+//!   compared in constant time;
+//! * `Encrypt = base64(AES-256-CBC(key, iv = key[0..16], pkcs7_32(random(16) ‖ u32be(len) ‖ msg ‖ receive_id)))`.
+//!
+//! Decryption checks, in this order: signature (before touching the
+//! ciphertext), strict base64, length, padding (every byte), length field
+//! (checked arithmetic), receive id (exact bytes), UTF-8.
+//!
+//! # Example
+//! ```
+//! use wecom_callback::crypto::{CryptoErrorKind, MsgCrypt};
+//!
+//! // The vendor's sample credentials and URL-verification request.
+//! let crypt = MsgCrypt::new("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
+//! let echo = crypt.verify_url(
+//!     "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
+//!     "1409659589",
+//!     "263014780",
+//!     "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==",
+//! )?;
+//! assert_eq!(echo, "1616140317555161061");
+//!
+//! // A `+` turned into a space by a form decoder no longer verifies.
+//! let err = crypt
+//!     .verify_url(
+//!         "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
+//!         "1409659589",
+//!         "263014780",
+//!         "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp 4RPcs8TgAE7OaBO FZXvnaqQ==",
+//!     )
+//!     .unwrap_err();
+//! assert_eq!(err.kind(), CryptoErrorKind::ValidateSignature);
+//!
+//! // Seal a reply and open it again.
+//! let envelope = crypt.encrypt_msg("<xml>…</xml>", "1409659590", "123456")?;
+//! assert!(envelope.starts_with("<xml>\n<Encrypt><![CDATA["));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod cipher;
+mod error;
+mod frame;
+mod key;
+mod random;
+mod signature;
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+pub use error::{ConfigError, ConfigErrorKind, CryptoError, CryptoErrorKind};
+pub use key::{ENCODING_AES_KEY_LEN, EncodingAesKey};
+pub use random::{FixedRandom, OsRandom, RandomSource, RandomUnavailable};
+pub use signature::{SIGNATURE_HEX_LEN, msg_signature, plain_signature};
+
+pub(crate) use random::nonce as random_nonce;
+pub(crate) use signature::parse_hex as parse_signature_hex;
+
+use crate::envelope::{self, Envelope};
+
+/// Longest Token the vendor consoles accept (WeCom doc 回调配置).
+pub const MAX_TOKEN_LEN: usize = 32;
+
+/// One callback URL's secrets: Token, EncodingAESKey and the acceptable
+/// receive ids (corp id, suite id, appid, or `""`). The counterpart of the
+/// vendor's `WXBizMsgCrypt(token, encoding_aes_key, receive_id)`.
+///
+/// Which receive id to configure depends on the callback kind (WeCom doc
+/// 加解密方案说明, 附注 ReceiveId 含义): the corp id for a self-built app, the
+/// suite id for third-party instruction callbacks, `""` for the intelligent
+/// robot and individual-subject third-party apps, the appid for WeChat
+/// Official Accounts. An empty configured id matches only an empty receive
+/// id; the check is never skipped.
+///
+/// `Debug` shows the receive ids but never the Token or the key.
+#[derive(Clone)]
+pub struct MsgCrypt {
+    token: String,
+    key: EncodingAesKey,
+    receive_ids: Vec<String>,
+}
+
+/// A decrypted message: the `msg` text and the receive id it carried.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Decrypted {
+    msg: String,
+    receive_id: String,
+}
+
+impl Decrypted {
+    /// The decrypted `msg`: XML for WeCom apps, JSON for the robot.
+    pub fn msg(&self) -> &str {
+        &self.msg
+    }
+
+    /// Takes the decrypted `msg`.
+    pub fn into_msg(self) -> String {
+        self.msg
+    }
+
+    /// The receive id found after `msg` (one of the configured ones).
+    pub fn receive_id(&self) -> &str {
+        &self.receive_id
+    }
+}
+
+impl fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decrypted")
+            .field("msg", &format_args!("<{} bytes>", self.msg.len()))
+            .field("receive_id", &self.receive_id)
+            .finish()
+    }
+}
+
+fn check_token(token: &str) -> Result<(), ConfigError> {
+    if token.is_empty()
+        || token.len() > MAX_TOKEN_LEN
+        || !token.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(ConfigError::new(ConfigErrorKind::InvalidToken));
+    }
+    Ok(())
+}
+
+fn check_receive_id(receive_id: &str) -> Result<(), ConfigError> {
+    if receive_id.len() > 128 || !receive_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::new(ConfigErrorKind::InvalidReceiveId));
+    }
+    Ok(())
+}
+
+impl MsgCrypt {
+    /// Builds a crypt for one receive id.
+    ///
+    /// * `token`: the Token of the callback settings, 1 to 32 characters of
+    ///   `[A-Za-z0-9]`;
+    /// * `encoding_aes_key`: the EncodingAESKey, 43 characters of `[A-Za-z0-9]`;
+    /// * `receive_id`: corp id, suite id, appid, or `""` (printable ASCII, at
+    ///   most 128 bytes).
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidToken`], [`ConfigErrorKind::IllegalAesKey`]
+    /// (-40004) or [`ConfigErrorKind::InvalidReceiveId`].
+    pub fn new(token: &str, encoding_aes_key: &str, receive_id: &str) -> Result<Self, ConfigError> {
+        Self::with_receive_ids(token, encoding_aes_key, [receive_id])
+    }
+
+    /// Builds a crypt that accepts any of several receive ids, e.g. the
+    /// authorized corps of a third-party data callback. Replies are sealed
+    /// with the receive id of the message they answer; [`encrypt_msg`]
+    /// uses the first one.
+    ///
+    /// # Errors
+    /// As [`MsgCrypt::new`]; [`ConfigErrorKind::InvalidReceiveId`] also when
+    /// `receive_ids` is empty.
+    ///
+    /// [`encrypt_msg`]: MsgCrypt::encrypt_msg
+    pub fn with_receive_ids<I, S>(
+        token: &str,
+        encoding_aes_key: &str,
+        receive_ids: I,
+    ) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        check_token(token)?;
+        let key = EncodingAesKey::new(encoding_aes_key)?;
+        let receive_ids: Vec<String> = receive_ids.into_iter().map(Into::into).collect();
+        if receive_ids.is_empty() {
+            return Err(ConfigError::new(ConfigErrorKind::InvalidReceiveId));
+        }
+        for id in &receive_ids {
+            check_receive_id(id)?;
+        }
+        Ok(Self {
+            token: token.to_owned(),
+            key,
+            receive_ids,
+        })
+    }
+
+    /// The acceptable receive ids, the one used for replies first.
+    pub fn receive_ids(&self) -> &[String] {
+        &self.receive_ids
+    }
+
+    fn primary_receive_id(&self) -> &str {
+        self.receive_ids.first().map_or("", String::as_str)
+    }
+
+    /// `msg_signature` of `encrypt` under this Token (see [`msg_signature`]).
+    pub fn signature(&self, timestamp: &str, nonce: &str, encrypt: &str) -> String {
+        msg_signature(&self.token, timestamp, nonce, encrypt)
+    }
+
+    /// Checks `msg_signature`, then decrypts `encrypt` (the Encrypt text or
+    /// `echostr`, exactly as received, after URL or XML decoding).
+    ///
+    /// # Errors
+    /// In the order checked: [`CryptoErrorKind::ValidateSignature`] (-40001),
+    /// [`DecodeBase64`](CryptoErrorKind::DecodeBase64) (-40010),
+    /// [`DecryptAes`](CryptoErrorKind::DecryptAes) (-40007),
+    /// [`IllegalBuffer`](CryptoErrorKind::IllegalBuffer) (-40008),
+    /// [`ValidateReceiveId`](CryptoErrorKind::ValidateReceiveId) (-40005),
+    /// [`InvalidUtf8`](CryptoErrorKind::InvalidUtf8).
+    pub fn decrypt(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        encrypt: &str,
+    ) -> Result<Decrypted, CryptoError> {
+        signature::verify(msg_signature, &self.token, timestamp, nonce, encrypt)?;
+        self.open(encrypt)
+    }
+
+    /// Decrypts `encrypt` **without** checking a signature: for callers that
+    /// verified it themselves, and for tests. Same errors as
+    /// [`MsgCrypt::decrypt`] minus the signature.
+    pub fn decrypt_unsigned(&self, encrypt: &str) -> Result<Decrypted, CryptoError> {
+        self.open(encrypt)
+    }
+
+    fn open(&self, encrypt: &str) -> Result<Decrypted, CryptoError> {
+        let data = STANDARD
+            .decode(encrypt)
+            .map_err(|_| CryptoError::new(CryptoErrorKind::DecodeBase64))?;
+        let plain = cipher::decrypt(&self.key, data)?;
+        let (msg, receive_id) = frame::open(&plain)?;
+        let receive_id = self
+            .receive_ids
+            .iter()
+            .find(|id| id.as_bytes() == receive_id)
+            .ok_or_else(|| CryptoError::new(CryptoErrorKind::ValidateReceiveId))?;
+        let msg =
+            std::str::from_utf8(msg).map_err(|_| CryptoError::new(CryptoErrorKind::InvalidUtf8))?;
+        Ok(Decrypted {
+            msg: msg.to_owned(),
+            receive_id: receive_id.clone(),
+        })
+    }
+
+    /// Answers the GET URL verification (WeCom doc 接收消息与事件 概述, 验证URL有效性):
+    /// checks `msg_signature` over `echostr` and returns the decrypted
+    /// plaintext, which the server must send back as the whole response body.
+    ///
+    /// `echostr` must be the query value percent-decoded exactly once (a
+    /// `+` stays a `+`).
+    ///
+    /// # Errors
+    /// As [`MsgCrypt::decrypt`].
+    pub fn verify_url(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        echostr: &str,
+    ) -> Result<String, CryptoError> {
+        self.decrypt(msg_signature, timestamp, nonce, echostr)
+            .map(Decrypted::into_msg)
+    }
+
+    /// Opens a POST body: parses the XML envelope
+    /// (`<xml><ToUserName/><AgentID/><Encrypt/></xml>`, see
+    /// [`crate::envelope`]), checks `msg_signature` over its Encrypt and
+    /// decrypts it.
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::ParseXml`] (-40002) for a bad envelope, then as
+    /// [`MsgCrypt::decrypt`].
+    pub fn decrypt_msg(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        post_body: &[u8],
+    ) -> Result<Decrypted, CryptoError> {
+        let envelope = Envelope::parse(post_body)?;
+        self.decrypt(msg_signature, timestamp, nonce, envelope.encrypt())
+    }
+
+    /// Encrypts `msg` for the first receive id with a caller-chosen random
+    /// prefix, returning the base64 Encrypt text. Deterministic: this is the
+    /// seam for known-answer tests. Production code should let
+    /// [`MsgCrypt::encrypt_msg`] draw the prefix from the OS.
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::IllegalBuffer`] if `msg` exceeds `u32::MAX` bytes.
+    pub fn encrypt_with_prefix(
+        &self,
+        msg: &[u8],
+        random_prefix: [u8; 16],
+    ) -> Result<String, CryptoError> {
+        self.encrypt_for(msg, self.primary_receive_id(), random_prefix)
+    }
+
+    /// As [`MsgCrypt::encrypt_with_prefix`] with an explicit receive id.
+    pub(crate) fn encrypt_for(
+        &self,
+        msg: &[u8],
+        receive_id: &str,
+        random_prefix: [u8; 16],
+    ) -> Result<String, CryptoError> {
+        let frame = frame::build(&random_prefix, msg, receive_id.as_bytes())?;
+        Ok(STANDARD.encode(cipher::encrypt(&self.key, frame)))
+    }
+
+    /// Seals a passive reply into the envelope WeCom expects
+    /// (`Encrypt`, `MsgSignature`, `TimeStamp`, `Nonce`; see
+    /// [`envelope::reply`]) with a random prefix from the OS CSPRNG.
+    /// `timestamp` and `nonce` are the reply's own (fresh ones are best).
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::EncryptAes`] if the OS random source fails.
+    pub fn encrypt_msg(
+        &self,
+        reply_msg: &str,
+        timestamp: &str,
+        nonce: &str,
+    ) -> Result<String, CryptoError> {
+        self.encrypt_msg_with(
+            reply_msg,
+            timestamp,
+            nonce,
+            self.primary_receive_id(),
+            &OsRandom,
+        )
+    }
+
+    /// As [`MsgCrypt::encrypt_msg`], with the receive id and random source
+    /// given (the seam for deterministic tests).
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::EncryptAes`] if `random` fails;
+    /// [`CryptoErrorKind::ValidateReceiveId`] if `receive_id` is not one of
+    /// the configured ids.
+    pub fn encrypt_msg_with(
+        &self,
+        reply_msg: &str,
+        timestamp: &str,
+        nonce: &str,
+        receive_id: &str,
+        random: &dyn RandomSource,
+    ) -> Result<String, CryptoError> {
+        if !self.receive_ids.iter().any(|id| id == receive_id) {
+            return Err(CryptoError::new(CryptoErrorKind::ValidateReceiveId));
+        }
+        let mut prefix = [0u8; 16];
+        random
+            .fill(&mut prefix)
+            .map_err(|_| CryptoError::new(CryptoErrorKind::EncryptAes))?;
+        let encrypt = self.encrypt_for(reply_msg.as_bytes(), receive_id, prefix)?;
+        let signature = self.signature(timestamp, nonce, &encrypt);
+        Ok(envelope::reply(&encrypt, &signature, timestamp, nonce))
+    }
+}
+
+impl fmt::Debug for MsgCrypt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MsgCrypt")
+            .field("token", &"<redacted>")
+            .field("key", &self.key)
+            .field("receive_ids", &self.receive_ids)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+
+    #[test]
+    fn config_is_checked_at_construction() {
+        let kind = |r: Result<MsgCrypt, ConfigError>| r.unwrap_err().kind();
+        assert_eq!(
+            kind(MsgCrypt::new("", KEY, "ww1")),
+            ConfigErrorKind::InvalidToken
+        );
+        assert_eq!(
+            kind(MsgCrypt::new(&"a".repeat(33), KEY, "ww1")),
+            ConfigErrorKind::InvalidToken
+        );
+        assert_eq!(
+            kind(MsgCrypt::new("to ken", KEY, "ww1")),
+            ConfigErrorKind::InvalidToken
+        );
+        assert_eq!(
+            kind(MsgCrypt::new("t", &KEY[1..], "ww1")),
+            ConfigErrorKind::IllegalAesKey
+        );
+        assert_eq!(
+            kind(MsgCrypt::new("t", KEY, "ww 1")),
+            ConfigErrorKind::InvalidReceiveId
+        );
+        assert_eq!(
+            kind(MsgCrypt::with_receive_ids("t", KEY, Vec::<String>::new())),
+            ConfigErrorKind::InvalidReceiveId
+        );
+        assert!(MsgCrypt::new("t", KEY, "").is_ok());
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let crypt = MsgCrypt::new("SecretToken", KEY, "ww1").unwrap();
+        let debug = format!("{crypt:?}");
+        assert!(!debug.contains("SecretToken"));
+        assert!(!debug.contains(KEY));
+        assert!(debug.contains("ww1"));
+    }
+
+    #[test]
+    fn several_receive_ids_and_replies_for_the_matching_one() {
+        let a = MsgCrypt::new("t", KEY, "corpA").unwrap();
+        let b = MsgCrypt::new("t", KEY, "corpB").unwrap();
+        let both = MsgCrypt::with_receive_ids("t", KEY, ["corpA", "corpB"]).unwrap();
+        let from_b = b.encrypt_with_prefix(b"hi", [1; 16]).unwrap();
+        assert_eq!(
+            both.decrypt_unsigned(&from_b).unwrap().receive_id(),
+            "corpB"
+        );
+        assert_eq!(
+            a.decrypt_unsigned(&from_b).unwrap_err().kind(),
+            CryptoErrorKind::ValidateReceiveId
+        );
+        let sealed = both
+            .encrypt_msg_with("reply", "1", "2", "corpB", &FixedRandom::new([3; 16]))
+            .unwrap();
+        let env = Envelope::parse(sealed.as_bytes()).unwrap();
+        assert_eq!(b.decrypt_unsigned(env.encrypt()).unwrap().msg(), "reply");
+        assert_eq!(
+            both.encrypt_msg_with("x", "1", "2", "corpC", &OsRandom)
+                .unwrap_err()
+                .kind(),
+            CryptoErrorKind::ValidateReceiveId
+        );
+    }
+
+    #[test]
+    fn two_encryptions_differ_in_the_first_block() {
+        let crypt = MsgCrypt::new("t", KEY, "ww1").unwrap();
+        let a = crypt.encrypt_msg("same", "1", "2").unwrap();
+        let b = crypt.encrypt_msg("same", "1", "2").unwrap();
+        let ea = Envelope::parse(a.as_bytes()).unwrap();
+        let eb = Envelope::parse(b.as_bytes()).unwrap();
+        assert_ne!(ea.encrypt()[..22], eb.encrypt()[..22]);
+    }
+
+    #[test]
+    fn non_utf8_message_is_refused() {
+        let crypt = MsgCrypt::new("t", KEY, "ww1").unwrap();
+        let sealed = crypt.encrypt_with_prefix(b"\xff\xfe", [0; 16]).unwrap();
+        assert_eq!(
+            crypt.decrypt_unsigned(&sealed).unwrap_err().kind(),
+            CryptoErrorKind::InvalidUtf8
+        );
+    }
+}

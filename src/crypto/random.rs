@@ -1,0 +1,117 @@
+//! The randomness seam: the 16-byte random prefix of each encrypted reply and
+//! the reply `Nonce`.
+//!
+//! Production code uses [`OsRandom`] (the operating system's CSPRNG through
+//! `getrandom`). Known-answer tests inject [`FixedRandom`] so that encryption
+//! becomes deterministic, the way every `encrypt` vector of the vendor
+//! libraries is produced.
+
+use std::fmt;
+
+/// The random source could not deliver bytes (the OS CSPRNG failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RandomUnavailable;
+
+impl fmt::Display for RandomUnavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("random source unavailable")
+    }
+}
+
+impl std::error::Error for RandomUnavailable {}
+
+/// A source of random bytes for reply encryption.
+///
+/// Implement it only to make output deterministic in tests; production code
+/// should keep the default [`OsRandom`]. A weak source makes the first
+/// ciphertext block predictable, because the protocol's IV is fixed
+/// (IV = key\[0..16\]) and the random prefix is the only thing that varies.
+pub trait RandomSource: fmt::Debug + Send + Sync + 'static {
+    /// Fills `dest` entirely with random bytes.
+    ///
+    /// # Errors
+    /// [`RandomUnavailable`] if no bytes can be had.
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable>;
+}
+
+/// The operating system's CSPRNG (`getrandom`). The default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
+        getrandom::fill(dest).map_err(|_| RandomUnavailable)
+    }
+}
+
+/// Fixed bytes, repeated cyclically: every `fill` starts again at the first
+/// byte. For known-answer tests only.
+///
+/// ```
+/// use wecom_callback::crypto::{FixedRandom, RandomSource};
+///
+/// let random = FixedRandom::new(*b"0123456789abcdef");
+/// let mut prefix = [0u8; 16];
+/// random.fill(&mut prefix)?;
+/// assert_eq!(&prefix, b"0123456789abcdef");
+/// # Ok::<(), wecom_callback::crypto::RandomUnavailable>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedRandom {
+    bytes: Vec<u8>,
+}
+
+impl FixedRandom {
+    /// A source that yields `bytes` over and over. An empty `bytes` yields
+    /// zeros.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self {
+            bytes: bytes.into(),
+        }
+    }
+}
+
+impl RandomSource for FixedRandom {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
+        if self.bytes.is_empty() {
+            dest.fill(0);
+        } else {
+            for (d, s) in dest.iter_mut().zip(self.bytes.iter().cycle()) {
+                *d = *s;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fresh reply nonce: ten decimal digits, like the nonces WeCom sends.
+pub(crate) fn nonce(random: &dyn RandomSource) -> Result<String, RandomUnavailable> {
+    let mut bytes = [0u8; 8];
+    random.fill(&mut bytes)?;
+    Ok(format!(
+        "{:010}",
+        u64::from_be_bytes(bytes) % 10_000_000_000
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_random_differs_between_calls() {
+        let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+        OsRandom.fill(&mut a).unwrap();
+        OsRandom.fill(&mut b).unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn nonce_is_ten_digits() {
+        let n = nonce(&FixedRandom::new([0xff; 8])).unwrap();
+        assert_eq!(n.len(), 10);
+        assert!(n.bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(nonce(&FixedRandom::new(vec![])).unwrap(), "0000000000");
+    }
+}

@@ -1,0 +1,153 @@
+//! `msg_signature`: the lowercase hex SHA-1 of the sorted concatenation of
+//! token, timestamp, nonce and Encrypt (WeCom doc 加解密方案说明, 消息体签名校验).
+
+use sha1::{Digest, Sha1};
+use subtle::ConstantTimeEq;
+
+use super::error::{CryptoError, CryptoErrorKind};
+
+/// Length of a hex `msg_signature`: 40 lowercase hex digits.
+pub const SIGNATURE_HEX_LEN: usize = 40;
+
+/// SHA-1 of the byte-wise sorted concatenation of `parts`.
+fn sorted_sha1_digest(parts: &mut [&str]) -> [u8; 20] {
+    parts.sort_unstable();
+    let mut hasher = Sha1::new();
+    for part in parts.iter() {
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().into()
+}
+
+fn to_hex(digest: &[u8; 20]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(SIGNATURE_HEX_LEN);
+    for byte in digest {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+/// Parses exactly 40 lowercase hex digits. Upper case is refused: WeCom
+/// sends lower case and every vendor library compares case-sensitively.
+pub(crate) fn parse_hex(signature: &str) -> Option<[u8; 20]> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    if signature.len() != SIGNATURE_HEX_LEN {
+        return None;
+    }
+    let mut out = [0u8; 20];
+    for (byte, pair) in out.iter_mut().zip(signature.as_bytes().chunks_exact(2)) {
+        if let [hi, lo] = pair {
+            *byte = (nibble(*hi)? << 4) | nibble(*lo)?;
+        }
+    }
+    Some(out)
+}
+
+/// Computes `msg_signature` over `token`, `timestamp`, `nonce` and `encrypt`
+/// (the Encrypt element or `echostr` text exactly as received): 40 lowercase
+/// hex digits. The same formula signs replies (`MsgSignature`).
+///
+/// The four strings are sorted as byte strings, not as numbers.
+///
+/// ```
+/// // The worked example of WeCom doc 加解密方案说明.
+/// let sig = wecom_callback::crypto::msg_signature(
+///     "QDG6eK",
+///     "1409659813",
+///     "1372623149",
+///     "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==",
+/// );
+/// assert_eq!(sig, "477715d11cdb4164915debcba66cb864d751f3e6");
+/// ```
+pub fn msg_signature(token: &str, timestamp: &str, nonce: &str, encrypt: &str) -> String {
+    to_hex(&sorted_sha1_digest(&mut [token, timestamp, nonce, encrypt]))
+}
+
+/// Computes the plaintext-mode `signature` of WeChat Official Accounts, Mini
+/// Programs and Open Platform (WeChat doc 消息推送): the lowercase hex SHA-1 of
+/// the sorted token, timestamp and nonce.
+pub fn plain_signature(token: &str, timestamp: &str, nonce: &str) -> String {
+    to_hex(&sorted_sha1_digest(&mut [token, timestamp, nonce]))
+}
+
+/// Checks `msg_signature` in constant time over fixed-size digests.
+///
+/// # Errors
+/// [`CryptoErrorKind::ValidateSignature`] when `msg_signature` is not 40
+/// lowercase hex digits or does not match.
+pub(crate) fn verify(
+    msg_signature: &str,
+    token: &str,
+    timestamp: &str,
+    nonce: &str,
+    encrypt: &str,
+) -> Result<(), CryptoError> {
+    let invalid = || CryptoError::new(CryptoErrorKind::ValidateSignature);
+    let given = parse_hex(msg_signature).ok_or_else(invalid)?;
+    let expected = sorted_sha1_digest(&mut [token, timestamp, nonce, encrypt]);
+    if bool::from(given.ct_eq(&expected)) {
+        Ok(())
+    } else {
+        Err(invalid())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_strictness() {
+        let digest = sorted_sha1_digest(&mut ["b", "a"]);
+        let hex = to_hex(&digest);
+        assert_eq!(hex.len(), 40);
+        assert_eq!(parse_hex(&hex), Some(digest));
+        assert_eq!(parse_hex(&hex.to_uppercase()), None);
+        assert_eq!(parse_hex(&hex[..39]), None);
+        assert_eq!(parse_hex(&format!("{hex}0")), None);
+        assert_eq!(parse_hex(""), None);
+        assert_eq!(parse_hex(&format!("{}g", &hex[..39])), None);
+    }
+
+    #[test]
+    fn sorts_as_strings_not_numbers() {
+        // WeChat doc 消息推送: ["1714037059","486452656","AAAAA"].
+        assert_eq!(
+            plain_signature("AAAAA", "1714037059", "486452656"),
+            plain_signature("AAAAA", "486452656", "1714037059"),
+        );
+        let mut hasher = Sha1::new();
+        hasher.update(b"1714037059486452656AAAAA");
+        let expected: [u8; 20] = hasher.finalize().into();
+        assert_eq!(
+            plain_signature("AAAAA", "1714037059", "486452656"),
+            to_hex(&expected)
+        );
+    }
+
+    #[test]
+    fn verify_rejects_prefixes_and_empty() {
+        let good = msg_signature("t", "1", "2", "x");
+        assert!(verify(&good, "t", "1", "2", "x").is_ok());
+        for bad in [
+            "",
+            &good[..1],
+            &good[..39],
+            "0000000000000000000000000000000000000000",
+        ] {
+            assert_eq!(
+                verify(bad, "t", "1", "2", "x").unwrap_err().kind(),
+                CryptoErrorKind::ValidateSignature
+            );
+        }
+    }
+}

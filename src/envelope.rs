@@ -1,0 +1,256 @@
+//! The XML envelopes around `Encrypt`, pure.
+//!
+//! * In: the POST body of a callback (WeCom doc 接收消息与事件 概述):
+//!   `<xml><ToUserName/><AgentID/><Encrypt/></xml>`, elements in any order,
+//!   with or without CDATA, unknown elements ignored.
+//! * Out: the passive-reply envelope (same doc, 被动响应包的数据格式):
+//!   `<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>`.
+//!
+//! Only `Encrypt` is covered by the signature: `ToUserName` and `AgentID` of
+//! the envelope are unauthenticated and kept for logging only. Route on the
+//! decrypted message instead.
+//!
+//! The parser is strict where an attacker could exploit ambiguity: a
+//! DOCTYPE, processing instructions, entity references inside `Encrypt`, a
+//! root other than `xml`, a second root, trailing data, nested elements, and
+//! a missing, empty or repeated `Encrypt` are all refused with
+//! [`CryptoErrorKind::ParseXml`] (-40002).
+//!
+//! ```
+//! use wecom_callback::envelope::Envelope;
+//!
+//! let env = Envelope::parse(b"<xml><Encrypt><![CDATA[abc=]]></Encrypt><AgentID>1</AgentID></xml>")?;
+//! assert_eq!(env.encrypt(), "abc=");
+//! assert_eq!(env.agent_id(), Some("1"));
+//! assert!(Envelope::parse(b"<xml><Encrypt>a</Encrypt><Encrypt>b</Encrypt></xml>").is_err());
+//! # Ok::<(), wecom_callback::crypto::CryptoError>(())
+//! ```
+
+use crate::crypto::{CryptoError, CryptoErrorKind};
+use crate::xml;
+
+/// The parsed POST envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    encrypt: String,
+    to_user_name: Option<String>,
+    agent_id: Option<String>,
+}
+
+fn parse_error() -> CryptoError {
+    CryptoError::new(CryptoErrorKind::ParseXml)
+}
+
+fn is_base64_text(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+}
+
+/// Parses a flat `<xml>` document whose children are all plain text.
+fn parse_flat(body: &[u8]) -> Result<xml::Document, CryptoError> {
+    let text = std::str::from_utf8(body).map_err(|_| parse_error())?;
+    let doc = xml::parse(text).map_err(|_| parse_error())?;
+    if doc.root != "xml" || doc.children.iter().any(|c| c.nested) {
+        return Err(parse_error());
+    }
+    Ok(doc)
+}
+
+/// The one, non-empty, reference-free, base64-alphabet text of `name`.
+fn single_base64(doc: &xml::Document, name: &str) -> Result<String, CryptoError> {
+    if doc.count(name) != 1 {
+        return Err(parse_error());
+    }
+    let child = doc.get(name).ok_or_else(parse_error)?;
+    if child.has_ref || !is_base64_text(&child.text) {
+        return Err(parse_error());
+    }
+    Ok(child.text.clone())
+}
+
+fn optional(doc: &xml::Document, name: &str) -> Result<Option<String>, CryptoError> {
+    match doc.count(name) {
+        0 => Ok(None),
+        1 => Ok(doc.get(name).map(|c| c.text.clone())),
+        _ => Err(parse_error()),
+    }
+}
+
+impl Envelope {
+    /// Parses a POST body.
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::ParseXml`] (-40002): not UTF-8, not well-formed,
+    /// forbidden constructs (see the module docs), or not exactly one
+    /// non-empty `Encrypt` of base64 characters.
+    pub fn parse(body: &[u8]) -> Result<Self, CryptoError> {
+        let doc = parse_flat(body)?;
+        Ok(Self {
+            encrypt: single_base64(&doc, "Encrypt")?,
+            to_user_name: optional(&doc, "ToUserName")?,
+            agent_id: optional(&doc, "AgentID")?,
+        })
+    }
+
+    /// The `Encrypt` text exactly as it appears (CDATA unwrapped).
+    pub fn encrypt(&self) -> &str {
+        &self.encrypt
+    }
+
+    /// `ToUserName` of the envelope (unauthenticated), if present.
+    pub fn to_user_name(&self) -> Option<&str> {
+        self.to_user_name.as_deref()
+    }
+
+    /// `AgentID` of the envelope (unauthenticated; empty on third-party
+    /// instruction callbacks), if present.
+    pub fn agent_id(&self) -> Option<&str> {
+        self.agent_id.as_deref()
+    }
+}
+
+/// Renders the passive-reply envelope in the layout the vendor Python/PHP
+/// libraries print (byte-identical to wechatpy's expected output):
+///
+/// ```text
+/// <xml>
+/// <Encrypt><![CDATA[…]]></Encrypt>
+/// <MsgSignature><![CDATA[…]]></MsgSignature>
+/// <TimeStamp>…</TimeStamp>
+/// <Nonce><![CDATA[…]]></Nonce>
+/// </xml>
+/// ```
+///
+/// Every value goes through CDATA escaping (and `timestamp` is written as
+/// text with `<` and `&` escaped), so no argument can break the document.
+pub fn reply(encrypt: &str, msg_signature: &str, timestamp: &str, nonce: &str) -> String {
+    let mut out = String::with_capacity(encrypt.len() + 160);
+    out.push_str("<xml>\n<Encrypt>");
+    xml::push_cdata(&mut out, encrypt);
+    out.push_str("</Encrypt>\n<MsgSignature>");
+    xml::push_cdata(&mut out, msg_signature);
+    out.push_str("</MsgSignature>\n<TimeStamp>");
+    out.push_str(&quick_xml::escape::escape(timestamp));
+    out.push_str("</TimeStamp>\n<Nonce>");
+    xml::push_cdata(&mut out, nonce);
+    out.push_str("</Nonce>\n</xml>");
+    out
+}
+
+/// A parsed passive-reply envelope, as WeCom reads it: the other side of
+/// [`reply`]. Used by the test kit to open replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyEnvelope {
+    /// `Encrypt`: base64 ciphertext.
+    pub encrypt: String,
+    /// `MsgSignature`: 40 lowercase hex digits.
+    pub msg_signature: String,
+    /// `TimeStamp`: unix seconds as decimal text.
+    pub timestamp: String,
+    /// `Nonce`.
+    pub nonce: String,
+}
+
+impl ReplyEnvelope {
+    /// Parses a reply envelope.
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::ParseXml`] if the document is not a flat `<xml>`
+    /// with exactly one of each element.
+    pub fn parse(body: &[u8]) -> Result<Self, CryptoError> {
+        let doc = parse_flat(body)?;
+        let one = |name: &str| -> Result<String, CryptoError> {
+            if doc.count(name) != 1 {
+                return Err(parse_error());
+            }
+            doc.get(name)
+                .map(|c| c.text.clone())
+                .ok_or_else(parse_error)
+        };
+        Ok(Self {
+            encrypt: single_base64(&doc, "Encrypt")?,
+            msg_signature: one("MsgSignature")?,
+            timestamp: one("TimeStamp")?,
+            nonce: one("Nonce")?,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn rejected(body: &str) -> bool {
+        Envelope::parse(body.as_bytes()).map_err(|e| e.kind()) == Err(CryptoErrorKind::ParseXml)
+    }
+
+    #[test]
+    fn accepts_real_layouts() {
+        let env = Envelope::parse(
+            b"<xml>\n   <ToUserName><![CDATA[ww1]]></ToUserName>\n   <Encrypt><![CDATA[a+b/c=]]></Encrypt>\n   <AgentID><![CDATA[218]]></AgentID>\n</xml>\n",
+        )
+        .unwrap();
+        assert_eq!(env.encrypt(), "a+b/c=");
+        assert_eq!(env.to_user_name(), Some("ww1"));
+        assert_eq!(env.agent_id(), Some("218"));
+        let env = Envelope::parse(
+            b"<?xml version=\"1.0\"?><xml><Encrypt>abc</Encrypt><Other>1</Other></xml>",
+        )
+        .unwrap();
+        assert_eq!(env.encrypt(), "abc");
+        assert_eq!(env.to_user_name(), None);
+        let env =
+            Envelope::parse(b"<xml><Encrypt>abc</Encrypt><AgentID><![CDATA[]]></AgentID></xml>")
+                .unwrap();
+        assert_eq!(env.agent_id(), Some(""));
+    }
+
+    #[test]
+    fn refuses_ambiguous_or_dangerous_bodies() {
+        for body in [
+            "",
+            "hello",
+            "{\"encrypt\":\"abc\"}",
+            "<xml></xml>",
+            "<xml><ToUserName>a</ToUserName></xml>",
+            "<xml><Encrypt></Encrypt></xml>",
+            "<xml><Encrypt>a</Encrypt><Encrypt>a</Encrypt></xml>",
+            "<xml><encrypt>a</encrypt></xml>",
+            "<foo><Encrypt>a</Encrypt></foo>",
+            "<xml><Encrypt>a</Encrypt></xml><xml><Encrypt>b</Encrypt></xml>",
+            "<xml><Encrypt>a</Encrypt></xml>junk",
+            "<xml><Encrypt><a>x</a></Encrypt></xml>",
+            "<xml><Encrypt>a</Encrypt><Deep><a/></Deep></xml>",
+            "<xml><Encrypt>&#65;</Encrypt></xml>",
+            "<xml><Encrypt>a&amp;b</Encrypt></xml>",
+            "<xml><Encrypt>&foo;</Encrypt></xml>",
+            "<xml><Encrypt>ab c</Encrypt></xml>",
+            "<!DOCTYPE x><xml><Encrypt>a</Encrypt></xml>",
+            "<!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><xml><Encrypt>&xxe;</Encrypt></xml>",
+            "<xml><ToUserName>a</ToUserName><ToUserName>b</ToUserName><Encrypt>a</Encrypt></xml>",
+        ] {
+            assert!(rejected(body), "{body}");
+        }
+        assert!(Envelope::parse(b"<xml><Encrypt>a</Encrypt>\xff</xml>").is_err());
+    }
+
+    #[test]
+    fn reply_round_trips() {
+        let text = reply(
+            "ab+/=",
+            "0123456789abcdef0123456789abcdef01234567",
+            "1700000000",
+            "n]]>1",
+        );
+        let env = ReplyEnvelope::parse(text.as_bytes()).unwrap();
+        assert_eq!(env.encrypt, "ab+/=");
+        assert_eq!(
+            env.msg_signature,
+            "0123456789abcdef0123456789abcdef01234567"
+        );
+        assert_eq!(env.timestamp, "1700000000");
+        assert_eq!(env.nonce, "n]]>1");
+    }
+}

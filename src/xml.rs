@@ -1,0 +1,410 @@
+//! A strict, flat reader for the small XML documents of the callback protocol,
+//! and the CDATA writer used for replies.
+//!
+//! Both the outer envelope (`<xml><ToUserName/><AgentID/><Encrypt/></xml>`) and
+//! the decrypted messages are one root element `xml` whose direct children
+//! carry the data. [`parse`] walks the whole document with quick-xml's pull
+//! reader, validates it and returns the root's direct children with their
+//! text. It refuses what a callback never needs and an attacker might use:
+//! a DOCTYPE (XXE, entity expansion), processing instructions, entity
+//! references other than the five predefined ones and character references,
+//! a second root, text after the root, and nesting deeper than [`MAX_DEPTH`].
+//!
+//! Pure code: no HTTP types.
+
+use std::fmt;
+
+use quick_xml::Reader;
+use quick_xml::escape::resolve_xml_entity;
+use quick_xml::events::Event;
+
+/// Deepest element nesting accepted (the root counts as depth 1).
+pub(crate) const MAX_DEPTH: usize = 32;
+
+/// A parsed document: the root's name and its direct children, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Document {
+    /// Name of the root element as written (the protocol's is `xml`).
+    pub(crate) root: String,
+    /// The root's direct child elements, in document order.
+    pub(crate) children: Vec<Child>,
+}
+
+/// One direct child of the root.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Child {
+    /// Element name as written, e.g. `MsgType`.
+    pub(crate) name: String,
+    /// The element's text: CDATA sections verbatim, plain text with the
+    /// predefined and character references resolved; plain text at either
+    /// end is trimmed of XML whitespace. Empty when the element has element
+    /// children.
+    pub(crate) text: String,
+    /// `true` when the element has element children.
+    pub(crate) nested: bool,
+    /// `true` when the element's own text used an entity or character
+    /// reference (`&amp;`, `&#65;`).
+    pub(crate) has_ref: bool,
+}
+
+impl Document {
+    /// The first direct child called `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&Child> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// How many direct children are called `name`.
+    pub(crate) fn count(&self, name: &str) -> usize {
+        self.children.iter().filter(|c| c.name == name).count()
+    }
+}
+
+/// Why a document was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum XmlErrorKind {
+    /// Not well-formed (mismatched or unclosed tags, bad syntax).
+    Malformed,
+    /// A `<!DOCTYPE …>` declaration.
+    Doctype,
+    /// A processing instruction other than the `<?xml …?>` declaration.
+    ProcessingInstruction,
+    /// An entity reference other than `lt gt amp apos quot`, or a bad
+    /// character reference.
+    UnknownEntity,
+    /// No root element.
+    NoRoot,
+    /// A second root element.
+    SecondRoot,
+    /// Non-whitespace text outside the root or between the root's children.
+    StrayText,
+    /// Nesting deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
+
+/// A refused document. Its `Display` names the reason, never the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct XmlError {
+    kind: XmlErrorKind,
+}
+
+impl XmlError {
+    fn new(kind: XmlErrorKind) -> Self {
+        Self { kind }
+    }
+
+    /// The reason.
+    pub(crate) fn kind(&self) -> XmlErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for XmlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            XmlErrorKind::Malformed => "XML is not well-formed",
+            XmlErrorKind::Doctype => "XML contains a DOCTYPE",
+            XmlErrorKind::ProcessingInstruction => "XML contains a processing instruction",
+            XmlErrorKind::UnknownEntity => {
+                "XML uses an unknown entity or a bad character reference"
+            }
+            XmlErrorKind::NoRoot => "XML has no root element",
+            XmlErrorKind::SecondRoot => "XML has a second root element",
+            XmlErrorKind::StrayText => "XML has text outside the elements",
+            XmlErrorKind::TooDeep => "XML nesting is too deep",
+        })
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+/// Text pieces of the child being read: plain text may be trimmed at the
+/// ends, CDATA and resolved references never are.
+#[derive(Default)]
+struct Pending {
+    name: String,
+    pieces: Vec<(bool, String)>,
+    nested: bool,
+    has_ref: bool,
+}
+
+impl Pending {
+    fn finish(mut self) -> Child {
+        while let Some((true, first)) = self.pieces.first_mut() {
+            let trimmed = first.trim_start_matches(is_xml_space);
+            if trimmed.is_empty() {
+                self.pieces.remove(0);
+            } else {
+                *first = trimmed.to_owned();
+                break;
+            }
+        }
+        while let Some((true, last)) = self.pieces.last_mut() {
+            let trimmed = last.trim_end_matches(is_xml_space);
+            if trimmed.is_empty() {
+                self.pieces.pop();
+            } else {
+                *last = trimmed.to_owned();
+                break;
+            }
+        }
+        let text = if self.nested {
+            String::new()
+        } else {
+            self.pieces.into_iter().map(|(_, s)| s).collect()
+        };
+        Child {
+            name: self.name,
+            text,
+            nested: self.nested,
+            has_ref: self.has_ref,
+        }
+    }
+}
+
+fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+fn is_blank(s: &str) -> bool {
+    s.chars().all(is_xml_space)
+}
+
+/// Parses and validates `input`; see the module docs for what is refused.
+pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
+    use XmlErrorKind::*;
+    let mut reader = Reader::from_str(input);
+    let mut root: Option<String> = None;
+    let mut root_closed = false;
+    let mut depth = 0usize;
+    let mut children = Vec::new();
+    let mut pending: Option<Pending> = None;
+
+    loop {
+        let event = reader.read_event().map_err(|_| XmlError::new(Malformed))?;
+        match event {
+            Event::Decl(_) => {
+                if root.is_some() {
+                    return Err(XmlError::new(ProcessingInstruction));
+                }
+            }
+            Event::PI(_) => return Err(XmlError::new(ProcessingInstruction)),
+            Event::DocType(_) => return Err(XmlError::new(Doctype)),
+            Event::Comment(_) => {}
+            Event::Start(ref start) | Event::Empty(ref start) if depth == 0 => {
+                if root.is_some() {
+                    return Err(XmlError::new(SecondRoot));
+                }
+                root = Some(start.name().as_ref().to_owned());
+                if matches!(event, Event::Empty(_)) {
+                    root_closed = true;
+                } else {
+                    depth = 1;
+                }
+            }
+            Event::Start(start) => {
+                if depth == 1 {
+                    pending = Some(Pending {
+                        name: start.name().as_ref().to_owned(),
+                        ..Pending::default()
+                    });
+                } else if let Some(p) = pending.as_mut() {
+                    p.nested = true;
+                }
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(XmlError::new(TooDeep));
+                }
+            }
+            Event::Empty(start) => {
+                if depth == 1 {
+                    children.push(
+                        Pending {
+                            name: start.name().as_ref().to_owned(),
+                            ..Pending::default()
+                        }
+                        .finish(),
+                    );
+                } else if let Some(p) = pending.as_mut() {
+                    p.nested = true;
+                }
+                if depth + 1 > MAX_DEPTH {
+                    return Err(XmlError::new(TooDeep));
+                }
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if depth == 1 {
+                    if let Some(p) = pending.take() {
+                        children.push(p.finish());
+                    }
+                } else if depth == 0 {
+                    root_closed = true;
+                }
+            }
+            Event::Text(text) => {
+                let content = text.xml10_content();
+                if depth == 2 {
+                    if let Some(p) = pending.as_mut() {
+                        p.pieces.push((true, content.into_owned()));
+                    }
+                } else if depth < 2 && !is_blank(&content) {
+                    return Err(XmlError::new(StrayText));
+                }
+            }
+            Event::CData(cdata) => {
+                if depth == 2 {
+                    if let Some(p) = pending.as_mut() {
+                        p.pieces.push((false, cdata.xml10_content().into_owned()));
+                    }
+                } else if depth < 2 {
+                    return Err(XmlError::new(StrayText));
+                }
+            }
+            Event::GeneralRef(reference) => {
+                let resolved = if reference.is_char_ref() {
+                    match reference.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        _ => return Err(XmlError::new(UnknownEntity)),
+                    }
+                } else {
+                    match resolve_xml_entity(&reference.xml10_content()) {
+                        Some(s) => s.to_owned(),
+                        None => return Err(XmlError::new(UnknownEntity)),
+                    }
+                };
+                if depth == 2 {
+                    if let Some(p) = pending.as_mut() {
+                        p.has_ref = true;
+                        p.pieces.push((false, resolved));
+                    }
+                } else if depth < 2 {
+                    return Err(XmlError::new(StrayText));
+                }
+            }
+            Event::Eof => break,
+        }
+    }
+
+    match root {
+        None => Err(XmlError::new(NoRoot)),
+        Some(_) if !root_closed || depth != 0 => Err(XmlError::new(Malformed)),
+        Some(root) => Ok(Document { root, children }),
+    }
+}
+
+/// Appends `text` as CDATA: `<![CDATA[…]]>`, splitting any `]]>` inside so
+/// that it survives (`]]]]><![CDATA[>`). Characters XML 1.0 cannot carry
+/// (C0 controls other than tab, CR, LF; U+FFFE, U+FFFF) are dropped, since no
+/// XML parser would accept them.
+pub(crate) fn push_cdata(out: &mut String, text: &str) {
+    out.push_str("<![CDATA[");
+    let mut rest = text;
+    while let Some(at) = rest.find("]]>") {
+        let (head, tail) = rest.split_at(at + 2);
+        push_xml_chars(out, head);
+        out.push_str("]]><![CDATA[");
+        rest = tail;
+    }
+    push_xml_chars(out, rest);
+    out.push_str("]]>");
+}
+
+fn push_xml_chars(out: &mut String, text: &str) {
+    out.extend(text.chars().filter(|&c| is_xml_char(c)));
+}
+
+/// Whether XML 1.0 can carry `c` (production `Char`).
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn kind(input: &str) -> XmlErrorKind {
+        parse(input).unwrap_err().kind()
+    }
+
+    #[test]
+    fn reads_children_in_order_with_and_without_cdata() {
+        let doc = parse(
+            "<?xml version=\"1.0\"?>\n<xml>\n <A><![CDATA[ x ]]></A>\n<B> 12 </B><C/><D> <![CDATA[t]]></D ></xml >\n",
+        )
+        .unwrap();
+        assert_eq!(doc.root, "xml");
+        let names: Vec<_> = doc.children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["A", "B", "C", "D"]);
+        assert_eq!(doc.get("A").unwrap().text, " x ");
+        assert_eq!(doc.get("B").unwrap().text, "12");
+        assert_eq!(doc.get("C").unwrap().text, "");
+        assert_eq!(doc.get("D").unwrap().text, "t");
+        assert!(!doc.get("B").unwrap().has_ref);
+    }
+
+    #[test]
+    fn resolves_predefined_and_char_refs_and_marks_them() {
+        let doc = parse("<xml><A>a &amp; b&#x4e2d;&#25991; &lt;</A></xml>").unwrap();
+        let a = doc.get("A").unwrap();
+        assert_eq!(a.text, "a & b中文 <");
+        assert!(a.has_ref);
+    }
+
+    #[test]
+    fn nested_children_are_flagged_and_counted() {
+        let doc = parse("<xml><P><i>1</i></P><P><i>2</i></P><Count>2</Count></xml>").unwrap();
+        assert_eq!(doc.count("P"), 2);
+        assert!(doc.get("P").unwrap().nested);
+        assert_eq!(doc.get("P").unwrap().text, "");
+        assert_eq!(doc.get("Count").unwrap().text, "2");
+    }
+
+    #[test]
+    fn refuses_dangerous_or_ambiguous_documents() {
+        assert_eq!(
+            kind(
+                "<!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><xml><A>&xxe;</A></xml>"
+            ),
+            XmlErrorKind::Doctype
+        );
+        assert_eq!(kind("<xml><A>&xxe;</A></xml>"), XmlErrorKind::UnknownEntity);
+        assert_eq!(kind("<xml><A>&#0;</A></xml>"), XmlErrorKind::UnknownEntity);
+        assert_eq!(
+            kind("<xml><?pi x?></xml>"),
+            XmlErrorKind::ProcessingInstruction
+        );
+        assert_eq!(kind("<xml></xml><xml></xml>"), XmlErrorKind::SecondRoot);
+        assert_eq!(kind("<xml></xml>junk"), XmlErrorKind::StrayText);
+        assert_eq!(kind("<xml>junk<A/></xml>"), XmlErrorKind::StrayText);
+        assert_eq!(kind("<xml><A></B></xml>"), XmlErrorKind::Malformed);
+        assert_eq!(kind("<xml><A>"), XmlErrorKind::Malformed);
+        assert_eq!(kind(""), XmlErrorKind::NoRoot);
+        assert_eq!(kind("   "), XmlErrorKind::NoRoot);
+        let deep = format!("<xml>{}{}</xml>", "<a>".repeat(40), "</a>".repeat(40));
+        assert_eq!(kind(&deep), XmlErrorKind::TooDeep);
+    }
+
+    #[test]
+    fn very_deep_nesting_fails_fast_without_recursion() {
+        let deep = format!("<xml><Encrypt>x</Encrypt>{}</xml>", "<a>".repeat(200_000));
+        assert_eq!(kind(&deep), XmlErrorKind::TooDeep);
+    }
+
+    #[test]
+    fn cdata_writer_round_trips_terminators() {
+        for text in ["", "plain", "]]>", "a]]>b]]>", "]]]]>>", "<&>\"'\n中"] {
+            let mut out = String::from("<xml><A>");
+            push_cdata(&mut out, text);
+            out.push_str("</A></xml>");
+            assert_eq!(parse(&out).unwrap().get("A").unwrap().text, text, "{out}");
+        }
+    }
+
+    #[test]
+    fn cdata_writer_drops_characters_xml_cannot_carry() {
+        let mut out = String::new();
+        push_cdata(&mut out, "a\u{0}b\u{1b}c\u{fffe}");
+        assert_eq!(out, "<![CDATA[abc]]>");
+    }
+}
