@@ -1,10 +1,29 @@
 #![doc = include_str!("docs/crate.md")]
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod crypto;
 pub mod envelope;
-// pub mod message; (wired in when the message module lands)
+pub mod message;
 mod xml;
 
+#[cfg(feature = "layer")]
+pub mod layer;
+
+#[cfg(feature = "axum")]
+pub mod extract;
+
+#[cfg(feature = "test-util")]
+pub mod testing;
+
 pub use crypto::{ConfigError, ConfigErrorKind, CryptoError, CryptoErrorKind, MsgCrypt};
+pub use message::{Message, MessageError, Reply};
+
+#[cfg(feature = "layer")]
+pub use layer::{
+    CallbackBody, CallbackContext, CallbackKind, Clock, Endpoint, FixedClock, Rejection,
+    RejectionKind, SystemClock, WeComCallback, WeComCallbackLayer,
+};
+
+#[cfg(feature = "axum")]
+pub use extract::MissingLayer;

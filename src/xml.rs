@@ -93,6 +93,7 @@ impl XmlError {
     }
 
     /// The reason.
+    #[cfg(test)]
     pub(crate) fn kind(&self) -> XmlErrorKind {
         self.kind
     }

@@ -1,0 +1,223 @@
+//! The response future: reads the body, calls the inner service, seals the
+//! reply. A state machine (no boxing).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header, request};
+use http_body::Body;
+use http_body_util::combinators::Collect;
+use http_body_util::{Full, Limited};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::body::CallbackBody;
+use super::clock::unix_secs;
+use super::rejection::{Rejection, RejectionKind};
+use super::service::PendingPost;
+use super::{Config, Endpoint};
+use crate::crypto::random_nonce;
+use crate::message::Reply;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the layer needs to seal the handler's [`Reply`].
+#[derive(Debug)]
+pub(crate) struct ReplyContext {
+    /// The reply's `ToUserName`: the message's `FromUserName` (member UserID).
+    pub(crate) to_user_name: String,
+    /// The reply's `FromUserName`: the message's `ToUserName` (corp id).
+    pub(crate) from_user_name: String,
+    /// The receive id to seal with: the one the message carried.
+    pub(crate) receive_id: String,
+    pub(crate) config: Arc<Config>,
+    pub(crate) endpoint: Arc<Endpoint>,
+}
+
+pin_project! {
+    /// Response future of [`WeComCallback`](super::WeComCallback).
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<CallbackBody<ReqBody>>>,
+        ReqBody: Body,
+        ReqBody::Error: Into<BoxError>,
+    {
+        #[pin]
+        state: State<S, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    #[project_replace = StateOwned]
+    enum State<S, ReqBody>
+    where
+        S: Service<Request<CallbackBody<ReqBody>>>,
+        ReqBody: Body,
+        ReqBody::Error: Into<BoxError>,
+    {
+        // The layer answers by itself (URL verification or rejection).
+        Answer { response: Response<Full<Bytes>> },
+        // Reading the bounded body of a POST.
+        Reading {
+            #[pin]
+            collect: Collect<Limited<ReqBody>>,
+            service: S,
+            parts: request::Parts,
+            pending: PendingPost,
+        },
+        // The inner service runs; `reply` is set on callback paths.
+        Calling {
+            #[pin]
+            future: S::Future,
+            reply: Option<ReplyContext>,
+        },
+        Done,
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<CallbackBody<ReqBody>>>,
+    ReqBody: Body,
+    ReqBody::Error: Into<BoxError>,
+{
+    pub(crate) fn answer(response: Response<Full<Bytes>>) -> Self {
+        Self {
+            state: State::Answer { response },
+        }
+    }
+
+    pub(crate) fn call(future: S::Future, reply: Option<ReplyContext>) -> Self {
+        Self {
+            state: State::Calling { future, reply },
+        }
+    }
+
+    pub(crate) fn read(
+        collect: Collect<Limited<ReqBody>>,
+        service: S,
+        parts: request::Parts,
+        pending: PendingPost,
+    ) -> Self {
+        Self {
+            state: State::Reading {
+                collect,
+                service,
+                parts,
+                pending,
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body,
+    ReqBody::Error: Into<BoxError>,
+{
+    type Output = Result<Response<CallbackBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Answer { .. } => {
+                    if let StateOwned::Answer { response } =
+                        state.as_mut().project_replace(State::Done)
+                    {
+                        return Poll::Ready(Ok(response.map(CallbackBody::from_full)));
+                    }
+                }
+                StateProj::Reading { collect, .. } => {
+                    let collected =
+                        ready!(collect.poll(cx)).map(http_body_util::Collected::to_bytes);
+                    let StateOwned::Reading {
+                        service: mut svc,
+                        parts,
+                        pending,
+                        ..
+                    } = state.as_mut().project_replace(State::Done)
+                    else {
+                        return Poll::Pending;
+                    };
+                    match pending.open(collected, parts) {
+                        Ok((request, reply)) => {
+                            let future = svc.call(request);
+                            state.set(State::Calling {
+                                future,
+                                reply: Some(reply),
+                            });
+                        }
+                        Err(response) => state.set(State::Answer { response }),
+                    }
+                }
+                StateProj::Calling { future, reply } => {
+                    let response = ready!(future.poll(cx))?;
+                    let reply = reply.take();
+                    state.set(State::Done);
+                    return Poll::Ready(Ok(match reply {
+                        Some(context) => seal(response, &context),
+                        None => response.map(CallbackBody::original),
+                    }));
+                }
+                // Polled after completion: a contract violation by the caller;
+                // never resolves rather than panicking.
+                StateProj::Done => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Turns a [`Reply`] in a 2xx response's extensions into the encrypted,
+/// signed envelope; leaves every other response untouched.
+fn seal<B>(response: Response<B>, context: &ReplyContext) -> Response<CallbackBody<B>> {
+    if !response.status().is_success() || response.extensions().get::<Reply>().is_none() {
+        return response.map(CallbackBody::original);
+    }
+    let (mut parts, _handler_body) = response.into_parts();
+    let Some(reply) = parts.extensions.remove::<Reply>() else {
+        return Response::from_parts(parts, CallbackBody::buffered(Bytes::new()));
+    };
+    let config = &context.config;
+    let now = unix_secs(config.clock.as_ref());
+    let plain = reply.to_xml(&context.to_user_name, &context.from_user_name, now);
+    let sealed = random_nonce(config.random.as_ref()).ok().and_then(|nonce| {
+        context
+            .endpoint
+            .crypt()
+            .encrypt_msg_with(
+                &plain,
+                &now.to_string(),
+                &nonce,
+                &context.receive_id,
+                config.random.as_ref(),
+            )
+            .ok()
+    });
+    let Some(envelope) = sealed else {
+        return Rejection::new(RejectionKind::ReplyFailed)
+            .into_response()
+            .map(CallbackBody::from_full);
+    };
+    parts.status = StatusCode::OK;
+    for name in [
+        header::CONTENT_ENCODING,
+        header::TRANSFER_ENCODING,
+        header::CONTENT_RANGE,
+    ] {
+        parts.headers.remove(name);
+    }
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(envelope.len()));
+    Response::from_parts(parts, CallbackBody::buffered(envelope))
+}

@@ -1,0 +1,267 @@
+//! [`WeComCallbackLayer`]: the Tower middleware that guards callback paths.
+//!
+//! On each configured path the layer
+//!
+//! 1. answers `GET` URL verification itself (200, `text/plain`, exactly the
+//!    decrypted `echostr`); the handler is not called;
+//! 2. checks a `POST` in this order: method, query (`msg_signature`,
+//!    `timestamp`, `nonce`, each exactly once), timestamp window,
+//!    `Content-Length` against the body limit (413 before reading), a
+//!    bounded read, the envelope, the signature, decryption, the receive id,
+//!    and the message;
+//! 3. calls the inner service with the decrypted XML as the body and the
+//!    typed [`Message`](crate::Message) and a [`CallbackContext`] in the
+//!    request extensions;
+//! 4. turns a [`Reply`](crate::Reply) found in a 2xx response's extensions
+//!    into the encrypted, signed envelope (fresh nonce, current timestamp).
+//!    A response without a `Reply` passes through untouched: an empty 200
+//!    is WeCom's acknowledgement.
+//!
+//! Bad requests get a 4xx with a short fixed body and a
+//! [`Rejection`](crate::Rejection) in the response extensions; the handler
+//! is never called. Requests to other paths pass through untouched.
+//! `Content-Type` is ignored (`text/xml`, `application/xml` or none).
+//!
+//! Source: WeCom doc 接收消息与事件 概述 and 加解密方案说明; the timestamp
+//! window follows common webhook practice (SECURITY.md T3/T4 of this
+//! project), WeCom itself documents none.
+//!
+//! # Example
+//! ```
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use bytes::Bytes;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use wecom_callback::{CallbackBody, Endpoint, FixedClock, WeComCallbackLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let endpoint = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
+//! let layer = WeComCallbackLayer::new("/wecom/callback", endpoint)?
+//!     .clock(FixedClock::from_unix(1409659589)); // the vendor sample's time
+//! let service = ServiceBuilder::new().layer(layer).service_fn(|_req: Request<CallbackBody<Full<Bytes>>>| async {
+//!     Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::default()))
+//! });
+//!
+//! // The vendor's sample URL verification: answered by the layer.
+//! let uri = "/wecom/callback?msg_signature=5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3&timestamp=1409659589\
+//!            &nonce=263014780&echostr=P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%2BFZXvnaqQ%3D%3D";
+//! let response = service.clone().oneshot(Request::get(uri).body(Full::default())?).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//!
+//! // The same request with a different nonce is not authentic.
+//! let forged = uri.replace("nonce=263014780", "nonce=263014781");
+//! let response = service.oneshot(Request::get(forged).body(Full::default())?).await?;
+//! assert_eq!(response.status(), StatusCode::FORBIDDEN);
+//! # Ok(())
+//! # }
+//! ```
+
+mod body;
+mod clock;
+mod future;
+mod query;
+mod rejection;
+mod service;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_layer::Layer;
+
+pub use body::CallbackBody;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use future::ResponseFuture;
+pub use rejection::{Rejection, RejectionKind};
+pub use service::WeComCallback;
+
+use crate::crypto::{ConfigError, ConfigErrorKind, MsgCrypt, OsRandom, RandomSource};
+
+/// Default body limit: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// Default timestamp tolerance: 300 seconds either way.
+pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Which kind of callback a path serves. It decides the receive id, the
+/// message shapes and the "no reply" answer; it is fixed by configuration,
+/// never chosen by the request.
+///
+/// Only WeCom self-built apps exist today; third-party suites, Official
+/// Accounts, Open Platform components and the robot will be added as new
+/// variants (WeCom doc 加解密方案说明, 附注 ReceiveId 含义).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CallbackKind {
+    /// A WeCom self-built app (企业内部开发) or a 服务商代开发 app: the
+    /// "接收消息" URL. Receive id: the corp id. No-reply answer: empty 200.
+    WeComApp,
+}
+
+/// One callback URL's settings: its kind and secrets.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    kind: CallbackKind,
+    crypt: MsgCrypt,
+}
+
+impl Endpoint {
+    /// A WeCom self-built app's "接收消息" settings: Token, EncodingAESKey
+    /// (both from the app's 接收消息 → 设置API接收 page) and the corp id
+    /// (我的企业 → 企业ID).
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidToken`], [`ConfigErrorKind::IllegalAesKey`]
+    /// (-40004), or [`ConfigErrorKind::InvalidReceiveId`] for an empty or
+    /// non-printable corp id.
+    pub fn wecom_app(
+        token: &str,
+        encoding_aes_key: &str,
+        corp_id: &str,
+    ) -> Result<Self, ConfigError> {
+        if corp_id.is_empty() {
+            return Err(ConfigError::new(ConfigErrorKind::InvalidReceiveId));
+        }
+        Ok(Self {
+            kind: CallbackKind::WeComApp,
+            crypt: MsgCrypt::new(token, encoding_aes_key, corp_id)?,
+        })
+    }
+
+    /// The callback kind.
+    pub fn kind(&self) -> CallbackKind {
+        self.kind
+    }
+
+    /// The secrets, for use with the pure API.
+    pub fn crypt(&self) -> &MsgCrypt {
+        &self.crypt
+    }
+}
+
+/// What the layer learned about an accepted callback, in the request
+/// extensions next to the [`Message`](crate::Message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallbackContext {
+    /// The kind configured for the path.
+    pub kind: CallbackKind,
+    /// The query `timestamp`, unix seconds (verified, inside the window).
+    pub timestamp: u64,
+    /// The query `nonce`.
+    pub nonce: String,
+    /// The receive id found in the ciphertext (corp id for apps).
+    pub receive_id: String,
+    /// `AgentID` of the decrypted message (authenticated; the envelope's
+    /// own `AgentID` is not), if any.
+    pub agent_id: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) endpoints: Vec<(String, Arc<Endpoint>)>,
+    pub(crate) body_limit: usize,
+    pub(crate) tolerance_secs: u64,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn RandomSource>,
+}
+
+impl Config {
+    pub(crate) fn endpoint(&self, path: &str) -> Option<&Arc<Endpoint>> {
+        self.endpoints
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, e)| e)
+    }
+}
+
+/// The Tower layer. Apply it to an axum `Router` or any service; it guards
+/// the configured callback paths and passes other requests through.
+///
+/// Defaults: body limit [`DEFAULT_BODY_LIMIT`] (64 KiB), timestamp
+/// tolerance [`DEFAULT_TIMESTAMP_TOLERANCE`] (±300 s), the system clock and
+/// the OS random source. `Debug` never prints a Token or key.
+#[derive(Debug, Clone)]
+pub struct WeComCallbackLayer {
+    config: Arc<Config>,
+}
+
+fn check_path(path: &str) -> Result<(), ConfigError> {
+    if path.starts_with('/') {
+        Ok(())
+    } else {
+        Err(ConfigError::new(ConfigErrorKind::InvalidPath))
+    }
+}
+
+impl WeComCallbackLayer {
+    /// A layer serving `endpoint` on `path` (matched exactly against the
+    /// request path, e.g. `/wecom/callback`).
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidPath`] unless `path` starts with `/`.
+    pub fn new(path: &str, endpoint: Endpoint) -> Result<Self, ConfigError> {
+        check_path(path)?;
+        Ok(Self {
+            config: Arc::new(Config {
+                endpoints: vec![(path.to_owned(), Arc::new(endpoint))],
+                body_limit: DEFAULT_BODY_LIMIT,
+                tolerance_secs: DEFAULT_TIMESTAMP_TOLERANCE.as_secs(),
+                clock: Arc::new(SystemClock),
+                random: Arc::new(OsRandom),
+            }),
+        })
+    }
+
+    /// Serves another endpoint on another path (several apps behind one
+    /// layer). A path given twice keeps the later endpoint.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidPath`] unless `path` starts with `/`.
+    pub fn endpoint(mut self, path: &str, endpoint: Endpoint) -> Result<Self, ConfigError> {
+        check_path(path)?;
+        let config = Arc::make_mut(&mut self.config);
+        config.endpoints.retain(|(p, _)| p != path);
+        config.endpoints.push((path.to_owned(), Arc::new(endpoint)));
+        Ok(self)
+    }
+
+    /// Largest POST body read, in bytes (default 64 KiB). Larger bodies get
+    /// 413: by `Content-Length` without reading, or while reading.
+    #[must_use]
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        Arc::make_mut(&mut self.config).body_limit = bytes;
+        self
+    }
+
+    /// How far the query `timestamp` may be from the clock, in either
+    /// direction (default 300 s; whole seconds). Requests outside get 403.
+    #[must_use]
+    pub fn timestamp_tolerance(mut self, tolerance: Duration) -> Self {
+        Arc::make_mut(&mut self.config).tolerance_secs = tolerance.as_secs();
+        self
+    }
+
+    /// The clock used for the timestamp window and reply timestamps
+    /// (default [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        Arc::make_mut(&mut self.config).clock = Arc::new(clock);
+        self
+    }
+
+    /// The random source for reply prefixes and nonces (default
+    /// [`OsRandom`]). Replace it only in tests.
+    #[must_use]
+    pub fn random_source(mut self, random: impl RandomSource) -> Self {
+        Arc::make_mut(&mut self.config).random = Arc::new(random);
+        self
+    }
+}
+
+impl<S> Layer<S> for WeComCallbackLayer {
+    type Service = WeComCallback<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WeComCallback::new(inner, Arc::clone(&self.config))
+    }
+}
