@@ -21,7 +21,7 @@ use axum::routing::post;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
-use wecom_callback::{Endpoint, Message, Rejection, Reply, WeComCallbackLayer};
+use wecom_callback::{Endpoint, Message, MessageKind, Rejection, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wecom/callback";
 
@@ -31,10 +31,10 @@ fn setting(name: &str, default: &str) -> String {
 
 /// The reply text for `message`.
 fn echo_text(message: &Message) -> String {
-    match message.msg_type() {
-        "text" => format!("echo:text:{}", message.field("Content").unwrap_or_default()),
-        "event" => format!("echo:event:{}", message.event().unwrap_or_default()),
-        other => format!("echo:{other}"),
+    match (message.kind(), message.event()) {
+        (MessageKind::Text(text), _) => format!("echo:text:{}", text.content),
+        (_, Some(event)) => format!("echo:event:{event}"),
+        _ => format!("echo:{}", message.msg_type()),
     }
 }
 
@@ -50,6 +50,8 @@ async fn echo(message: Message) -> Reply {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info".into()),

@@ -17,7 +17,7 @@ pub mod extract;
 pub mod testing;
 
 pub use crypto::{ConfigError, ConfigErrorKind, CryptoError, CryptoErrorKind, MsgCrypt};
-pub use message::{Message, MessageError, Reply};
+pub use message::{Article, Header, Message, MessageError, MessageKind, Reply};
 
 #[cfg(feature = "layer")]
 pub use layer::{

@@ -46,11 +46,14 @@ fn crypt() -> MsgCrypt {
     MsgCrypt::new(TOKEN, KEY, CORP).unwrap()
 }
 
+/// Extensions, body and path of the last request the handler saw.
+type Last = (Option<Message>, Option<CallbackContext>, Bytes, String);
+
 /// What the handler saw.
 #[derive(Default)]
 struct Seen {
     calls: AtomicUsize,
-    last: std::sync::Mutex<Option<(Option<Message>, Option<CallbackContext>, Bytes, String)>>,
+    last: std::sync::Mutex<Option<Last>>,
 }
 
 type Handler = Arc<dyn Fn(&Request<()>) -> Response<Full<Bytes>> + Send + Sync>;

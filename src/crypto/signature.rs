@@ -20,11 +20,12 @@ fn sorted_sha1_digest(parts: &mut [&str]) -> [u8; 20] {
 }
 
 fn to_hex(digest: &[u8; 20]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(SIGNATURE_HEX_LEN);
     for byte in digest {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        for nibble in [byte >> 4, byte & 0x0f] {
+            // `nibble` < 16, so `from_digit` always yields a lowercase digit.
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
     }
     out
 }

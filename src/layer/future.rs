@@ -17,7 +17,7 @@ use tower_service::Service;
 use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::rejection::{Rejection, RejectionKind};
-use super::service::PendingPost;
+use super::service::{PendingPost, reject};
 use super::{Config, Endpoint};
 use crate::crypto::random_nonce;
 use crate::message::Reply;
@@ -153,7 +153,9 @@ where
                                 reply: Some(reply),
                             });
                         }
-                        Err(response) => state.set(State::Answer { response }),
+                        Err(kind) => state.set(State::Answer {
+                            response: reject(kind),
+                        }),
                     }
                 }
                 StateProj::Calling { future, reply } => {

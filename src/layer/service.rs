@@ -36,7 +36,7 @@ impl<S> WeComCallback<S> {
     }
 }
 
-fn reject(kind: RejectionKind) -> Response<Full<Bytes>> {
+pub(crate) fn reject(kind: RejectionKind) -> Response<Full<Bytes>> {
     Rejection::new(kind).into_response()
 }
 
@@ -130,24 +130,23 @@ impl PendingPost {
         self,
         collected: Result<Bytes, Box<dyn std::error::Error + Send + Sync>>,
         mut parts: request::Parts,
-    ) -> Result<(Request<CallbackBody<B>>, ReplyContext), Response<Full<Bytes>>> {
+    ) -> Result<(Request<CallbackBody<B>>, ReplyContext), RejectionKind> {
         let body = collected.map_err(|e| {
-            reject(if e.is::<LengthLimitError>() {
+            if e.is::<LengthLimitError>() {
                 RejectionKind::PayloadTooLarge
             } else {
                 RejectionKind::UnreadableBody
-            })
+            }
         })?;
-        let envelope =
-            Envelope::parse(&body).map_err(|_| reject(RejectionKind::MalformedEnvelope))?;
+        let envelope = Envelope::parse(&body).map_err(|_| RejectionKind::MalformedEnvelope)?;
         let q = &self.query;
         let decrypted = self
             .endpoint
             .crypt()
             .decrypt(&q.msg_signature, &q.timestamp, &q.nonce, envelope.encrypt())
-            .map_err(|e| reject(RejectionKind::Crypto(e.kind())))?;
+            .map_err(|e| RejectionKind::Crypto(e.kind()))?;
         let message =
-            Message::parse(decrypted.msg()).map_err(|_| reject(RejectionKind::MalformedMessage))?;
+            Message::parse(decrypted.msg()).map_err(|_| RejectionKind::MalformedMessage)?;
         let context = CallbackContext {
             kind: self.endpoint.kind(),
             timestamp: q.timestamp_secs,
