@@ -85,6 +85,7 @@ impl RandomSource for FixedRandom {
 }
 
 /// A fresh reply nonce: ten decimal digits, like the nonces WeCom sends.
+#[cfg(any(feature = "layer", test))]
 pub(crate) fn nonce(random: &dyn RandomSource) -> Result<String, RandomUnavailable> {
     let mut bytes = [0u8; 8];
     random.fill(&mut bytes)?;

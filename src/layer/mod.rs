@@ -18,7 +18,7 @@
 //!    is WeCom's acknowledgement.
 //!
 //! Bad requests get a 4xx with a short fixed body and a
-//! [`Rejection`](crate::Rejection) in the response extensions; the handler
+//! [`Rejection`] in the response extensions; the handler
 //! is never called. Requests to other paths pass through untouched.
 //! `Content-Type` is ignored (`text/xml`, `application/xml` or none).
 //!
