@@ -17,7 +17,9 @@ pub mod extract;
 pub mod testing;
 
 pub use crypto::{ConfigError, ConfigErrorKind, CryptoError, CryptoErrorKind, MsgCrypt};
-pub use message::{Article, Header, Message, MessageError, MessageKind, Reply};
+pub use message::{
+    Article, Header, Message, MessageError, MessageErrorKind, MessageKind, NewsError, Reply,
+};
 
 #[cfg(feature = "layer")]
 pub use layer::{

@@ -55,7 +55,7 @@ pub enum MessageKind {
     Other(OtherKind),
 }
 
-/// A text message (`MsgType` `text`).
+/// A text message: `MsgType` `text` (WeCom doc 消息格式, 文本消息).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Text {
@@ -63,7 +63,7 @@ pub struct Text {
     pub content: String,
 }
 
-/// A picture (`MsgType` `image`).
+/// A picture: `MsgType` `image` (WeCom doc 消息格式, 图片消息).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Image {
@@ -74,7 +74,7 @@ pub struct Image {
     pub media_id: String,
 }
 
-/// A voice recording (`MsgType` `voice`).
+/// A voice recording: `MsgType` `voice` (WeCom doc 消息格式, 语音消息).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Voice {
@@ -84,7 +84,7 @@ pub struct Voice {
     pub format: String,
 }
 
-/// A video (`MsgType` `video`).
+/// A video: `MsgType` `video` (WeCom doc 消息格式, 视频消息).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Video {
@@ -94,7 +94,8 @@ pub struct Video {
     pub thumb_media_id: String,
 }
 
-/// A location sent as a message (`MsgType` `location`).
+/// A location sent as a message: `MsgType` `location` (WeCom doc 消息格式,
+/// 位置消息).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Location {
@@ -108,7 +109,7 @@ pub struct Location {
     pub label: String,
 }
 
-/// A shared link (`MsgType` `link`).
+/// A shared link: `MsgType` `link` (WeCom doc 消息格式, 链接消息).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Link {
@@ -124,19 +125,23 @@ pub struct Link {
     pub pic_url: Option<String>,
 }
 
-/// The `subscribe` event. It carries nothing beyond the
-/// [`Header`](super::Header); a struct so that fields can be added later.
+/// The `subscribe` event (WeCom doc 事件格式, 成员关注及取消关注事件).
+///
+/// It carries nothing beyond the [`Header`](super::Header); a struct so that
+/// fields can be added later.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Subscribe {}
 
-/// The `unsubscribe` event. It carries nothing beyond the
-/// [`Header`](super::Header); a struct so that fields can be added later.
+/// The `unsubscribe` event (WeCom doc 事件格式, 成员关注及取消关注事件).
+///
+/// It carries nothing beyond the [`Header`](super::Header); a struct so that
+/// fields can be added later.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Unsubscribe {}
 
-/// The `enter_agent` event.
+/// The `enter_agent` event (WeCom doc 事件格式, 进入应用).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EnterAgent {
@@ -145,8 +150,8 @@ pub struct EnterAgent {
     pub event_key: String,
 }
 
-/// The `LOCATION` event (上报地理位置), sent when the app is set to report
-/// positions.
+/// The `LOCATION` event (WeCom doc 事件格式, 上报地理位置), sent when the app
+/// is set to report the member's position.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LocationReport {
@@ -154,11 +159,11 @@ pub struct LocationReport {
     pub latitude: f64,
     /// `Longitude`, in degrees.
     pub longitude: f64,
-    /// `Precision`: how accurate the position is (a radius, per the doc).
+    /// `Precision`: the position's accuracy (地理位置精度), as sent.
     pub precision: f64,
 }
 
-/// The `click` event of a menu item.
+/// The `click` event of a menu item (WeCom doc 事件格式, 点击菜单拉取消息的事件推送).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Click {
@@ -166,7 +171,7 @@ pub struct Click {
     pub event_key: String,
 }
 
-/// The `view` event of a menu item.
+/// The `view` event of a menu item (WeCom doc 事件格式, 点击菜单跳转链接的事件推送).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct View {
@@ -174,7 +179,9 @@ pub struct View {
     pub event_key: String,
 }
 
-/// A message or event without a typed variant.
+/// A message or event without a typed variant; read its elements with
+/// [`Message::field`](super::Message::field) or
+/// [`Message::raw_xml`](super::Message::raw_xml).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OtherKind {
