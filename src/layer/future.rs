@@ -178,13 +178,15 @@ where
 /// Turns a [`Reply`] in a 2xx response's extensions into the encrypted,
 /// signed envelope; leaves every other response untouched.
 fn seal<B>(response: Response<B>, context: &ReplyContext) -> Response<CallbackBody<B>> {
-    if !response.status().is_success() || response.extensions().get::<Reply>().is_none() {
+    if !response.status().is_success() {
         return response.map(CallbackBody::original);
     }
-    let (mut parts, _handler_body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     let Some(reply) = parts.extensions.remove::<Reply>() else {
-        return Response::from_parts(parts, CallbackBody::buffered(Bytes::new()));
+        return Response::from_parts(parts, CallbackBody::original(body));
     };
+    // The handler's own body is replaced by the envelope.
+    drop(body);
     let config = &context.config;
     let now = unix_secs(config.clock.as_ref());
     let plain = reply.to_xml(&context.to_user_name, &context.from_user_name, now);

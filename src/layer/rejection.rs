@@ -117,24 +117,34 @@ impl Rejection {
     /// The response: status, `text/plain` body, `Allow: GET, POST` on 405,
     /// and this rejection in the extensions.
     pub fn into_response(self) -> Response<Full<Bytes>> {
-        let mut response =
-            Response::new(Full::new(Bytes::from_static(self.body_text().as_bytes())));
-        *response.status_mut() = self.status();
+        let mut response = plain_text(
+            self.status(),
+            Bytes::from_static(self.body_text().as_bytes()),
+        );
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
         if self.kind == RejectionKind::MethodNotAllowed {
             headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
         }
         response.extensions_mut().insert(self);
         response
     }
+}
+
+/// A `text/plain; charset=utf-8` response with `nosniff`: the shape of
+/// every answer the layer gives by itself (URL verification, rejections).
+pub(crate) fn plain_text(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 impl From<RejectionKind> for Rejection {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, header, request};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header, request};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use tower_service::Service;
@@ -13,7 +13,7 @@ use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::future::{ReplyContext, ResponseFuture};
 use super::query::{self, Query};
-use super::rejection::{Rejection, RejectionKind};
+use super::rejection::{Rejection, RejectionKind, plain_text};
 use super::{CallbackContext, Config, Endpoint};
 use crate::envelope::Envelope;
 use crate::message::Message;
@@ -75,19 +75,7 @@ fn verify_url(
         Ok(plain)
     };
     match answer() {
-        Ok(plain) => {
-            let mut response = Response::new(Full::new(Bytes::from(plain)));
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            headers.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            response
-        }
+        Ok(plain) => plain_text(StatusCode::OK, Bytes::from(plain)),
         Err(kind) => reject(kind),
     }
 }
