@@ -29,3 +29,8 @@ pub use layer::{
 
 #[cfg(feature = "axum")]
 pub use extract::MissingLayer;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
