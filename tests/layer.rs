@@ -955,3 +955,112 @@ async fn public_xml_decrypt_vectors_pass_through_the_layer() {
     }
     assert_eq!(passed, 7, "XML message vectors that went through the layer");
 }
+
+// ---- configuration ----------------------------------------------------------
+
+#[test]
+fn bad_configuration_fails_at_construction() {
+    use wecom_callback::ConfigErrorKind::*;
+    // S#42
+    let kind = |r: Result<Endpoint, wecom_callback::ConfigError>| r.unwrap_err().kind();
+    assert_eq!(kind(Endpoint::wecom_app("", KEY, CORP)), InvalidToken);
+    assert_eq!(
+        kind(Endpoint::wecom_app(TOKEN, &KEY[..42], CORP)),
+        IllegalAesKey
+    );
+    assert_eq!(
+        kind(Endpoint::wecom_app(TOKEN, &format!("{KEY}A"), CORP)),
+        IllegalAesKey
+    );
+    assert_eq!(
+        kind(Endpoint::wecom_app(TOKEN, &KEY.replace('j', "+"), CORP)),
+        IllegalAesKey
+    );
+    assert_eq!(
+        kind(Endpoint::wecom_app(TOKEN, &KEY.replace('j', "/"), CORP)),
+        IllegalAesKey
+    );
+    assert_eq!(kind(Endpoint::wecom_app(TOKEN, KEY, "")), InvalidReceiveId);
+    assert_eq!(
+        WeComCallbackLayer::new("wecom", endpoint())
+            .unwrap_err()
+            .kind(),
+        InvalidPath
+    );
+    assert_eq!(
+        WeComCallbackLayer::new(PATH, endpoint())
+            .unwrap()
+            .endpoint("x", endpoint())
+            .unwrap_err()
+            .kind(),
+        InvalidPath
+    );
+    // S#43: the vendor key with its non-canonical last character.
+    assert!(Endpoint::wecom_app(TOKEN, KEY, CORP).is_ok());
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let layer =
+        WeComCallbackLayer::new(PATH, Endpoint::wecom_app("SecretTok3n", KEY, CORP).unwrap())
+            .unwrap();
+    for text in [
+        format!("{layer:?}"),
+        format!("{:?}", endpoint()),
+        format!("{:?}", kit()),
+    ] {
+        assert!(
+            !text.contains("SecretTok3n") && !text.contains(TOKEN) && !text.contains(KEY),
+            "{text}"
+        );
+    }
+    assert!(format!("{layer:?}").contains(CORP));
+}
+
+#[tokio::test]
+async fn several_endpoints_behind_one_layer() {
+    let other = Endpoint::wecom_app(
+        "OtherToken",
+        "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
+        "ww1436e0e65a779aee",
+    )
+    .unwrap();
+    let layer = WeComCallbackLayer::new(PATH, endpoint())
+        .unwrap()
+        .endpoint("/app2", other.clone())
+        .unwrap()
+        .clock(FixedClock::from_unix(NOW));
+    let service = ServiceBuilder::new().layer(layer).service(service_fn(
+        |req: Request<CallbackBody<Full<Bytes>>>| async move {
+            let ctx = req.extensions().get::<CallbackContext>().cloned().unwrap();
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(ctx.receive_id))))
+        },
+    ));
+    let app2 = TestKit::new("/app2", &other).at(NOW);
+    let response = service
+        .clone()
+        .oneshot(app2.post(&TestKit::text_message("ww1436e0e65a779aee", "u", "x")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .as_ref(),
+        b"ww1436e0e65a779aee"
+    );
+    // A message for app 2 sent to app 1's path does not verify.
+    let mut misrouted = app2.post(&TestKit::text_message("ww1436e0e65a779aee", "u", "x"));
+    *misrouted.uri_mut() = misrouted
+        .uri()
+        .to_string()
+        .replace("/app2", PATH)
+        .parse()
+        .unwrap();
+    let response = service.oneshot(misrouted).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
