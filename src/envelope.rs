@@ -11,7 +11,7 @@
 //! decrypted message instead.
 //!
 //! The parser is strict where an attacker could exploit ambiguity: a
-//! DOCTYPE, processing instructions, entity references inside `Encrypt`, a
+//! DOCTYPE, processing instructions, entity or character references, a
 //! root other than `xml`, a second root, trailing data, nested elements, and
 //! a missing, empty or repeated `Encrypt` are all refused with
 //! [`CryptoErrorKind::ParseXml`] (-40002).
@@ -47,11 +47,13 @@ fn is_base64_text(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
 }
 
-/// Parses a flat `<xml>` document whose children are all plain text.
+/// Parses a flat `<xml>` document whose children are all plain text
+/// without entity or character references (WeCom writes CDATA or bare
+/// ASCII; a reference in an envelope is a sign of tampering).
 fn parse_flat(body: &[u8]) -> Result<xml::Document, CryptoError> {
     let text = std::str::from_utf8(body).map_err(|_| parse_error())?;
     let doc = xml::parse(text).map_err(|_| parse_error())?;
-    if doc.root != "xml" || doc.children.iter().any(|c| c.nested) {
+    if doc.root != "xml" || doc.children.iter().any(|c| c.nested || c.has_ref) {
         return Err(parse_error());
     }
     Ok(doc)
@@ -63,7 +65,7 @@ fn single_base64(doc: &xml::Document, name: &str) -> Result<String, CryptoError>
         return Err(parse_error());
     }
     let child = doc.get(name).ok_or_else(parse_error)?;
-    if child.has_ref || !is_base64_text(&child.text) {
+    if !is_base64_text(&child.text) {
         return Err(parse_error());
     }
     Ok(child.text.clone())
@@ -230,6 +232,8 @@ mod tests {
             "<!DOCTYPE x><xml><Encrypt>a</Encrypt></xml>",
             "<!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><xml><Encrypt>&xxe;</Encrypt></xml>",
             "<xml><ToUserName>a</ToUserName><ToUserName>b</ToUserName><Encrypt>a</Encrypt></xml>",
+            "<xml><ToUserName>a&amp;b</ToUserName><Encrypt>a</Encrypt></xml>",
+            "<xml><AgentID>&#49;</AgentID><Encrypt>a</Encrypt></xml>",
         ] {
             assert!(rejected(body), "{body}");
         }
