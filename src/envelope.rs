@@ -128,15 +128,15 @@ impl Envelope {
 /// text with `<` and `&` escaped), so no argument can break the document.
 pub fn reply(encrypt: &str, msg_signature: &str, timestamp: &str, nonce: &str) -> String {
     let mut out = String::with_capacity(encrypt.len() + 160);
-    out.push_str("<xml>\n<Encrypt>");
-    xml::push_cdata(&mut out, encrypt);
-    out.push_str("</Encrypt>\n<MsgSignature>");
-    xml::push_cdata(&mut out, msg_signature);
-    out.push_str("</MsgSignature>\n<TimeStamp>");
+    out.push_str("<xml>\n");
+    xml::push_element(&mut out, "Encrypt", encrypt);
+    out.push('\n');
+    xml::push_element(&mut out, "MsgSignature", msg_signature);
+    out.push_str("\n<TimeStamp>");
     out.push_str(&quick_xml::escape::escape(timestamp));
-    out.push_str("</TimeStamp>\n<Nonce>");
-    xml::push_cdata(&mut out, nonce);
-    out.push_str("</Nonce>\n</xml>");
+    out.push_str("</TimeStamp>\n");
+    xml::push_element(&mut out, "Nonce", nonce);
+    out.push_str("\n</xml>");
     out
 }
 

@@ -165,11 +165,11 @@ impl TestKit {
 
     /// The POST envelope around `encrypt`, as WeCom lays it out.
     pub fn envelope(to_user_name: &str, encrypt: &str) -> String {
-        let mut body = String::from("<xml><ToUserName>");
-        xml::push_cdata(&mut body, to_user_name);
-        body.push_str("</ToUserName><AgentID><![CDATA[1]]></AgentID><Encrypt>");
-        xml::push_cdata(&mut body, encrypt);
-        body.push_str("</Encrypt></xml>");
+        let mut body = String::from("<xml>");
+        xml::push_element(&mut body, "ToUserName", to_user_name);
+        xml::push_element(&mut body, "AgentID", "1");
+        xml::push_element(&mut body, "Encrypt", encrypt);
+        body.push_str("</xml>");
         body
     }
 
@@ -210,16 +210,13 @@ impl TestKit {
 
     /// A WeCom text message, as decrypted XML (WeCom doc 消息格式, 文本消息).
     pub fn text_message(corp_id: &str, from_user_name: &str, content: &str) -> String {
-        let mut xml = String::from("<xml><ToUserName>");
-        xml::push_cdata(&mut xml, corp_id);
-        xml.push_str("</ToUserName><FromUserName>");
-        xml::push_cdata(&mut xml, from_user_name);
-        xml.push_str(&format!(
-            "</FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>",
-            now_secs()
-        ));
-        xml::push_cdata(&mut xml, content);
-        xml.push_str("</Content><MsgId>1234567890123456</MsgId><AgentID>1</AgentID></xml>");
+        let mut xml = String::from("<xml>");
+        xml::push_element(&mut xml, "ToUserName", corp_id);
+        xml::push_element(&mut xml, "FromUserName", from_user_name);
+        xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
+        xml::push_element(&mut xml, "MsgType", "text");
+        xml::push_element(&mut xml, "Content", content);
+        xml.push_str("<MsgId>1234567890123456</MsgId><AgentID>1</AgentID></xml>");
         xml
     }
 

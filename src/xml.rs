@@ -162,7 +162,8 @@ impl Pending {
     }
 }
 
-fn is_xml_space(c: char) -> bool {
+/// XML whitespace (production `S`): space, tab, CR, LF.
+pub(crate) fn is_xml_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
@@ -308,6 +309,18 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
     }
     push_xml_chars(out, rest);
     out.push_str("]]>");
+}
+
+/// Appends `<name><![CDATA[text]]></name>` (see [`push_cdata`]). `name` is
+/// one of the crate's own element names, never input.
+pub(crate) fn push_element(out: &mut String, name: &str, text: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    push_cdata(out, text);
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
 }
 
 fn push_xml_chars(out: &mut String, text: &str) {

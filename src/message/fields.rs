@@ -2,7 +2,7 @@
 //! message module.
 
 use super::error::MessageError;
-use crate::xml::{Child, Document};
+use crate::xml::{Child, Document, is_xml_space};
 
 const UNSIGNED: &str = "an unsigned decimal integer";
 const DECIMAL: &str = "a decimal number";
@@ -82,10 +82,6 @@ impl<'a> Fields<'a> {
     pub(super) fn decimal(&self, name: &'static str) -> Result<f64, MessageError> {
         parse_decimal(self.str(name)?).ok_or_else(|| MessageError::invalid(name, DECIMAL))
     }
-}
-
-fn is_xml_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
 fn trim(text: &str) -> &str {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::xml::push_cdata;
+use crate::xml::{push_cdata, push_element as element};
 
 /// Most articles a news reply may carry (WeCom doc 被动回复消息格式, 图文消息).
 const MAX_ARTICLES: usize = 8;
@@ -314,17 +314,6 @@ impl Reply {
         out.push_str("</xml>");
         out
     }
-}
-
-/// `<name><![CDATA[text]]></name>`; `name` is one of ours.
-fn element(out: &mut String, name: &str, text: &str) {
-    out.push('<');
-    out.push_str(name);
-    out.push('>');
-    push_cdata(out, text);
-    out.push_str("</");
-    out.push_str(name);
-    out.push('>');
 }
 
 fn optional_element(out: &mut String, name: &str, text: Option<&str>) {
