@@ -66,17 +66,23 @@ impl IntoResponse for MissingLayer {
     }
 }
 
+/// Clones the `T` the layer put into the request extensions.
+fn from_extensions<T: Clone + Send + Sync + 'static>(
+    parts: &Parts,
+    extractor: &'static str,
+) -> Result<T, MissingLayer> {
+    parts
+        .extensions
+        .get::<T>()
+        .cloned()
+        .ok_or(MissingLayer { extractor })
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Message {
     type Rejection = MissingLayer;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Message>()
-            .cloned()
-            .ok_or(MissingLayer {
-                extractor: "Message",
-            })
+        from_extensions(parts, "Message")
     }
 }
 
@@ -84,13 +90,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CallbackContext {
     type Rejection = MissingLayer;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<CallbackContext>()
-            .cloned()
-            .ok_or(MissingLayer {
-                extractor: "CallbackContext",
-            })
+        from_extensions(parts, "CallbackContext")
     }
 }
 

@@ -28,7 +28,6 @@
 //! ```
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Method, Request, Response};
@@ -36,9 +35,10 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::crypto::{CryptoError, MsgCrypt, OsRandom, RandomSource};
+use crate::crypto::{CryptoError, MsgCrypt, OsRandom, RandomSource, random_nonce};
 use crate::envelope::ReplyEnvelope;
-use crate::layer::Endpoint;
+use crate::layer::clock::unix_secs;
+use crate::layer::{Endpoint, SystemClock};
 use crate::xml;
 
 /// Builds requests as WeCom sends them to one endpoint, and opens replies.
@@ -75,9 +75,7 @@ impl fmt::Display for OpenReplyError {
 impl std::error::Error for OpenReplyError {}
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    unix_secs(&SystemClock)
 }
 
 fn encode(value: &str) -> String {
@@ -107,10 +105,8 @@ impl TestKit {
     }
 
     fn nonce() -> String {
-        let mut bytes = [0u8; 4];
         // Any nonce works; fall back to a constant if the OS source fails.
-        let _ = OsRandom.fill(&mut bytes);
-        (u32::from_be_bytes(bytes) % 1_000_000_000 + 1).to_string()
+        random_nonce(&OsRandom).unwrap_or_else(|_| "1".to_owned())
     }
 
     fn random_prefix() -> [u8; 16] {

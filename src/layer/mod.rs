@@ -58,7 +58,7 @@
 //! ```
 
 mod body;
-mod clock;
+pub(crate) mod clock;
 mod future;
 mod query;
 mod rejection;
