@@ -59,23 +59,32 @@ fn parse_flat(body: &[u8]) -> Result<xml::Document, CryptoError> {
     Ok(doc)
 }
 
-/// The one, non-empty, reference-free, base64-alphabet text of `name`.
-fn single_base64(doc: &xml::Document, name: &str) -> Result<String, CryptoError> {
-    if doc.count(name) != 1 {
-        return Err(parse_error());
-    }
-    let child = doc.get(name).ok_or_else(parse_error)?;
-    if !is_base64_text(&child.text) {
-        return Err(parse_error());
-    }
-    Ok(child.text.clone())
-}
-
-fn optional(doc: &xml::Document, name: &str) -> Result<Option<String>, CryptoError> {
+/// Moves out the text of the only child called `name`: `None` when absent,
+/// an error when repeated.
+fn take(doc: &mut xml::Document, name: &str) -> Result<Option<String>, CryptoError> {
     match doc.count(name) {
         0 => Ok(None),
-        1 => Ok(doc.get(name).map(|c| c.text.clone())),
+        1 => Ok(doc
+            .children
+            .iter()
+            .position(|c| c.name == name)
+            .map(|i| doc.children.swap_remove(i).text)),
         _ => Err(parse_error()),
+    }
+}
+
+/// The text of the only child called `name`, which must be present.
+fn take_required(doc: &mut xml::Document, name: &str) -> Result<String, CryptoError> {
+    take(doc, name)?.ok_or_else(parse_error)
+}
+
+/// The one, non-empty, base64-alphabet text of `name`.
+fn take_base64(doc: &mut xml::Document, name: &str) -> Result<String, CryptoError> {
+    let text = take_required(doc, name)?;
+    if is_base64_text(&text) {
+        Ok(text)
+    } else {
+        Err(parse_error())
     }
 }
 
@@ -87,11 +96,11 @@ impl Envelope {
     /// forbidden constructs (see the module docs), or not exactly one
     /// non-empty `Encrypt` of base64 characters.
     pub fn parse(body: &[u8]) -> Result<Self, CryptoError> {
-        let doc = parse_flat(body)?;
+        let mut doc = parse_flat(body)?;
         Ok(Self {
-            encrypt: single_base64(&doc, "Encrypt")?,
-            to_user_name: optional(&doc, "ToUserName")?,
-            agent_id: optional(&doc, "AgentID")?,
+            encrypt: take_base64(&mut doc, "Encrypt")?,
+            to_user_name: take(&mut doc, "ToUserName")?,
+            agent_id: take(&mut doc, "AgentID")?,
         })
     }
 
@@ -161,20 +170,12 @@ impl ReplyEnvelope {
     /// [`CryptoErrorKind::ParseXml`] if the document is not a flat `<xml>`
     /// with exactly one of each element.
     pub fn parse(body: &[u8]) -> Result<Self, CryptoError> {
-        let doc = parse_flat(body)?;
-        let one = |name: &str| -> Result<String, CryptoError> {
-            if doc.count(name) != 1 {
-                return Err(parse_error());
-            }
-            doc.get(name)
-                .map(|c| c.text.clone())
-                .ok_or_else(parse_error)
-        };
+        let mut doc = parse_flat(body)?;
         Ok(Self {
-            encrypt: single_base64(&doc, "Encrypt")?,
-            msg_signature: one("MsgSignature")?,
-            timestamp: one("TimeStamp")?,
-            nonce: one("Nonce")?,
+            encrypt: take_base64(&mut doc, "Encrypt")?,
+            msg_signature: take_required(&mut doc, "MsgSignature")?,
+            timestamp: take_required(&mut doc, "TimeStamp")?,
+            nonce: take_required(&mut doc, "Nonce")?,
         })
     }
 }

@@ -150,6 +150,9 @@ impl Pending {
         }
         let text = if self.nested {
             String::new()
+        } else if self.pieces.len() == 1 {
+            // The usual case (one CDATA section or one run of text): move it.
+            self.pieces.pop().map(|(_, s)| s).unwrap_or_default()
         } else {
             self.pieces.into_iter().map(|(_, s)| s).collect()
         };

@@ -241,19 +241,22 @@ impl MsgCrypt {
         let data = STANDARD
             .decode(encrypt)
             .map_err(|_| CryptoError::new(CryptoErrorKind::DecodeBase64))?;
-        let plain = cipher::decrypt(&self.key, data)?;
+        let mut plain = cipher::decrypt(&self.key, data)?;
         let (msg, receive_id) = frame::open(&plain)?;
+        let msg_len = msg.len();
         let receive_id = self
             .receive_ids
             .iter()
             .find(|id| id.as_bytes() == receive_id)
-            .ok_or_else(|| CryptoError::new(CryptoErrorKind::ValidateReceiveId))?;
+            .ok_or_else(|| CryptoError::new(CryptoErrorKind::ValidateReceiveId))?
+            .clone();
+        // Reuse the decrypted buffer for `msg`: drop the header and the
+        // receive id in place instead of copying.
+        plain.truncate(frame::HEADER_LEN + msg_len);
+        plain.drain(..frame::HEADER_LEN);
         let msg =
-            std::str::from_utf8(msg).map_err(|_| CryptoError::new(CryptoErrorKind::InvalidUtf8))?;
-        Ok(Decrypted {
-            msg: msg.to_owned(),
-            receive_id: receive_id.clone(),
-        })
+            String::from_utf8(plain).map_err(|_| CryptoError::new(CryptoErrorKind::InvalidUtf8))?;
+        Ok(Decrypted { msg, receive_id })
     }
 
     /// Answers the GET URL verification (WeCom doc 接收消息与事件 概述, 验证URL有效性):
