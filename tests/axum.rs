@@ -15,15 +15,26 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::BodyExt;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::trace::TraceLayer;
 use wecom_callback::testing::TestKit;
+
 use wecom_callback::{
     CallbackContext, Endpoint, Message, MessageKind, Rejection, RejectionKind, Reply,
     WeComCallbackLayer,
 };
+
+/// The whole body of a response or request, as bytes.
+async fn body_bytes<B>(body: B) -> Bytes
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    body.collect().await.unwrap().to_bytes()
+}
 
 const PATH: &str = "/wecom/callback";
 const CORP: &str = "wx5823bf96d3bd56c7";
@@ -103,13 +114,7 @@ async fn router_serves_get_post_and_other_routes() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .as_ref(),
+        body_bytes(response.into_body()).await.as_ref(),
         b"8327158369204478120"
     );
 
@@ -184,16 +189,7 @@ async fn extractors_without_the_layer_name_it() {
             .unwrap();
         let response = app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let text = String::from_utf8(
-            response
-                .into_body()
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes()
-                .to_vec(),
-        )
-        .unwrap();
+        let text = String::from_utf8(body_bytes(response.into_body()).await.to_vec()).unwrap();
         assert!(text.contains("WeComCallbackLayer"), "{text}");
     }
 }
@@ -206,13 +202,5 @@ async fn reply_into_response_is_an_empty_200_with_the_reply_inside() {
         response.extensions().get::<Reply>(),
         Some(&Reply::text("hi"))
     );
-    assert!(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .is_empty()
-    );
+    assert!(body_bytes(response.into_body()).await.is_empty());
 }

@@ -23,10 +23,20 @@ use http_body_util::{BodyExt, Full};
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 use wecom_callback::crypto::{CryptoErrorKind, MsgCrypt};
 use wecom_callback::testing::TestKit;
+
 use wecom_callback::{
     CallbackBody, CallbackContext, Endpoint, FixedClock, Message, Rejection, RejectionKind, Reply,
     WeComCallbackLayer,
 };
+
+/// The whole body of a response or request, as bytes.
+async fn body_bytes<B>(body: B) -> Bytes
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    body.collect().await.unwrap().to_bytes()
+}
 
 const TOKEN: &str = "QDG6eK";
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
@@ -470,15 +480,7 @@ async fn malformed_queries_get_400() {
             .to_owned()
     };
     let (sig, ts, nonce) = (param("msg_signature"), param("timestamp"), param("nonce"));
-    let body = String::from_utf8(
-        good.into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let body = String::from_utf8(body_bytes(good.into_body()).await.to_vec()).unwrap();
     let mut sig_last = sig.clone();
     sig_last.pop();
     let cases: Vec<(String, RejectionKind)> = vec![
@@ -1044,13 +1046,7 @@ async fn several_endpoints_behind_one_layer() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .as_ref(),
+        body_bytes(response.into_body()).await.as_ref(),
         b"ww1436e0e65a779aee"
     );
     // A message for app 2 sent to app 1's path does not verify.
