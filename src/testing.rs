@@ -74,6 +74,14 @@ impl fmt::Display for OpenReplyError {
 
 impl std::error::Error for OpenReplyError {}
 
+/// Query values and Encrypt text of one sealed plaintext.
+struct Sealed {
+    timestamp: String,
+    nonce: String,
+    encrypt: String,
+    signature: String,
+}
+
 fn now_secs() -> u64 {
     unix_secs(&SystemClock)
 }
@@ -119,18 +127,13 @@ impl TestKit {
     /// string such as `1616140317555161061`): encrypted, signed, and
     /// percent-encoded once.
     pub fn verify_url(&self, echostr_plain: &str) -> Request<Full<Bytes>> {
-        let (timestamp, nonce) = (self.timestamp(), Self::nonce());
-        let echostr = self
-            .crypt
-            .encrypt_with_prefix(echostr_plain.as_bytes(), Self::random_prefix())
-            .unwrap_or_default();
-        let signature = self.crypt.signature(&timestamp, &nonce, &echostr);
+        let sealed = self.seal(echostr_plain);
         self.request(
             Method::GET,
-            &signature,
-            &timestamp,
-            &nonce,
-            Some(&echostr),
+            &sealed.signature,
+            &sealed.timestamp,
+            &sealed.nonce,
+            Some(&sealed.encrypt),
             Bytes::new(),
         )
     }
@@ -139,24 +142,36 @@ impl TestKit {
     /// for the first receive id, in the `<xml><ToUserName/><AgentID/><Encrypt/></xml>`
     /// envelope, signed, with the current (or [`at`](Self::at)) timestamp.
     pub fn post(&self, message_xml: &str) -> Request<Full<Bytes>> {
-        let (timestamp, nonce) = (self.timestamp(), Self::nonce());
-        let encrypt = self
-            .crypt
-            .encrypt_with_prefix(message_xml.as_bytes(), Self::random_prefix())
-            .unwrap_or_default();
-        let signature = self.crypt.signature(&timestamp, &nonce, &encrypt);
+        let sealed = self.seal(message_xml);
         let body = Self::envelope(
             self.crypt.receive_ids().first().map_or("", String::as_str),
-            &encrypt,
+            &sealed.encrypt,
         );
         self.request(
             Method::POST,
-            &signature,
-            &timestamp,
-            &nonce,
+            &sealed.signature,
+            &sealed.timestamp,
+            &sealed.nonce,
             None,
             Bytes::from(body),
         )
+    }
+
+    /// Encrypts `plain` with a fresh prefix and signs it with the kit's
+    /// timestamp and a fresh nonce, as WeCom does for echostr and Encrypt.
+    fn seal(&self, plain: &str) -> Sealed {
+        let (timestamp, nonce) = (self.timestamp(), Self::nonce());
+        let encrypt = self
+            .crypt
+            .encrypt_with_prefix(plain.as_bytes(), Self::random_prefix())
+            .unwrap_or_default();
+        let signature = self.crypt.signature(&timestamp, &nonce, &encrypt);
+        Sealed {
+            timestamp,
+            nonce,
+            encrypt,
+            signature,
+        }
     }
 
     /// The POST envelope around `encrypt`, as WeCom lays it out.
