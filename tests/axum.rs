@@ -8,6 +8,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -15,9 +17,8 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::Bytes;
+use common::body_bytes;
 use http::StatusCode;
-use http_body_util::BodyExt;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::trace::TraceLayer;
 use wecom_callback::testing::TestKit;
@@ -26,15 +27,6 @@ use wecom_callback::{
     CallbackContext, Endpoint, Message, MessageKind, Rejection, RejectionKind, Reply,
     WeComCallbackLayer,
 };
-
-/// The whole body of a response or request, as bytes.
-async fn body_bytes<B>(body: B) -> Bytes
-where
-    B: http_body::Body,
-    B::Error: std::fmt::Debug,
-{
-    body.collect().await.unwrap().to_bytes()
-}
 
 const PATH: &str = "/wecom/callback";
 const CORP: &str = "wx5823bf96d3bd56c7";

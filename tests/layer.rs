@@ -10,6 +10,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use common::body_bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
@@ -28,15 +31,6 @@ use wecom_callback::{
     CallbackBody, CallbackContext, Endpoint, FixedClock, Message, Rejection, RejectionKind, Reply,
     WeComCallbackLayer,
 };
-
-/// The whole body of a response or request, as bytes.
-async fn body_bytes<B>(body: B) -> Bytes
-where
-    B: http_body::Body,
-    B::Error: std::fmt::Debug,
-{
-    body.collect().await.unwrap().to_bytes()
-}
 
 const TOKEN: &str = "QDG6eK";
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
