@@ -1,7 +1,7 @@
 //! `WeComCallbackLayer` end to end with `tower::ServiceExt::oneshot`: the GET
 //! answer, the POST → Message → Reply round trip, every rejection (status,
 //! fixed body, typed reason, and the handler provably not called), and the
-//! pass-through of other paths. Rows of ../shared/SECURITY.md (b) are cited
+//! pass-through of other paths. Rows of the project's SECURITY.md (b) are cited
 //! as "S#n".
 #![allow(
     clippy::unwrap_used,
@@ -899,7 +899,7 @@ async fn public_xml_decrypt_vectors_pass_through_the_layer() {
     // timestamp, and the handler receives exactly the expected plaintext.
     let mut passed = 0;
     for file in ["public.json", "generated.json"] {
-        let path = format!("{}/../shared/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/tests/data/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
         let doc: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for v in doc["vectors"].as_array().unwrap() {

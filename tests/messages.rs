@@ -1,5 +1,5 @@
-//! The message samples of `shared/samples/` (copied from the WeCom docs and
-//! from WxJava / wechatpy tests, see `shared/samples/SOURCES.md`) through
+//! The message samples of `tests/data/samples/` (copied from the WeCom docs and
+//! from WxJava / wechatpy tests, see `tests/data/samples/SOURCES.md`) through
 //! `Message::parse`, and replies through `Reply::to_xml` and back.
 
 #![allow(
@@ -17,7 +17,7 @@ use wecom_callback::message::{
 };
 
 fn samples_dir(dir: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples/")).join(dir)
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/samples/")).join(dir)
 }
 
 fn read(dir: &str, name: &str) -> String {

@@ -1,6 +1,6 @@
-//! Known-answer vectors from `../shared/vectors/` (public.json: vendor samples
+//! Known-answer vectors from `tests/data/vectors/` (public.json: vendor samples
 //! and independent libraries; generated.json: edge cases and negative cases;
-//! both described in `../shared/vectors/README.md`), run against the pure
+//! both described in `tests/data/vectors/README.md`), run against the pure
 //! protocol code. Every vector of each file is accounted for, so a new vector
 //! the test does not understand fails the test instead of being skipped.
 #![allow(
@@ -17,7 +17,7 @@ use wecom_callback::crypto::{
 use wecom_callback::envelope::{Envelope, ReplyEnvelope};
 
 fn load(name: &str) -> Vec<Value> {
-    let path = format!("{}/../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/data/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["schema"], "wecom-callback-vectors/1");

@@ -87,7 +87,7 @@ log "server up: $(head -n 1 "$SERVER_LOG")"
 # ---- run the check -----------------------------------------------------------
 status=0
 INTEROP_BASE_URL="http://127.0.0.1:$PORT/wecom/callback" \
-  "$PY" "$INTEROP_DIR/wechatpy_interop.py" --samples ../shared/samples/wecom "$@" || status=$?
+  "$PY" "$INTEROP_DIR/wechatpy_interop.py" --samples tests/data/samples/wecom "$@" || status=$?
 
 if [ "$status" != 0 ]; then
   log "echo server log (last 80 lines):"
