@@ -79,6 +79,9 @@ pub(crate) enum XmlErrorKind {
     StrayText,
     /// Nesting deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// A character XML 1.0 forbids (a C0 control other than tab, LF, CR;
+    /// U+FFFE; U+FFFF).
+    InvalidChar,
 }
 
 /// A refused document. Its `Display` names the reason, never the content.
@@ -112,6 +115,7 @@ impl fmt::Display for XmlError {
             XmlErrorKind::SecondRoot => "XML has a second root element",
             XmlErrorKind::StrayText => "XML has text outside the elements",
             XmlErrorKind::TooDeep => "XML nesting is too deep",
+            XmlErrorKind::InvalidChar => "XML contains a character XML 1.0 forbids",
         })
     }
 }
@@ -177,6 +181,12 @@ fn is_blank(s: &str) -> bool {
 /// Parses and validates `input`; see the module docs for what is refused.
 pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
     use XmlErrorKind::*;
+    // XML 1.0 documents cannot hold these characters; quick-xml does not
+    // check, so a strict parser and this one would read such input
+    // differently (and a reply that echoes it could not be parsed).
+    if !all_xml_chars(input) {
+        return Err(XmlError::new(InvalidChar));
+    }
     let mut reader = Reader::from_str(input);
     let mut root: Option<String> = None;
     let mut root_closed = false;
@@ -247,6 +257,11 @@ pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
                 }
             }
             Event::Text(text) => {
+                // `]]>` may not appear in character data (XML 1.0 §2.4):
+                // `<A><![CDATA[a]]>b]]></A>` is not well-formed.
+                if text.contains("]]>") {
+                    return Err(XmlError::new(Malformed));
+                }
                 let content = text.xml10_content();
                 if depth == 2 {
                     if let Some(p) = pending.as_mut() {
@@ -297,20 +312,54 @@ pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
     }
 }
 
-/// Appends `text` as CDATA: `<![CDATA[…]]>`, splitting any `]]>` inside so
-/// that it survives (`]]]]><![CDATA[>`). Characters XML 1.0 cannot carry
-/// (C0 controls other than tab, CR, LF; U+FFFE, U+FFFF) are dropped, since no
-/// XML parser would accept them.
+/// Appends `text` as CDATA: `<![CDATA[…]]>`.
+///
+/// One pass over the bytes, in this order for each character:
+/// 1. characters XML 1.0 cannot carry (C0 controls other than tab, CR, LF;
+///    U+FFFE, U+FFFF) are dropped, since no XML parser would accept them;
+/// 2. a `>` that follows two *kept* `]` closes the section and reopens it
+///    (`]]` + `]]><![CDATA[` + `>`), so the text cannot end the CDATA early.
+///
+/// Dropping before looking for `]]>` is what makes this safe: a writer that
+/// splits `]]>` first and drops afterwards turns `]]\u{FFFF}>` into a live
+/// `]]>` (SECURITY.md T28 of this project).
 pub(crate) fn push_cdata(out: &mut String, text: &str) {
+    out.reserve(text.len() + 12);
     out.push_str("<![CDATA[");
-    let mut rest = text;
-    while let Some(at) = rest.find("]]>") {
-        let (head, tail) = rest.split_at(at + 2);
-        push_xml_chars(out, head);
-        out.push_str("]]><![CDATA[");
-        rest = tail;
+    let bytes = text.as_bytes();
+    // `start..i` is the run of kept bytes not yet copied; every index at
+    // which a run starts or ends is an ASCII byte or the first byte of
+    // U+FFFE/U+FFFF, so always a character boundary.
+    let mut start = 0;
+    let mut i = 0;
+    let mut brackets = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b']' => {
+                brackets += 1;
+                i += 1;
+            }
+            b'>' if brackets >= 2 => {
+                out.push_str(text.get(start..i).unwrap_or_default());
+                out.push_str("]]><![CDATA[");
+                start = i;
+                brackets = 0;
+                i += 1;
+            }
+            _ => match non_xml_len(bytes, i) {
+                0 => {
+                    brackets = 0;
+                    i += 1;
+                }
+                dropped => {
+                    out.push_str(text.get(start..i).unwrap_or_default());
+                    i += dropped;
+                    start = i;
+                }
+            },
+        }
     }
-    push_xml_chars(out, rest);
+    out.push_str(text.get(start..).unwrap_or_default());
     out.push_str("]]>");
 }
 
@@ -326,13 +375,26 @@ pub(crate) fn push_element(out: &mut String, name: &str, text: &str) {
     out.push('>');
 }
 
-fn push_xml_chars(out: &mut String, text: &str) {
-    out.extend(text.chars().filter(|&c| is_xml_char(c)));
+/// If the UTF-8 character starting at `bytes[i]` is one XML 1.0 cannot carry
+/// (production `Char`: C0 controls other than tab, LF, CR; U+FFFE, U+FFFF;
+/// surrogates cannot occur in a `str`), its length in bytes; otherwise 0.
+fn non_xml_len(bytes: &[u8], i: usize) -> usize {
+    match bytes.get(i) {
+        Some(0x00..=0x08 | 0x0B | 0x0C | 0x0E..=0x1F) => 1,
+        Some(0xEF) if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => 3,
+        _ => 0,
+    }
 }
 
-/// Whether XML 1.0 can carry `c` (production `Char`).
-pub(crate) fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+/// Whether every character of `text` is one XML 1.0 can carry.
+fn all_xml_chars(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // Only bytes below 0x20 and 0xEF can start a forbidden character.
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b < 0x20 || b == 0xEF)
+        .all(|(i, _)| non_xml_len(bytes, i) == 0)
 }
 
 #[cfg(test)]
@@ -416,6 +478,45 @@ mod tests {
             out.push_str("</A></xml>");
             assert_eq!(parse(&out).unwrap().get("A").unwrap().text, text, "{out}");
         }
+    }
+
+    #[test]
+    fn cdata_writer_drops_before_splitting_so_no_terminator_survives() {
+        // SECURITY.md T28: the dropped character must not hide a `]]>`.
+        for (text, kept) in [
+            ("]]\u{FFFF}>", "]]>"),
+            ("]\u{FFFF}]>", "]]>"),
+            ("]]\u{1}\u{FFFE}\u{b}>x", "]]>x"),
+            (
+                "]]\u{FFFF}></Content><MsgType>image</MsgType><Content><![CDATA[",
+                "]]></Content><MsgType>image</MsgType><Content><![CDATA[",
+            ),
+        ] {
+            let mut out = String::from("<xml><A>");
+            push_cdata(&mut out, text);
+            out.push_str("</A></xml>");
+            let doc = parse(&out).unwrap();
+            assert_eq!(doc.children.len(), 1, "{out}");
+            assert_eq!(doc.get("A").unwrap().text, kept, "{out}");
+        }
+    }
+
+    #[test]
+    fn refuses_terminator_in_text_and_forbidden_characters() {
+        assert_eq!(
+            kind("<xml><A><![CDATA[a]]>b]]></A></xml>"),
+            XmlErrorKind::Malformed
+        );
+        assert_eq!(kind("<xml><A>b]]></A></xml>"), XmlErrorKind::Malformed);
+        for bad in ["\u{0}", "\u{8}", "\u{b}", "\u{1f}", "\u{fffe}", "\u{ffff}"] {
+            assert_eq!(
+                kind(&format!("<xml><A>{bad}</A></xml>")),
+                XmlErrorKind::InvalidChar
+            );
+        }
+        // Allowed neighbours of the forbidden ranges.
+        let ok = "<xml><A>\t\u{fffd}\u{10000}\u{efbf}</A></xml>";
+        assert!(parse(ok).is_ok());
     }
 
     #[test]

@@ -346,6 +346,56 @@ async fn post_reaches_handler_with_message_context_and_xml_body_and_reply_is_sea
     assert_eq!(reply.create_time(), NOW);
 }
 
+/// SECURITY.md T28: the hostile-input issue's payloads. Inbound, a message
+/// holding a character XML 1.0 forbids is not a well-formed document and is
+/// refused; outbound, a handler's reply holding the payload still seals
+/// into one `Content` with no injected element.
+#[tokio::test]
+async fn cdata_break_out_payloads_are_refused_inbound_and_inert_outbound() {
+    const PAYLOAD: &str = "]]\u{FFFF}></Content><MsgType>image</MsgType><Image><MediaId>EVIL</MediaId></Image><Content><![CDATA[";
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>\
+         <CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{PAYLOAD}]]></Content>\
+         <MsgId>1</MsgId><AgentID>1</AgentID></xml>"
+    );
+    let (response, seen) = send(kit().post(&xml)).await;
+    assert_rejected(
+        &response,
+        &seen,
+        StatusCode::FORBIDDEN,
+        RejectionKind::MalformedMessage,
+    );
+    // The parser differential: `]]>` outside CDATA is not well-formed.
+    let xml = text_message("x").replace("<![CDATA[x]]>", "<![CDATA[a]]>b]]>");
+    let (response, seen) = send(kit().post(&xml)).await;
+    assert_rejected(
+        &response,
+        &seen,
+        StatusCode::FORBIDDEN,
+        RejectionKind::MalformedMessage,
+    );
+
+    for payload in [
+        PAYLOAD,
+        "]\u{FFFF}]></Content><MsgType>image</MsgType><Image><MediaId>EVIL</MediaId></Image>",
+    ] {
+        let respond: Handler = Arc::new(move |_| {
+            let mut response = Response::new(Full::default());
+            response.extensions_mut().insert(Reply::text(payload));
+            response
+        });
+        let (response, _) = send_with(kit().post(&text_message("hi")), NOW, respond).await;
+        let reply = kit().open_reply(response.map(Full::new)).await.unwrap();
+        let reply = Message::parse(&reply).unwrap();
+        assert_eq!(reply.msg_type(), "text");
+        assert_eq!(reply.field("Image"), None);
+        assert_eq!(
+            reply.field("Content"),
+            Some(payload.replace('\u{FFFF}', "").as_str())
+        );
+    }
+}
+
 #[tokio::test]
 async fn replies_use_fresh_nonces() {
     let xml = text_message("x");

@@ -24,6 +24,34 @@ fn crypt() -> MsgCrypt {
     .unwrap()
 }
 
+/// `text` without the characters XML 1.0 cannot carry.
+fn xml_chars(text: &str) -> String {
+    text.chars()
+        .filter(|&c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
+        .collect()
+}
+
+/// Strings dense in what attacks a CDATA writer: brackets, `>`, markup and
+/// characters XML cannot carry, in any order.
+fn tricky_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("]".to_owned()),
+        Just(">".to_owned()),
+        Just("]]>".to_owned()),
+        Just("<![CDATA[".to_owned()),
+        Just(
+            "</Content><MsgType>image</MsgType><Image><MediaId>EVIL</MediaId></Image><Content>"
+                .to_owned()
+        ),
+        prop::sample::select(vec![
+            '\u{0}', '\u{1}', '\u{8}', '\u{b}', '\u{c}', '\u{1f}', '\u{fffe}', '\u{ffff}'
+        ])
+        .prop_map(String::from),
+        "[a-z中]{0,3}",
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -83,6 +111,25 @@ proptest! {
     }
 
     #[test]
+    fn reply_text_cannot_break_out_of_its_element(content in tricky_text()) {
+        // SECURITY.md T28: text built from `]`, `>`, `<` and characters XML
+        // cannot carry must come back as exactly one Content, minus the
+        // characters XML cannot carry, and add no element.
+        let xml = Reply::text(content.clone()).to_xml("zhangsan", "wx5823bf96d3bd56c7", 1_700_000_000);
+        let parsed = Message::parse(&xml).unwrap();
+        prop_assert_eq!(parsed.msg_type(), "text");
+        let expected = xml_chars(&content);
+        prop_assert_eq!(parsed.field("Content"), Some(expected.as_str()));
+        prop_assert!(parsed.field("Image").is_none());
+
+        // The envelope's Nonce goes through the same writer.
+        let envelope = wecom_callback::envelope::reply("ab+/=", "0123456789abcdef0123456789abcdef01234567", "1700000000", &content);
+        let opened = ReplyEnvelope::parse(envelope.as_bytes()).unwrap();
+        prop_assert_eq!(opened.nonce, xml_chars(&content));
+        prop_assert_eq!(opened.encrypt, "ab+/=");
+    }
+
+    #[test]
     fn reply_text_survives_rendering(content in ".{0,512}") {
         let xml = Reply::text(content.clone()).to_xml("zhangsan", "wx5823bf96d3bd56c7", 1_700_000_000);
         let parsed = Message::parse(&xml).unwrap();
@@ -95,5 +142,31 @@ proptest! {
             .filter(|&c| matches!(c, '\t' | '\n' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
             .collect();
         prop_assert_eq!(parsed.field("Content"), Some(expected.as_str()));
+    }
+}
+
+/// The two payloads of the hostile-input issue, through the reply writer and
+/// the envelope's Nonce: no second `MsgType`, no injected `Image`.
+#[test]
+fn issue_payloads_do_not_inject_elements() {
+    for content in [
+        "]]\u{FFFF}></Content><MsgType>image</MsgType><Image><MediaId>EVIL</MediaId></Image><Content><![CDATA[",
+        "]\u{FFFF}]></Content><MsgType>image</MsgType><Image><MediaId>EVIL</MediaId></Image><Content><![CDATA[",
+    ] {
+        let xml = Reply::text(content).to_xml("zhangsan", "wx5823bf96d3bd56c7", 1_700_000_000);
+        let parsed = Message::parse(&xml).unwrap();
+        assert_eq!(parsed.msg_type(), "text");
+        assert_eq!(parsed.field("Image"), None);
+        assert_eq!(parsed.field("Content"), Some(xml_chars(content).as_str()));
+        let envelope = wecom_callback::envelope::reply(
+            "ab+/=",
+            "0123456789abcdef0123456789abcdef01234567",
+            "1700000000",
+            content,
+        );
+        assert_eq!(
+            ReplyEnvelope::parse(envelope.as_bytes()).unwrap().nonce,
+            xml_chars(content)
+        );
     }
 }
