@@ -1,5 +1,11 @@
 //! The response future: reads the body, calls the inner service, seals the
 //! reply. A state machine (no boxing).
+//!
+//! The inner service is driven to readiness here, not in the layer's
+//! `poll_ready`, and only once the body has been read and checked. A slow
+//! client therefore holds no permit of an inner `ConcurrencyLimit` (or any
+//! other readiness-based resource) while its body trickles in, and a
+//! rejected request never touches the inner service at all.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +18,7 @@ use http_body::Body;
 use http_body_util::combinators::Collect;
 use http_body_util::{Full, Limited};
 use pin_project_lite::pin_project;
+use tokio::time::Sleep;
 use tower_service::Service;
 
 use super::body::CallbackBody;
@@ -61,13 +68,22 @@ pin_project! {
     {
         // The layer answers by itself (URL verification or rejection).
         Answer { response: Response<Full<Bytes>> },
-        // Reading the bounded body of a POST.
+        // Reading the bounded body of a POST under the body deadline.
+        // `service` is a clone that has not been polled for readiness.
         Reading {
             #[pin]
             collect: Collect<Limited<ReqBody>>,
+            #[pin]
+            deadline: Sleep,
             service: S,
             parts: request::Parts,
             pending: PendingPost,
+        },
+        // Waiting for the inner service to be ready for `request`.
+        Ready {
+            service: S,
+            request: Option<Request<CallbackBody<ReqBody>>>,
+            reply: Option<ReplyContext>,
         },
         // The inner service runs; `reply` is set on callback paths.
         Calling {
@@ -91,14 +107,25 @@ where
         }
     }
 
-    pub(crate) fn call(future: S::Future, reply: Option<ReplyContext>) -> Self {
+    /// Calls `service` (not yet polled for readiness) with `request` once
+    /// it is ready.
+    pub(crate) fn call(
+        service: S,
+        request: Request<CallbackBody<ReqBody>>,
+        reply: Option<ReplyContext>,
+    ) -> Self {
         Self {
-            state: State::Calling { future, reply },
+            state: State::Ready {
+                service,
+                request: Some(request),
+                reply,
+            },
         }
     }
 
     pub(crate) fn read(
         collect: Collect<Limited<ReqBody>>,
+        deadline: Sleep,
         service: S,
         parts: request::Parts,
         pending: PendingPost,
@@ -106,6 +133,7 @@ where
         Self {
             state: State::Reading {
                 collect,
+                deadline,
                 service,
                 parts,
                 pending,
@@ -133,11 +161,20 @@ where
                         return Poll::Ready(Ok(response.map(CallbackBody::from_full)));
                     }
                 }
-                StateProj::Reading { collect, .. } => {
-                    let collected =
-                        ready!(collect.poll(cx)).map(http_body_util::Collected::to_bytes);
+                StateProj::Reading {
+                    collect, deadline, ..
+                } => {
+                    let collected = match collect.poll(cx) {
+                        Poll::Ready(collected) => {
+                            Ok(collected.map(http_body_util::Collected::to_bytes))
+                        }
+                        Poll::Pending => match deadline.poll(cx) {
+                            Poll::Ready(()) => Err(RejectionKind::BodyTimeout),
+                            Poll::Pending => return Poll::Pending,
+                        },
+                    };
                     let StateOwned::Reading {
-                        service: mut svc,
+                        service,
                         parts,
                         pending,
                         ..
@@ -145,18 +182,31 @@ where
                     else {
                         return Poll::Pending;
                     };
-                    match pending.open(collected, parts) {
-                        Ok((request, reply)) => {
-                            let future = svc.call(request);
-                            state.set(State::Calling {
-                                future,
-                                reply: Some(reply),
-                            });
-                        }
+                    // Dropping the unread body (on timeout) frees what was
+                    // buffered; the 408 carries `Connection: close`.
+                    match collected.and_then(|collected| pending.open(collected, parts)) {
+                        Ok((request, reply)) => state.set(State::Ready {
+                            service,
+                            request: Some(request),
+                            reply: Some(reply),
+                        }),
                         Err(kind) => state.set(State::Answer {
                             response: reject(kind),
                         }),
                     }
+                }
+                StateProj::Ready {
+                    service,
+                    request,
+                    reply,
+                } => {
+                    ready!(service.poll_ready(cx))?;
+                    let Some(request) = request.take() else {
+                        return Poll::Pending;
+                    };
+                    let future = service.call(request);
+                    let reply = reply.take();
+                    state.set(State::Calling { future, reply });
                 }
                 StateProj::Calling { future, reply } => {
                     let response = ready!(future.poll(cx))?;

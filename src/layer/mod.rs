@@ -79,6 +79,9 @@ use crate::crypto::{ConfigError, ConfigErrorKind, MsgCrypt, OsRandom, RandomSour
 
 /// Default body limit: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// Default body timeout: 5 seconds to receive a POST body, WeCom's own
+/// reply deadline (PROTOCOL.md §8 of this project; WeCom doc 被动回复消息).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default timestamp tolerance: 300 seconds either way.
 pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
 
@@ -160,6 +163,7 @@ pub struct CallbackContext {
 pub(crate) struct Config {
     pub(crate) endpoints: Vec<(String, Arc<Endpoint>)>,
     pub(crate) body_limit: usize,
+    pub(crate) body_timeout: Duration,
     pub(crate) tolerance_secs: u64,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
@@ -177,7 +181,8 @@ impl Config {
 /// The Tower layer. Apply it to an axum `Router` or any service; it guards
 /// the configured callback paths and passes other requests through.
 ///
-/// Defaults: body limit [`DEFAULT_BODY_LIMIT`] (64 KiB), timestamp
+/// Defaults: body limit [`DEFAULT_BODY_LIMIT`] (64 KiB), body timeout
+/// [`DEFAULT_BODY_TIMEOUT`] (5 s), timestamp
 /// tolerance [`DEFAULT_TIMESTAMP_TOLERANCE`] (±300 s), the system clock and
 /// the OS random source. `Debug` never prints a Token or key.
 #[derive(Debug, Clone)]
@@ -205,6 +210,7 @@ impl WeComCallbackLayer {
             config: Arc::new(Config {
                 endpoints: vec![(path.to_owned(), Arc::new(endpoint))],
                 body_limit: DEFAULT_BODY_LIMIT,
+                body_timeout: DEFAULT_BODY_TIMEOUT,
                 tolerance_secs: DEFAULT_TIMESTAMP_TOLERANCE.as_secs(),
                 clock: Arc::new(SystemClock),
                 random: Arc::new(OsRandom),
@@ -230,6 +236,21 @@ impl WeComCallbackLayer {
     #[must_use]
     pub fn body_limit(mut self, bytes: usize) -> Self {
         Arc::make_mut(&mut self.config).body_limit = bytes;
+        self
+    }
+
+    /// How long a POST body may take to arrive, from the moment the request
+    /// head has passed the query checks (default 5 s). A body still
+    /// incomplete then gets 408 with `Connection: close`, the handler is
+    /// not called, and what was buffered is freed. This bounds what a slow
+    /// or stalled client (slowloris) can hold; set the server's own header
+    /// read and idle timeouts too (see the echo example).
+    ///
+    /// The timer is tokio's, so the layer must run inside a tokio runtime
+    /// with time enabled (as axum and hyper servers do).
+    #[must_use]
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.config).body_timeout = timeout;
         self
     }
 

@@ -35,6 +35,9 @@ pub enum RejectionKind {
     /// The body is larger than the configured limit (by `Content-Length`
     /// before reading, or while reading). 413.
     PayloadTooLarge,
+    /// The body did not arrive within the configured body timeout (a slow
+    /// or stalled client). 408, with `Connection: close`.
+    BodyTimeout,
     /// The body could not be read, or it is content-encoded (compressed
     /// bodies are never inflated). 400.
     UnreadableBody,
@@ -86,7 +89,7 @@ impl Rejection {
     }
 
     /// The HTTP status: 400 malformed, 403 not authentic or stale, 405
-    /// method, 413 too large, 500 reply failure.
+    /// method, 408 body too slow, 413 too large, 500 reply failure.
     pub fn status(&self) -> StatusCode {
         use RejectionKind::*;
         match self.kind {
@@ -98,6 +101,7 @@ impl Rejection {
             | MalformedEnvelope => StatusCode::BAD_REQUEST,
             StaleTimestamp | Crypto(_) | InvalidEchostr | MalformedMessage => StatusCode::FORBIDDEN,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ReplyFailed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,12 +114,14 @@ impl Rejection {
             StatusCode::BAD_REQUEST => "bad request",
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::PAYLOAD_TOO_LARGE => "payload too large",
+            StatusCode::REQUEST_TIMEOUT => "request timeout",
             _ => "internal error",
         }
     }
 
     /// The response: status, `text/plain` body, `Allow: GET, POST` on 405,
-    /// and this rejection in the extensions.
+    /// `Connection: close` on 408 (the unread rest of the body makes the
+    /// connection unusable), and this rejection in the extensions.
     pub fn into_response(self) -> Response<Full<Bytes>> {
         let mut response = plain_text(
             self.status(),
@@ -124,6 +130,9 @@ impl Rejection {
         let headers = response.headers_mut();
         if self.kind == RejectionKind::MethodNotAllowed {
             headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        }
+        if self.kind == RejectionKind::BodyTimeout {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response.extensions_mut().insert(self);
         response
@@ -163,6 +172,7 @@ impl fmt::Display for Rejection {
             InvalidParameter(p) => write!(f, "malformed query parameter `{p}`"),
             StaleTimestamp => f.write_str("timestamp outside the accepted window"),
             PayloadTooLarge => f.write_str("body larger than the limit"),
+            BodyTimeout => f.write_str("body not received within the body timeout"),
             UnreadableBody => f.write_str("body unreadable or content-encoded"),
             MalformedEnvelope => f.write_str("malformed envelope (-40002)"),
             Crypto(kind) => write!(f, "{}", crate::crypto::CryptoError::new(kind)),

@@ -150,7 +150,10 @@ impl PendingPost {
             endpoint: self.endpoint,
         };
         let xml = Bytes::from(decrypted.into_msg());
+        // The inner request's framing describes the new body: its length,
+        // no chunking, no content coding.
         parts.headers.remove(header::CONTENT_ENCODING);
+        parts.headers.remove(header::TRANSFER_ENCODING);
         parts
             .headers
             .insert(header::CONTENT_LENGTH, HeaderValue::from(xml.len()));
@@ -173,13 +176,17 @@ where
     type Error = S::Error;
     type Future = ResponseFuture<S, ReqBody>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    /// Always ready: the inner service is driven to readiness by the
+    /// response future, after the body has been read and checked (see the
+    /// [`future`](super::ResponseFuture) docs), so rejected and slow
+    /// requests hold none of its capacity.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let Some(endpoint) = self.config.endpoint(req.uri().path()).cloned() else {
-            return ResponseFuture::call(self.inner.call(req.map(CallbackBody::original)), None);
+            return ResponseFuture::call(self.inner.clone(), req.map(CallbackBody::original), None);
         };
         match *req.method() {
             Method::GET => {
@@ -188,18 +195,23 @@ where
             Method::POST => match precheck(&self.config, &req) {
                 Err(kind) => ResponseFuture::answer(reject(kind)),
                 Ok(query) => {
-                    // The ready service goes into the future; a fresh clone
-                    // stays here (tower: "be careful when cloning inner services").
-                    let clone = self.inner.clone();
-                    let service = std::mem::replace(&mut self.inner, clone);
                     let (parts, body) = req.into_parts();
                     let pending = PendingPost {
                         config: Arc::clone(&self.config),
                         endpoint,
                         query,
                     };
+                    // `Limited` + `collect` keep only the frames that have
+                    // arrived: nothing is reserved on the word of
+                    // `Content-Length`.
                     let limited = Limited::new(body, self.config.body_limit);
-                    ResponseFuture::read(limited.collect(), service, parts, pending)
+                    ResponseFuture::read(
+                        limited.collect(),
+                        tokio::time::sleep(self.config.body_timeout),
+                        self.inner.clone(),
+                        parts,
+                        pending,
+                    )
                 }
             },
             _ => ResponseFuture::answer(reject(RejectionKind::MethodNotAllowed)),
