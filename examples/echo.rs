@@ -12,7 +12,10 @@
 //! * answers GET URL verification; replies to every accepted POST with an
 //!   encrypted text: `echo:text:<Content>` for text, `echo:event:<Event>` for
 //!   events, `echo:<MsgType>` otherwise;
-//! * logs every rejection with its reason (`RUST_LOG` tunes the log).
+//! * logs every rejection with its reason (`RUST_LOG` tunes the log);
+//! * closes connections that do not send a request head within 10 s or sit
+//!   idle for 10 s, and bodies that take more than 5 s get 408 (slow
+//!   clients cannot hold connections or memory).
 
 use std::time::Duration;
 
@@ -21,6 +24,9 @@ use axum::routing::post;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
+#[path = "support/serve.rs"]
+mod serve;
+
 use wecom_callback::{Endpoint, Message, MessageKind, Rejection, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wecom/callback";
@@ -92,10 +98,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let addr = listener.local_addr()?;
     println!("wecom-callback echo listening on http://{addr}{PATH}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    serve::serve(listener, app).await?;
     Ok(())
 }

@@ -1,0 +1,61 @@
+//! Serving an axum `Router` on hyper with the timeouts a public callback URL
+//! needs (shared by the examples).
+//!
+//! `axum::serve` has no header-read timeout, so a client that never finishes
+//! its request head, or an idle keep-alive connection, would be held
+//! forever. hyper's HTTP/1 connection has one: with a timer set,
+//! `header_read_timeout` closes a connection whose request head is not
+//! complete in time, and (since hyper 1.6) it also runs while a kept-alive
+//! connection waits for its next request, so it doubles as an idle timeout.
+//! The body is bounded by `WeComCallbackLayer::body_timeout` (408).
+
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+
+/// How long a connection may take to send a request head, and how long a
+/// kept-alive connection may sit idle.
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` until Ctrl-C, then lets open connections
+/// finish.
+pub(crate) async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(error) => {
+                        // Out of file descriptors and the like: back off.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = TowerToHyperService::new(app.clone());
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection closed with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
