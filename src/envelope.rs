@@ -27,6 +27,7 @@
 //! ```
 
 use crate::crypto::{CryptoError, CryptoErrorKind};
+use crate::endpoint::BodyFormat;
 use crate::xml;
 
 /// The parsed POST envelope.
@@ -89,6 +90,99 @@ fn take_base64(doc: &mut xml::Document, name: &str) -> Result<String, CryptoErro
 }
 
 impl Envelope {
+    /// Parses a POST body in the given format: [`Envelope::parse`] for XML,
+    /// [`Envelope::parse_json`] for JSON.
+    ///
+    /// # Errors
+    /// As those.
+    pub fn parse_as(body: &[u8], format: BodyFormat) -> Result<Self, CryptoError> {
+        match format {
+            BodyFormat::Xml => Self::parse(body),
+            BodyFormat::Json => Self::parse_json(body),
+        }
+    }
+
+    /// Parses a WeChat Official Account compatible-mode body (兼容模式,
+    /// WeChat doc 消息加解密说明): the plaintext message elements *and*
+    /// `Encrypt` side by side. Only `Encrypt` is read (and must follow the
+    /// rules of [`Envelope::parse`]); the plaintext copy is not
+    /// authenticated and is ignored, so its elements may nest or use
+    /// references.
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::ParseXml`] (-40002) as for [`Envelope::parse`].
+    pub fn parse_compat(body: &[u8]) -> Result<Self, CryptoError> {
+        let text = std::str::from_utf8(body).map_err(|_| parse_error())?;
+        let mut doc = xml::parse(text).map_err(|_| parse_error())?;
+        if doc.root != "xml"
+            || doc
+                .children
+                .iter()
+                .any(|c| c.name == "Encrypt" && (c.nested || c.has_ref))
+        {
+            return Err(parse_error());
+        }
+        Ok(Self {
+            encrypt: take_base64(&mut doc, "Encrypt")?,
+            to_user_name: None,
+            agent_id: None,
+        })
+    }
+
+    /// Parses a JSON POST body: the robot's `{"encrypt": …}`, the vendor's
+    /// JSON callback format `{"tousername", "encrypt", "agentid"}` and the
+    /// WeChat JSON format `{"ToUserName", "Encrypt"}` (this project's
+    /// PROTOCOL.md §6, from WeCom doc 智能机器人 回调和回复的加解密方案 and
+    /// WeChat doc 消息推送). `encrypt` or `Encrypt`, exactly one of the two,
+    /// a non-empty string of base64 characters; `tousername`/`ToUserName`
+    /// a string and `agentid`/`AgentID` a string or number when present;
+    /// other members are ignored.
+    ///
+    /// ```
+    /// use wecom_callback::envelope::Envelope;
+    ///
+    /// let env = Envelope::parse_json(br#"{"tousername":"ww1","encrypt":"abc=","agentid":218}"#)?;
+    /// assert_eq!((env.encrypt(), env.to_user_name(), env.agent_id()), ("abc=", Some("ww1"), Some("218")));
+    /// assert!(Envelope::parse_json(br#"{"encrypt":"a","Encrypt":"b"}"#).is_err());
+    /// # Ok::<(), wecom_callback::crypto::CryptoError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::ParseXml`] (-40002; the vendor's JSON libraries
+    /// call it ParseJsonError) for anything else.
+    pub fn parse_json(body: &[u8]) -> Result<Self, CryptoError> {
+        use serde_json::Value;
+        let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else {
+            return Err(parse_error());
+        };
+        let mut one_of = |lower: &str, upper: &str| -> Result<Option<Value>, CryptoError> {
+            match (map.remove(lower), map.remove(upper)) {
+                (Some(_), Some(_)) => Err(parse_error()),
+                (a, b) => Ok(a.or(b)),
+            }
+        };
+        let encrypt = match one_of("encrypt", "Encrypt")? {
+            Some(Value::String(text)) if is_base64_text(&text) => text,
+            _ => return Err(parse_error()),
+        };
+        let to_user_name = match one_of("tousername", "ToUserName")? {
+            None => None,
+            Some(Value::String(text)) => Some(text),
+            Some(_) => return Err(parse_error()),
+        };
+        let agent_id = match one_of("agentid", "AgentID")? {
+            None => None,
+            Some(Value::String(text)) => Some(text),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => return Err(parse_error()),
+        };
+        Ok(Self {
+            encrypt,
+            to_user_name,
+            agent_id,
+        })
+    }
+
     /// Parses a POST body.
     ///
     /// # Errors
@@ -149,6 +243,33 @@ pub fn reply(encrypt: &str, msg_signature: &str, timestamp: &str, nonce: &str) -
     out
 }
 
+/// The JSON passive-reply envelope of the robot and the vendor's JSON
+/// callback libraries (WeCom doc 智能机器人 回调和回复的加解密方案):
+/// `{"encrypt":…,"msgsignature":…,"timestamp":…,"nonce":…}`, all strings.
+pub fn reply_json(encrypt: &str, msg_signature: &str, timestamp: &str, nonce: &str) -> String {
+    serde_json::json!({
+        "encrypt": encrypt,
+        "msgsignature": msg_signature,
+        "timestamp": timestamp,
+        "nonce": nonce,
+    })
+    .to_string()
+}
+
+/// The reply envelope in `format`: [`reply`] or [`reply_json`].
+pub fn reply_as(
+    format: BodyFormat,
+    encrypt: &str,
+    msg_signature: &str,
+    timestamp: &str,
+    nonce: &str,
+) -> String {
+    match format {
+        BodyFormat::Xml => reply(encrypt, msg_signature, timestamp, nonce),
+        BodyFormat::Json => reply_json(encrypt, msg_signature, timestamp, nonce),
+    }
+}
+
 /// A parsed passive-reply envelope, as WeCom reads it: the other side of
 /// [`reply`]. Used by the test kit to open replies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +285,34 @@ pub struct ReplyEnvelope {
 }
 
 impl ReplyEnvelope {
+    /// Parses a JSON reply envelope (see [`reply_json`]); also accepts the
+    /// WeChat JSON keys `Encrypt`, `MsgSignature`, `TimeStamp` (string or
+    /// number), `Nonce`.
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::ParseXml`] unless each member is present once.
+    pub fn parse_json(body: &[u8]) -> Result<Self, CryptoError> {
+        use serde_json::Value;
+        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+            return Err(parse_error());
+        };
+        let get = |lower: &str, upper: &str| -> Result<String, CryptoError> {
+            match (map.get(lower), map.get(upper)) {
+                (Some(Value::String(s)), None) | (None, Some(Value::String(s))) => Ok(s.clone()),
+                (Some(Value::Number(n)), None) | (None, Some(Value::Number(n))) => {
+                    Ok(n.to_string())
+                }
+                _ => Err(parse_error()),
+            }
+        };
+        Ok(Self {
+            encrypt: get("encrypt", "Encrypt")?,
+            msg_signature: get("msgsignature", "MsgSignature")?,
+            timestamp: get("timestamp", "TimeStamp")?,
+            nonce: get("nonce", "Nonce")?,
+        })
+    }
+
     /// Parses a reply envelope.
     ///
     /// # Errors

@@ -3,9 +3,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod crypto;
+pub mod endpoint;
 pub mod envelope;
 pub mod message;
 mod xml;
+
+#[cfg(feature = "dedup")]
+pub mod dedup;
 
 #[cfg(feature = "layer")]
 pub mod layer;
@@ -17,15 +21,20 @@ pub mod extract;
 pub mod testing;
 
 pub use crypto::{ConfigError, ConfigErrorKind, CryptoError, CryptoErrorKind, MsgCrypt};
+pub use endpoint::{AuthorizedCorps, BodyFormat, CallbackKind, Endpoint, OfficialAccountMode};
 pub use message::{
-    Article, Header, Message, MessageError, MessageErrorKind, MessageKind, NewsError, Reply,
+    Article, BotMessage, Header, Message, MessageError, MessageErrorKind, MessageKind, NewsError,
+    Reply,
 };
 
 #[cfg(feature = "layer")]
 pub use layer::{
-    CallbackBody, CallbackContext, CallbackKind, Clock, Endpoint, FixedClock, Rejection,
-    RejectionKind, SystemClock, WeComCallback, WeComCallbackLayer,
+    CallbackBody, CallbackContext, Clock, FixedClock, Rejection, RejectionKind, SystemClock,
+    WeComCallback, WeComCallbackLayer,
 };
+
+#[cfg(feature = "dedup")]
+pub use dedup::{DedupStore, MemoryDedupStore};
 
 #[cfg(feature = "axum")]
 pub use extract::MissingLayer;

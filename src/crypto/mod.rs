@@ -56,6 +56,7 @@ mod random;
 mod signature;
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -63,7 +64,7 @@ use base64::engine::general_purpose::STANDARD;
 pub use error::{ConfigError, ConfigErrorKind, CryptoError, CryptoErrorKind};
 pub use key::{ENCODING_AES_KEY_LEN, EncodingAesKey};
 pub use random::{FixedRandom, OsRandom, RandomSource, RandomUnavailable};
-pub use signature::{SIGNATURE_HEX_LEN, msg_signature, plain_signature};
+pub use signature::{SIGNATURE_HEX_LEN, msg_signature, plain_signature, verify_plain_signature};
 
 #[cfg(feature = "layer")]
 pub(crate) use random::nonce as random_nonce;
@@ -92,7 +93,12 @@ pub struct MsgCrypt {
     token: String,
     key: EncodingAesKey,
     receive_ids: Vec<String>,
+    accept: Option<ReceiveIdPredicate>,
 }
+
+/// A caller-supplied check of receive ids beyond the listed ones, e.g. "is
+/// this corp one that authorized our suite?" for third-party data callbacks.
+pub type ReceiveIdPredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// A decrypted message: the `msg` text and the receive id it carried.
 #[derive(Clone, PartialEq, Eq)]
@@ -192,7 +198,64 @@ impl MsgCrypt {
             token: token.to_owned(),
             key,
             receive_ids,
+            accept: None,
         })
+    }
+
+    /// Builds a crypt that accepts no receive id until
+    /// [`accept_receive_ids`](Self::accept_receive_ids) adds a check: for
+    /// WeCom third-party data callbacks whose authorized corps are only
+    /// known at run time.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidToken`], [`ConfigErrorKind::IllegalAesKey`].
+    pub fn with_receive_id_predicate(
+        token: &str,
+        encoding_aes_key: &str,
+    ) -> Result<Self, ConfigError> {
+        check_token(token)?;
+        Ok(Self {
+            token: token.to_owned(),
+            key: EncodingAesKey::new(encoding_aes_key)?,
+            receive_ids: Vec::new(),
+            accept: None,
+        })
+    }
+
+    /// Also accepts every receive id for which `accept` returns `true`
+    /// (checked after the listed ids, only once the signature, padding and
+    /// length are valid). For a WeCom third-party data callback (数据回调)
+    /// whose authorized corps are only known at run time. Replies may be
+    /// sealed for such ids too.
+    #[must_use]
+    pub fn accept_receive_ids(mut self, accept: ReceiveIdPredicate) -> Self {
+        self.accept = Some(accept);
+        self
+    }
+
+    fn accepts(&self, receive_id: &str) -> bool {
+        self.receive_ids.iter().any(|id| id == receive_id)
+            || self
+                .accept
+                .as_ref()
+                .is_some_and(|accept| accept(receive_id))
+    }
+
+    /// Checks `msg_signature` (40 lowercase hex digits) against
+    /// `sha1(sort(token, timestamp, nonce, encrypt))` in constant time,
+    /// without decrypting anything: the cheap first step, and how a layer
+    /// serving several apps on one path finds which app a request is for.
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::ValidateSignature`] (-40001).
+    pub fn verify_signature(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        encrypt: &str,
+    ) -> Result<(), CryptoError> {
+        signature::verify(msg_signature, &self.token, timestamp, nonce, encrypt)
     }
 
     /// The acceptable receive ids, the one used for replies first.
@@ -226,7 +289,7 @@ impl MsgCrypt {
         nonce: &str,
         encrypt: &str,
     ) -> Result<Decrypted, CryptoError> {
-        signature::verify(msg_signature, &self.token, timestamp, nonce, encrypt)?;
+        self.verify_signature(msg_signature, timestamp, nonce, encrypt)?;
         self.open(encrypt)
     }
 
@@ -244,12 +307,11 @@ impl MsgCrypt {
         let mut plain = cipher::decrypt(&self.key, data)?;
         let (msg, receive_id) = frame::open(&plain)?;
         let msg_len = msg.len();
-        let receive_id = self
-            .receive_ids
-            .iter()
-            .find(|id| id.as_bytes() == receive_id)
+        let receive_id = std::str::from_utf8(receive_id)
+            .ok()
+            .filter(|id| self.accepts(id))
             .ok_or_else(|| CryptoError::new(CryptoErrorKind::ValidateReceiveId))?
-            .clone();
+            .to_owned();
         // Reuse the decrypted buffer for `msg`: drop the header and the
         // receive id in place instead of copying.
         plain.truncate(frame::HEADER_LEN + msg_len);
@@ -361,7 +423,7 @@ impl MsgCrypt {
         receive_id: &str,
         random: &dyn RandomSource,
     ) -> Result<String, CryptoError> {
-        if !self.receive_ids.iter().any(|id| id == receive_id) {
+        if !self.accepts(receive_id) {
             return Err(CryptoError::new(CryptoErrorKind::ValidateReceiveId));
         }
         let mut prefix = [0u8; 16];
@@ -380,6 +442,7 @@ impl fmt::Debug for MsgCrypt {
             .field("token", &"<redacted>")
             .field("key", &self.key)
             .field("receive_ids", &self.receive_ids)
+            .field("accepts_more", &self.accept.is_some())
             .finish()
     }
 }

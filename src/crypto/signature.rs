@@ -101,6 +101,28 @@ pub(crate) fn verify(
     }
 }
 
+/// Checks a WeChat plaintext-mode `signature` (40 lowercase hex digits)
+/// against `sha1(sort(token, timestamp, nonce))` in constant time (WeChat
+/// doc 消息推送, 验证消息的确来自微信服务器).
+///
+/// # Errors
+/// [`CryptoErrorKind::ValidateSignature`] (-40001).
+pub fn verify_plain_signature(
+    signature: &str,
+    token: &str,
+    timestamp: &str,
+    nonce: &str,
+) -> Result<(), CryptoError> {
+    let invalid = || CryptoError::new(CryptoErrorKind::ValidateSignature);
+    let given = parse_hex(signature).ok_or_else(invalid)?;
+    let expected = sorted_sha1_digest(&mut [token, timestamp, nonce]);
+    if bool::from(given.ct_eq(&expected)) {
+        Ok(())
+    } else {
+        Err(invalid())
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header, request};
+use http::{HeaderValue, Request, Response, StatusCode, header, request, response};
 use http_body::Body;
 use http_body_util::combinators::Collect;
 use http_body_util::{Full, Limited};
@@ -21,12 +21,14 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower_service::Service;
 
+use super::Config;
 use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::rejection::{Rejection, RejectionKind};
-use super::service::{PendingPost, reject};
-use super::{Config, Endpoint};
+use super::service::{PendingPost, reject, secret};
 use crate::crypto::random_nonce;
+use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, ReplyFormat};
+use crate::envelope;
 use crate::message::Reply;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -40,6 +42,8 @@ pub(crate) struct ReplyContext {
     pub(crate) from_user_name: String,
     /// The receive id to seal with: the one the message carried.
     pub(crate) receive_id: String,
+    /// Which of the endpoint's secrets verified the request (0: current).
+    pub(crate) secret: usize,
     pub(crate) config: Arc<Config>,
     pub(crate) endpoint: Arc<Endpoint>,
 }
@@ -147,6 +151,7 @@ where
     S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>>,
     ReqBody: Body,
     ReqBody::Error: Into<BoxError>,
+    ResBody: Body,
 {
     type Output = Result<Response<CallbackBody<ResBody>>, S::Error>;
 
@@ -225,39 +230,103 @@ where
     }
 }
 
-/// Turns a [`Reply`] in a 2xx response's extensions into the encrypted,
-/// signed envelope; leaves every other response untouched.
-fn seal<B>(response: Response<B>, context: &ReplyContext) -> Response<CallbackBody<B>> {
+/// Answers for the handler, by the endpoint's kind:
+///
+/// * a [`Reply`] in a 2xx response's extensions becomes the encrypted,
+///   signed envelope (XML or JSON), the plaintext XML of an Official
+///   Account in plaintext mode, or the kind's acknowledgement for
+///   [`Reply::Ack`];
+/// * a 2xx response with no `Reply` and an empty body becomes the kind's
+///   acknowledgement (`success` where the kind expects it; untouched where
+///   an empty 200 is the acknowledgement);
+/// * a reply the kind cannot carry (any passive reply to a suite
+///   instruction callback or an Open Platform push; an image for the
+///   robot) is a programming error: 500 with
+///   [`RejectionKind::UnsupportedReply`], never a silent drop;
+/// * every other response passes through untouched.
+fn seal<B: Body>(response: Response<B>, context: &ReplyContext) -> Response<CallbackBody<B>> {
     if !response.status().is_success() {
         return response.map(CallbackBody::original);
     }
+    let kind = context.endpoint.kind();
     let (mut parts, body) = response.into_parts();
     let Some(reply) = parts.extensions.remove::<Reply>() else {
+        if !kind.ack_body().is_empty() && body.size_hint().exact() == Some(0) {
+            return ack(parts, kind);
+        }
         return Response::from_parts(parts, CallbackBody::original(body));
     };
-    // The handler's own body is replaced by the envelope.
+    // The handler's own body is replaced.
     drop(body);
+    if reply == Reply::Ack {
+        return ack(parts, kind);
+    }
     let config = &context.config;
     let now = unix_secs(config.clock.as_ref());
-    let plain = reply.to_xml(&context.to_user_name, &context.from_user_name, now);
-    let sealed = random_nonce(config.random.as_ref()).ok().and_then(|nonce| {
-        context
-            .endpoint
-            .crypt()
-            .encrypt_msg_with(
-                &plain,
-                &now.to_string(),
-                &nonce,
-                &context.receive_id,
-                config.random.as_ref(),
-            )
-            .ok()
-    });
-    let Some(envelope) = sealed else {
-        return Rejection::new(RejectionKind::ReplyFailed)
-            .into_response()
-            .map(CallbackBody::from_full);
+    let plain = match kind.reply_format() {
+        ReplyFormat::Xml | ReplyFormat::PlainXml if reply.is_xml() => {
+            reply.to_xml(&context.to_user_name, &context.from_user_name, now)
+        }
+        ReplyFormat::Json => match reply.to_bot_json() {
+            Some(json) => json,
+            None => return failure(RejectionKind::UnsupportedReply),
+        },
+        _ => return failure(RejectionKind::UnsupportedReply),
     };
+    if kind.reply_format() == ReplyFormat::PlainXml {
+        return answer(parts, "text/xml; charset=utf-8", Bytes::from(plain));
+    }
+    let crypt = secret(&context.endpoint, context.secret).and_then(|s| s.post.as_ref());
+    let sealed = crypt
+        .zip(random_nonce(config.random.as_ref()).ok())
+        .and_then(|(crypt, nonce)| {
+            let timestamp = now.to_string();
+            let mut prefix = [0u8; 16];
+            config.random.fill(&mut prefix).ok()?;
+            let encrypt = crypt
+                .encrypt_for(plain.as_bytes(), &context.receive_id, prefix)
+                .ok()?;
+            let signature = crypt.signature(&timestamp, &nonce, &encrypt);
+            Some(envelope::reply_as(
+                context.endpoint.format(),
+                &encrypt,
+                &signature,
+                &timestamp,
+                &nonce,
+            ))
+        });
+    let Some(envelope) = sealed else {
+        return failure(RejectionKind::ReplyFailed);
+    };
+    let content_type = match context.endpoint.format() {
+        BodyFormat::Xml => "text/xml; charset=utf-8",
+        BodyFormat::Json => "application/json",
+    };
+    answer(parts, content_type, Bytes::from(envelope))
+}
+
+fn failure<B>(kind: RejectionKind) -> Response<CallbackBody<B>> {
+    Rejection::new(kind)
+        .into_response()
+        .map(CallbackBody::from_full)
+}
+
+/// The kind's acknowledgement: `success` as `text/plain`, or an empty 200.
+fn ack<B>(parts: response::Parts, kind: CallbackKind) -> Response<CallbackBody<B>> {
+    let body = kind.ack_body();
+    answer(
+        parts,
+        "text/plain; charset=utf-8",
+        Bytes::from_static(body.as_bytes()),
+    )
+}
+
+/// Replaces the response's body (and its framing headers) with `body`.
+fn answer<B>(
+    mut parts: response::Parts,
+    content_type: &'static str,
+    body: Bytes,
+) -> Response<CallbackBody<B>> {
     parts.status = StatusCode::OK;
     for name in [
         header::CONTENT_ENCODING,
@@ -266,12 +335,15 @@ fn seal<B>(response: Response<B>, context: &ReplyContext) -> Response<CallbackBo
     ] {
         parts.headers.remove(name);
     }
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=utf-8"),
-    );
+    if body.is_empty() {
+        parts.headers.remove(header::CONTENT_TYPE);
+    } else {
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
     parts
         .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(envelope.len()));
-    Response::from_parts(parts, CallbackBody::buffered(envelope))
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Response::from_parts(parts, CallbackBody::buffered(body))
 }

@@ -75,7 +75,8 @@ pub use future::ResponseFuture;
 pub use rejection::{Rejection, RejectionKind};
 pub use service::WeComCallback;
 
-use crate::crypto::{ConfigError, ConfigErrorKind, MsgCrypt, OsRandom, RandomSource};
+use crate::crypto::{ConfigError, ConfigErrorKind, OsRandom, RandomSource};
+use crate::endpoint::{CallbackKind, Endpoint};
 
 /// Default body limit: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -84,62 +85,6 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default timestamp tolerance: 300 seconds either way.
 pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
-
-/// Which kind of callback a path serves. It decides the receive id, the
-/// message shapes and the "no reply" answer; it is fixed by configuration,
-/// never chosen by the request.
-///
-/// Only WeCom self-built apps exist today; third-party suites, Official
-/// Accounts, Open Platform components and the robot will be added as new
-/// variants (WeCom doc 加解密方案说明, 附注 ReceiveId 含义).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CallbackKind {
-    /// A WeCom self-built app (企业内部开发) or a 服务商代开发 app: the
-    /// "接收消息" URL. Receive id: the corp id. No-reply answer: empty 200.
-    WeComApp,
-}
-
-/// One callback URL's settings: its kind and secrets.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    kind: CallbackKind,
-    crypt: MsgCrypt,
-}
-
-impl Endpoint {
-    /// A WeCom self-built app's "接收消息" settings: Token, EncodingAESKey
-    /// (both from the app's 接收消息 → 设置API接收 page) and the corp id
-    /// (我的企业 → 企业ID).
-    ///
-    /// # Errors
-    /// [`ConfigErrorKind::InvalidToken`], [`ConfigErrorKind::IllegalAesKey`]
-    /// (-40004), or [`ConfigErrorKind::InvalidReceiveId`] for an empty or
-    /// non-printable corp id.
-    pub fn wecom_app(
-        token: &str,
-        encoding_aes_key: &str,
-        corp_id: &str,
-    ) -> Result<Self, ConfigError> {
-        if corp_id.is_empty() {
-            return Err(ConfigError::new(ConfigErrorKind::InvalidReceiveId));
-        }
-        Ok(Self {
-            kind: CallbackKind::WeComApp,
-            crypt: MsgCrypt::new(token, encoding_aes_key, corp_id)?,
-        })
-    }
-
-    /// The callback kind.
-    pub fn kind(&self) -> CallbackKind {
-        self.kind
-    }
-
-    /// The secrets, for use with the pure API.
-    pub fn crypt(&self) -> &MsgCrypt {
-        &self.crypt
-    }
-}
 
 /// What the layer learned about an accepted callback, in the request
 /// extensions next to the [`Message`](crate::Message).
@@ -152,16 +97,29 @@ pub struct CallbackContext {
     pub timestamp: u64,
     /// The query `nonce`.
     pub nonce: String,
-    /// The receive id found in the ciphertext (corp id for apps).
+    /// The name of the endpoint that matched ([`Endpoint::named`], by
+    /// default its receive id): which app the request is for when several
+    /// share a layer or a path.
+    pub app: Arc<str>,
+    /// The receive id found in the ciphertext (corp id for apps, suite id,
+    /// appid, `""` for the robot). Empty in Official Account plaintext
+    /// mode, which has no ciphertext.
     pub receive_id: String,
     /// `AgentID` of the decrypted message (authenticated; the envelope's
     /// own `AgentID` is not), if any.
     pub agent_id: Option<u64>,
+    /// Whether the request used the previous Token/EncodingAESKey of a
+    /// rotation ([`Endpoint::previous_secret`]).
+    pub previous_secret: bool,
 }
+
+/// The endpoints served on one path: one, or several told apart by
+/// signature.
+pub(crate) type Candidates = Arc<[Arc<Endpoint>]>;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) endpoints: Vec<(String, Arc<Endpoint>)>,
+    pub(crate) endpoints: Vec<(String, Candidates)>,
     pub(crate) body_limit: usize,
     pub(crate) body_timeout: Duration,
     pub(crate) tolerance_secs: u64,
@@ -170,7 +128,7 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    pub(crate) fn endpoint(&self, path: &str) -> Option<&Arc<Endpoint>> {
+    pub(crate) fn candidates(&self, path: &str) -> Option<&Candidates> {
         self.endpoints
             .iter()
             .find(|(p, _)| p == path)
@@ -208,7 +166,7 @@ impl WeComCallbackLayer {
         check_path(path)?;
         Ok(Self {
             config: Arc::new(Config {
-                endpoints: vec![(path.to_owned(), Arc::new(endpoint))],
+                endpoints: vec![(path.to_owned(), Arc::from([Arc::new(endpoint)]))],
                 body_limit: DEFAULT_BODY_LIMIT,
                 body_timeout: DEFAULT_BODY_TIMEOUT,
                 tolerance_secs: DEFAULT_TIMESTAMP_TOLERANCE.as_secs(),
@@ -218,16 +176,29 @@ impl WeComCallbackLayer {
         })
     }
 
-    /// Serves another endpoint on another path (several apps behind one
-    /// layer). A path given twice keeps the later endpoint.
+    /// Serves another endpoint (several apps behind one layer). On a new
+    /// path it is routed by path. On a path already served, both are
+    /// served there and each request goes to the endpoint whose Token
+    /// verifies its signature (one SHA-1 per candidate; never by the
+    /// unsigned envelope fields). The handler learns which one matched
+    /// from [`CallbackContext::app`].
     ///
     /// # Errors
     /// [`ConfigErrorKind::InvalidPath`] unless `path` starts with `/`.
     pub fn endpoint(mut self, path: &str, endpoint: Endpoint) -> Result<Self, ConfigError> {
         check_path(path)?;
         let config = Arc::make_mut(&mut self.config);
-        config.endpoints.retain(|(p, _)| p != path);
-        config.endpoints.push((path.to_owned(), Arc::new(endpoint)));
+        let endpoint = Arc::new(endpoint);
+        match config.endpoints.iter_mut().find(|(p, _)| p == path) {
+            Some((_, candidates)) => {
+                let mut all: Vec<Arc<Endpoint>> = candidates.iter().cloned().collect();
+                all.push(endpoint);
+                *candidates = Arc::from(all);
+            }
+            None => config
+                .endpoints
+                .push((path.to_owned(), Arc::from([endpoint]))),
+        }
         Ok(self)
     }
 

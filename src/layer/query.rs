@@ -17,14 +17,34 @@ pub(crate) const MAX_NONCE_LEN: usize = 128;
 /// Longest `echostr` accepted (after percent-decoding), in bytes.
 pub(crate) const MAX_ECHOSTR_LEN: usize = 512;
 
-/// The validated parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The validated parameters. Which ones a request must carry depends on the
+/// endpoint's kind; see [`Query::require`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Query {
-    pub(crate) msg_signature: String,
+    /// `msg_signature` (WeCom; WeChat compatible and safe mode), 40
+    /// lowercase hex digits when present.
+    pub(crate) msg_signature: Option<String>,
+    /// `signature` (WeChat plaintext signature), 40 lowercase hex digits
+    /// when present.
+    pub(crate) signature: Option<String>,
     pub(crate) timestamp: String,
     pub(crate) timestamp_secs: u64,
     pub(crate) nonce: String,
     pub(crate) echostr: Option<String>,
+    /// `encrypt_type` (WeChat: `aes` in compatible and safe mode).
+    pub(crate) encrypt_type: Option<String>,
+}
+
+impl Query {
+    /// The value of a parameter the endpoint's kind requires.
+    pub(crate) fn require<'a>(
+        value: &'a Option<String>,
+        name: &'static str,
+    ) -> Result<&'a str, RejectionKind> {
+        value
+            .as_deref()
+            .ok_or(RejectionKind::MissingParameter(name))
+    }
 }
 
 fn decode(raw: &str, name: &'static str) -> Result<String, RejectionKind> {
@@ -44,11 +64,24 @@ fn parse_timestamp(value: &str) -> Option<u64> {
     value.parse().ok()
 }
 
-/// Parses `query`; `echostr` is required and kept only when `with_echostr`.
-/// Unknown parameters are ignored.
-pub(crate) fn parse(query: Option<&str>, with_echostr: bool) -> Result<Query, RejectionKind> {
-    const NAMES: [&str; 4] = ["msg_signature", "timestamp", "nonce", "echostr"];
-    let mut values: [Option<String>; 4] = Default::default();
+/// Parses `query`: each known parameter at most once, the `signature_name`
+/// parameter (the one the endpoint's kind signs with), `timestamp` and
+/// `nonce` required (reported in that order), all of them well-formed,
+/// `msg_signature`, `signature` and `echostr` well-formed when present.
+/// Unknown parameters (`openid`, …) are ignored.
+pub(crate) fn parse_all(
+    query: Option<&str>,
+    signature_name: &'static str,
+) -> Result<Query, RejectionKind> {
+    const NAMES: [&str; 6] = [
+        "msg_signature",
+        "timestamp",
+        "nonce",
+        "echostr",
+        "signature",
+        "encrypt_type",
+    ];
+    let mut values: [Option<String>; 6] = Default::default();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = percent_decode_str(raw_key).decode_utf8_lossy();
@@ -63,13 +96,29 @@ pub(crate) fn parse(query: Option<&str>, with_echostr: bool) -> Result<Query, Re
         }
         *slot = Some(decode(raw_value, name)?);
     }
-    let [msg_signature, timestamp, nonce, echostr] = values;
-    let msg_signature = msg_signature.ok_or(RejectionKind::MissingParameter("msg_signature"))?;
+    let [
+        msg_signature,
+        timestamp,
+        nonce,
+        echostr,
+        signature,
+        encrypt_type,
+    ] = values;
+    let signed = match signature_name {
+        "signature" => &signature,
+        _ => &msg_signature,
+    };
+    Query::require(signed, signature_name)?;
+    for (value, name) in [(&msg_signature, "msg_signature"), (&signature, "signature")] {
+        if value
+            .as_deref()
+            .is_some_and(|v| parse_signature_hex(v).is_none())
+        {
+            return Err(RejectionKind::InvalidParameter(name));
+        }
+    }
     let timestamp = timestamp.ok_or(RejectionKind::MissingParameter("timestamp"))?;
     let nonce = nonce.ok_or(RejectionKind::MissingParameter("nonce"))?;
-    if parse_signature_hex(&msg_signature).is_none() {
-        return Err(RejectionKind::InvalidParameter("msg_signature"));
-    }
     let timestamp_secs =
         parse_timestamp(&timestamp).ok_or(RejectionKind::InvalidParameter("timestamp"))?;
     if nonce.is_empty()
@@ -78,22 +127,34 @@ pub(crate) fn parse(query: Option<&str>, with_echostr: bool) -> Result<Query, Re
     {
         return Err(RejectionKind::InvalidParameter("nonce"));
     }
-    let echostr = if with_echostr {
-        let echostr = echostr.ok_or(RejectionKind::MissingParameter("echostr"))?;
-        if echostr.is_empty() || echostr.len() > MAX_ECHOSTR_LEN {
-            return Err(RejectionKind::InvalidParameter("echostr"));
-        }
-        Some(echostr)
-    } else {
-        None
-    };
+    if echostr
+        .as_deref()
+        .is_some_and(|e| e.is_empty() || e.len() > MAX_ECHOSTR_LEN)
+    {
+        return Err(RejectionKind::InvalidParameter("echostr"));
+    }
     Ok(Query {
         msg_signature,
+        signature,
         timestamp,
         timestamp_secs,
         nonce,
         echostr,
+        encrypt_type,
     })
+}
+
+/// The WeCom reading of a query: `msg_signature` required, and `echostr`
+/// too when `with_echostr` (the unit tests' entry point).
+#[cfg(test)]
+fn parse(query: Option<&str>, with_echostr: bool) -> Result<Query, RejectionKind> {
+    let mut q = parse_all(query, "msg_signature")?;
+    if with_echostr {
+        Query::require(&q.echostr, "echostr")?;
+    } else {
+        q.echostr = None;
+    }
+    Ok(q)
 }
 
 #[cfg(test)]

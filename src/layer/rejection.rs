@@ -55,6 +55,11 @@ pub enum RejectionKind {
     MalformedMessage,
     /// The handler's reply could not be sealed (the random source failed). 500.
     ReplyFailed,
+    /// The handler returned a reply the endpoint's kind cannot carry: any
+    /// passive reply to a WeCom suite instruction callback or an Open
+    /// Platform push, an XML reply to the robot, a robot JSON reply to an
+    /// XML kind. A programming error, reported as 500 rather than dropped.
+    UnsupportedReply,
 }
 
 /// A refusal by [`WeComCallbackLayer`](crate::WeComCallbackLayer): an HTTP
@@ -102,7 +107,7 @@ impl Rejection {
             StaleTimestamp | Crypto(_) | InvalidEchostr | MalformedMessage => StatusCode::FORBIDDEN,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            ReplyFailed => StatusCode::INTERNAL_SERVER_ERROR,
+            ReplyFailed | UnsupportedReply => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -179,6 +184,9 @@ impl fmt::Display for Rejection {
             InvalidEchostr => f.write_str("decrypted echostr is not 1 to 64 alphanumerics"),
             MalformedMessage => f.write_str("decrypted message is not a well-formed WeCom message"),
             ReplyFailed => f.write_str("the reply could not be sealed"),
+            UnsupportedReply => {
+                f.write_str("the handler's reply is not one this callback kind can carry")
+            }
         }
     }
 }

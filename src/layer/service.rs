@@ -1,4 +1,10 @@
 //! The middleware service: routes, checks and answers before the handler.
+//!
+//! What differs between callback kinds (which query parameters, how the
+//! signature is computed, the body format, the receive id) is read from the
+//! endpoint's [`CallbackKind`](crate::CallbackKind); this file only runs the
+//! pipeline in its fixed order: method, query, timestamp window, size,
+//! bounded read, envelope, signature, decryption, receive id, message.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -14,9 +20,11 @@ use super::clock::unix_secs;
 use super::future::{ReplyContext, ResponseFuture};
 use super::query::{self, Query};
 use super::rejection::{Rejection, RejectionKind, plain_text};
-use super::{CallbackContext, Config, Endpoint};
+use super::{CallbackContext, Candidates, Config};
+use crate::crypto::{CryptoErrorKind, verify_plain_signature};
+use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, OfficialAccountMode, Scheme, Secret};
 use crate::envelope::Envelope;
-use crate::message::Message;
+use crate::message::{BotMessage, Message};
 
 /// The service made by [`WeComCallbackLayer`](crate::WeComCallbackLayer).
 #[derive(Debug, Clone)]
@@ -49,30 +57,78 @@ fn check_window(config: &Config, query: &Query) -> Result<(), RejectionKind> {
     Ok(())
 }
 
-/// GET URL verification, answered by the layer.
+fn crypto(kind: CryptoErrorKind) -> RejectionKind {
+    RejectionKind::Crypto(kind)
+}
+
+/// The decrypted WeCom `echostr` must be 1 to 64 alphanumerics, and a
+/// WeChat one (echoed as received) 1 to 128: nothing else is ever sent, and
+/// the check stops the GET path from decrypting captured POSTs (T16).
+fn check_echostr(echo: &str, max: usize) -> Result<(), RejectionKind> {
+    if echo.is_empty() || echo.len() > max || !echo.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(RejectionKind::InvalidEchostr);
+    }
+    Ok(())
+}
+
+/// GET URL verification of one endpoint. `Ok(None)`: no secret of this
+/// endpoint signed the request (try the next candidate).
+fn verify_url_with(endpoint: &Endpoint, query: &Query) -> Result<Option<String>, RejectionKind> {
+    let echostr = Query::require(&query.echostr, "echostr")?;
+    match endpoint.kind().scheme() {
+        Scheme::WeCom => {
+            let signature = Query::require(&query.msg_signature, "msg_signature")?;
+            for crypt in endpoint.secrets().iter().filter_map(|s| s.get.as_ref()) {
+                if crypt
+                    .verify_signature(signature, &query.timestamp, &query.nonce, echostr)
+                    .is_ok()
+                {
+                    let plain = crypt
+                        .decrypt_unsigned(echostr)
+                        .map_err(|e| crypto(e.kind()))?
+                        .into_msg();
+                    check_echostr(&plain, 64)?;
+                    return Ok(Some(plain));
+                }
+            }
+            Ok(None)
+        }
+        Scheme::WeChat { .. } => {
+            let signature = Query::require(&query.signature, "signature")?;
+            for secret in endpoint.secrets() {
+                if verify_plain_signature(signature, &secret.token, &query.timestamp, &query.nonce)
+                    .is_ok()
+                {
+                    check_echostr(echostr, 128)?;
+                    return Ok(Some(echostr.to_owned()));
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// GET URL verification, answered by the layer: the first candidate whose
+/// Token signs the request answers; a bad signature is 403.
 fn verify_url(
     config: &Config,
-    endpoint: &Endpoint,
+    candidates: &Candidates,
     uri_query: Option<&str>,
 ) -> Response<Full<Bytes>> {
     let answer = || -> Result<String, RejectionKind> {
-        let query = query::parse(uri_query, true)?;
+        let query = query::parse_all(uri_query, signature_name(candidates, true))?;
         check_window(config, &query)?;
-        let echostr = query.echostr.as_deref().unwrap_or("");
-        let plain = endpoint
-            .crypt()
-            .verify_url(
-                &query.msg_signature,
-                &query.timestamp,
-                &query.nonce,
-                echostr,
-            )
-            .map_err(|e| RejectionKind::Crypto(e.kind()))?;
-        if plain.is_empty() || plain.len() > 64 || !plain.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(RejectionKind::InvalidEchostr);
+        let mut first_error = None;
+        for endpoint in candidates.iter() {
+            match verify_url_with(endpoint, &query) {
+                Ok(Some(plain)) => return Ok(plain),
+                Ok(None) => {}
+                Err(kind) => {
+                    first_error.get_or_insert(kind);
+                }
+            }
         }
-        Ok(plain)
+        Err(first_error.unwrap_or(crypto(CryptoErrorKind::ValidateSignature)))
     };
     match answer() {
         Ok(plain) => plain_text(StatusCode::OK, Bytes::from(plain)),
@@ -80,9 +136,56 @@ fn verify_url(
     }
 }
 
+/// The query parameter that carries the signature for the first endpoint on
+/// a path: `signature` for WeChat GETs and plaintext-mode POSTs,
+/// `msg_signature` otherwise.
+fn signature_name(candidates: &Candidates, get: bool) -> &'static str {
+    match candidates.first().map(|e| e.kind().scheme()) {
+        Some(Scheme::WeChat { encrypted: false }) => "signature",
+        Some(Scheme::WeChat { .. }) if get => "signature",
+        _ => "msg_signature",
+    }
+}
+
+/// The query parameters `kind`'s POSTs must carry (checked before reading
+/// the body). WeChat encrypted modes need `encrypt_type=aes`: a request
+/// without it is refused, never read as plaintext.
+fn post_requirements(kind: CallbackKind, query: &Query) -> Result<(), RejectionKind> {
+    match kind.scheme() {
+        Scheme::WeCom => Query::require(&query.msg_signature, "msg_signature").map(drop),
+        Scheme::WeChat { encrypted: false } => {
+            Query::require(&query.signature, "signature").map(drop)
+        }
+        Scheme::WeChat { encrypted: true } => {
+            let encrypt_type = Query::require(&query.encrypt_type, "encrypt_type")?;
+            if encrypt_type != "aes" {
+                return Err(RejectionKind::InvalidParameter("encrypt_type"));
+            }
+            Query::require(&query.msg_signature, "msg_signature").map(drop)
+        }
+    }
+}
+
 /// Checks made before the body is read.
-fn precheck<B: Body>(config: &Config, req: &Request<B>) -> Result<Query, RejectionKind> {
-    let query = query::parse(req.uri().query(), false)?;
+fn precheck<B: Body>(
+    config: &Config,
+    candidates: &Candidates,
+    req: &Request<B>,
+) -> Result<Query, RejectionKind> {
+    let query = query::parse_all(req.uri().query(), signature_name(candidates, false))?;
+    let mut first_error = None;
+    if !candidates
+        .iter()
+        .any(|e| match post_requirements(e.kind(), &query) {
+            Ok(()) => true,
+            Err(kind) => {
+                first_error.get_or_insert(kind);
+                false
+            }
+        })
+    {
+        return Err(first_error.unwrap_or(RejectionKind::MissingParameter("msg_signature")));
+    }
     check_window(config, &query)?;
     let declared = req
         .headers()
@@ -103,11 +206,103 @@ fn precheck<B: Body>(config: &Config, req: &Request<B>) -> Result<Query, Rejecti
     Ok(query)
 }
 
+/// What one endpoint made of an authentic POST.
+struct Opened {
+    /// The decrypted (or, in plaintext mode, received) message text.
+    plain: String,
+    receive_id: String,
+    secret: usize,
+}
+
+/// Authenticates and opens `body` for `endpoint`. `Ok(None)`: no secret of
+/// this endpoint signed the request (try the next candidate).
+fn open_with(
+    endpoint: &Endpoint,
+    query: &Query,
+    body: &Bytes,
+) -> Result<Option<Opened>, RejectionKind> {
+    post_requirements(endpoint.kind(), query)?;
+    let (timestamp, nonce) = (query.timestamp.as_str(), query.nonce.as_str());
+    if let Scheme::WeChat { encrypted: false } = endpoint.kind().scheme() {
+        // Plaintext mode: the signature covers Token, timestamp and nonce
+        // only (see `Endpoint::official_account_plain`).
+        let signature = Query::require(&query.signature, "signature")?;
+        let Some(secret) = endpoint
+            .secrets()
+            .iter()
+            .position(|s| verify_plain_signature(signature, &s.token, timestamp, nonce).is_ok())
+        else {
+            return Ok(None);
+        };
+        let plain = std::str::from_utf8(body)
+            .map_err(|_| RejectionKind::MalformedMessage)?
+            .to_owned();
+        return Ok(Some(Opened {
+            plain,
+            receive_id: String::new(),
+            secret,
+        }));
+    }
+    let envelope = match endpoint.kind() {
+        CallbackKind::OfficialAccount(OfficialAccountMode::Compatible) => {
+            Envelope::parse_compat(body)
+        }
+        _ => Envelope::parse_as(body, endpoint.format()),
+    }
+    .map_err(|_| RejectionKind::MalformedEnvelope)?;
+    let signature = Query::require(&query.msg_signature, "msg_signature")?;
+    let found = endpoint.secrets().iter().enumerate().find_map(|(i, s)| {
+        let crypt = s.post.as_ref()?;
+        crypt
+            .verify_signature(signature, timestamp, nonce, envelope.encrypt())
+            .ok()
+            .map(|()| (i, crypt))
+    });
+    let Some((secret, crypt)) = found else {
+        return Ok(None);
+    };
+    let decrypted = crypt
+        .decrypt_unsigned(envelope.encrypt())
+        .map_err(|e| crypto(e.kind()))?;
+    let receive_id = decrypted.receive_id().to_owned();
+    Ok(Some(Opened {
+        plain: decrypted.into_msg(),
+        receive_id,
+        secret,
+    }))
+}
+
+/// The typed message for `endpoint`'s kind and format (moved into the
+/// request extensions right away, so the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Parsed {
+    Message(Message),
+    Bot(BotMessage),
+}
+
+fn parse_message(endpoint: &Endpoint, plain: &str) -> Result<Parsed, RejectionKind> {
+    let malformed = |_| RejectionKind::MalformedMessage;
+    if endpoint.kind() == CallbackKind::WeComBot {
+        return BotMessage::parse(plain).map(Parsed::Bot).map_err(malformed);
+    }
+    let looks_like_json =
+        endpoint.format() == BodyFormat::Json && plain.trim_start().starts_with('{');
+    if looks_like_json {
+        Message::parse_json(plain)
+            .map(Parsed::Message)
+            .map_err(malformed)
+    } else {
+        Message::parse(plain)
+            .map(Parsed::Message)
+            .map_err(malformed)
+    }
+}
+
 /// A POST whose query passed, waiting for its body.
 #[derive(Debug)]
 pub(crate) struct PendingPost {
     pub(crate) config: Arc<Config>,
-    pub(crate) endpoint: Arc<Endpoint>,
+    pub(crate) candidates: Candidates,
     pub(crate) query: Query,
 }
 
@@ -126,44 +321,76 @@ impl PendingPost {
                 RejectionKind::UnreadableBody
             }
         })?;
-        let envelope = Envelope::parse(&body).map_err(|_| RejectionKind::MalformedEnvelope)?;
         let q = &self.query;
-        let decrypted = self
-            .endpoint
-            .crypt()
-            .decrypt(&q.msg_signature, &q.timestamp, &q.nonce, envelope.encrypt())
-            .map_err(|e| RejectionKind::Crypto(e.kind()))?;
-        let message =
-            Message::parse(decrypted.msg()).map_err(|_| RejectionKind::MalformedMessage)?;
+        let mut first_error = None;
+        let mut matched = None;
+        for endpoint in self.candidates.iter() {
+            match open_with(endpoint, q, &body) {
+                Ok(Some(opened)) => {
+                    matched = Some((Arc::clone(endpoint), opened));
+                    break;
+                }
+                Ok(None) => {}
+                Err(kind) => {
+                    // A refusal before the signature (envelope, missing
+                    // parameter) from one candidate may be another's
+                    // format: keep looking, report the first.
+                    first_error.get_or_insert(kind);
+                }
+            }
+        }
+        let Some((endpoint, opened)) = matched else {
+            return Err(first_error.unwrap_or(crypto(CryptoErrorKind::ValidateSignature)));
+        };
+        let parsed = parse_message(&endpoint, &opened.plain)?;
+        let (to_user_name, from_user_name, agent_id) = match &parsed {
+            Parsed::Message(m) => (
+                m.from_user_name().to_owned(),
+                m.to_user_name().to_owned(),
+                m.agent_id(),
+            ),
+            Parsed::Bot(_) => (String::new(), String::new(), None),
+        };
         let context = CallbackContext {
-            kind: self.endpoint.kind(),
+            kind: endpoint.kind(),
             timestamp: q.timestamp_secs,
             nonce: q.nonce.clone(),
-            receive_id: decrypted.receive_id().to_owned(),
-            agent_id: message.agent_id(),
+            app: endpoint.shared_name(),
+            receive_id: opened.receive_id.clone(),
+            agent_id,
+            previous_secret: opened.secret > 0,
         };
         let reply = ReplyContext {
-            to_user_name: message.from_user_name().to_owned(),
-            from_user_name: message.to_user_name().to_owned(),
-            receive_id: context.receive_id.clone(),
+            to_user_name,
+            from_user_name,
+            receive_id: opened.receive_id,
+            secret: opened.secret,
             config: self.config,
-            endpoint: self.endpoint,
+            endpoint,
         };
-        let xml = Bytes::from(decrypted.into_msg());
+        let plain = Bytes::from(opened.plain);
         // The inner request's framing describes the new body: its length,
         // no chunking, no content coding.
         parts.headers.remove(header::CONTENT_ENCODING);
         parts.headers.remove(header::TRANSFER_ENCODING);
         parts
             .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(xml.len()));
-        parts.extensions.insert(message);
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(plain.len()));
+        match parsed {
+            Parsed::Message(message) => parts.extensions.insert(message).map(drop),
+            Parsed::Bot(message) => parts.extensions.insert(message).map(drop),
+        };
         parts.extensions.insert(context);
         Ok((
-            Request::from_parts(parts, CallbackBody::buffered(xml)),
+            Request::from_parts(parts, CallbackBody::buffered(plain)),
             reply,
         ))
     }
+}
+
+/// The secret of `endpoint` at `index` (the one that verified).
+pub(crate) fn secret(endpoint: &Endpoint, index: usize) -> Option<&Secret> {
+    endpoint.secrets().get(index)
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for WeComCallback<S>
@@ -171,6 +398,7 @@ where
     S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>> + Clone,
     ReqBody: Body,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    ResBody: Body,
 {
     type Response = Response<CallbackBody<ResBody>>;
     type Error = S::Error;
@@ -185,20 +413,20 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let Some(endpoint) = self.config.endpoint(req.uri().path()).cloned() else {
+        let Some(candidates) = self.config.candidates(req.uri().path()).cloned() else {
             return ResponseFuture::call(self.inner.clone(), req.map(CallbackBody::original), None);
         };
         match *req.method() {
             Method::GET => {
-                ResponseFuture::answer(verify_url(&self.config, &endpoint, req.uri().query()))
+                ResponseFuture::answer(verify_url(&self.config, &candidates, req.uri().query()))
             }
-            Method::POST => match precheck(&self.config, &req) {
+            Method::POST => match precheck(&self.config, &candidates, &req) {
                 Err(kind) => ResponseFuture::answer(reject(kind)),
                 Ok(query) => {
                     let (parts, body) = req.into_parts();
                     let pending = PendingPost {
                         config: Arc::clone(&self.config),
-                        endpoint,
+                        candidates,
                         query,
                     };
                     // `Limited` + `collect` keep only the frames that have

@@ -26,6 +26,9 @@ pub enum MessageErrorKind {
     /// An element that is read appears more than once at the top level, so
     /// its value would be ambiguous.
     DuplicateField,
+    /// A JSON payload (robot messages, the vendor's JSON callback format)
+    /// is not a JSON object.
+    Json,
 }
 
 /// A refused decrypted message (WeCom doc 消息格式, 事件格式).
@@ -68,6 +71,14 @@ impl MessageError {
             kind: MessageErrorKind::Xml,
             element: None,
             detail: Detail::Xml(error),
+        }
+    }
+
+    pub(crate) fn json() -> Self {
+        Self {
+            kind: MessageErrorKind::Json,
+            element: None,
+            detail: Detail::None,
         }
     }
 
@@ -151,6 +162,7 @@ impl fmt::Display for MessageError {
                     "element <{element}> appears more than once in the decrypted message"
                 )
             }
+            (MessageErrorKind::Json, _) => f.write_str("decrypted message is not a JSON object"),
         }
     }
 }

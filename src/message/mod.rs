@@ -65,6 +65,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bot;
 mod error;
 mod fields;
 mod kind;
@@ -73,6 +74,7 @@ mod reply;
 use std::fmt;
 use std::str::FromStr;
 
+pub use bot::BotMessage;
 pub use error::{MessageError, MessageErrorKind};
 pub use kind::{
     Click, EnterAgent, Image, Link, Location, LocationReport, MessageKind, OtherKind, Subscribe,
@@ -113,6 +115,14 @@ pub struct Header {
     /// to ASCII case: WeCom sends `click`, the WeChat Official Account
     /// `CLICK`). `None` for messages.
     pub event: Option<String>,
+    /// `InfoType` of a system push without `MsgType`: a WeCom suite's
+    /// instruction callback (`suite_ticket`, `create_auth`, …, WeCom doc
+    /// 回调通知) or an Open Platform push (`component_verify_ticket`,
+    /// `authorized`, …, WeChat Open Platform doc 验证票据). For those,
+    /// `msg_type` is empty, `to_user_name` is the `SuiteId` or `AppId`,
+    /// `from_user_name` is empty and `create_time` is `TimeStamp` or
+    /// `CreateTime`. `None` for messages and events.
+    pub info_type: Option<String>,
 }
 
 /// A decrypted WeCom message or event (WeCom doc 消息格式 (接收消息与事件),
@@ -163,27 +173,107 @@ impl Message {
         if doc.root != "xml" {
             return Err(MessageError::wrong_root());
         }
+        Self::from_document(doc, xml.to_owned())
+    }
+
+    /// Parses a decrypted JSON message of the vendor's JSON callback format
+    /// (`{"ToUserName": …, "MsgType": "text", "Content": …}`): a JSON object
+    /// whose members stand for the XML elements. Strings and numbers are
+    /// the element text; objects and arrays count as elements with children
+    /// (see [`field`](Self::field)). The same rules as [`Message::parse`]
+    /// apply after that; [`raw_xml`](Self::raw_xml) returns the JSON text.
+    ///
+    /// # Errors
+    /// [`MessageErrorKind::Json`] unless `json` is a JSON object; then as
+    /// [`Message::parse`].
+    pub fn parse_json(json: &str) -> Result<Self, MessageError> {
+        let serde_json::Value::Object(map) =
+            serde_json::from_str(json).map_err(|_| MessageError::json())?
+        else {
+            return Err(MessageError::json());
+        };
+        let children = map
+            .into_iter()
+            .map(|(name, value)| {
+                let (text, nested) = match value {
+                    serde_json::Value::String(text) => (text, false),
+                    serde_json::Value::Number(n) => (n.to_string(), false),
+                    serde_json::Value::Bool(b) => (b.to_string(), false),
+                    serde_json::Value::Null => (String::new(), false),
+                    serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                        (String::new(), true)
+                    }
+                };
+                Child {
+                    name,
+                    text,
+                    nested,
+                    has_ref: false,
+                }
+            })
+            .collect();
+        let doc = xml::Document {
+            root: "xml".to_owned(),
+            children,
+        };
+        Self::from_document(doc, json.to_owned())
+    }
+
+    fn from_document(doc: xml::Document, raw: String) -> Result<Self, MessageError> {
         let fields = Fields::new(&doc);
-        let msg_type = fields.str("MsgType")?;
-        let event = if msg_type.eq_ignore_ascii_case("event") {
-            fields.optional_str("Event")?
+        let info_type = fields.optional_str("InfoType")?;
+        let header = match (fields.optional_str("MsgType")?, info_type) {
+            (None, Some(info_type)) => {
+                // A system push: SuiteId/AppId and TimeStamp/CreateTime, no
+                // member, no MsgType (WeCom doc 回调通知; Open Platform doc
+                // 验证票据).
+                let to_user_name = match fields.optional_string("SuiteId")? {
+                    Some(id) => id,
+                    None => fields.optional_string("AppId")?.unwrap_or_default(),
+                };
+                let create_time = match fields.optional_unsigned("TimeStamp")? {
+                    Some(t) => t,
+                    None => fields.optional_unsigned("CreateTime")?.unwrap_or(0),
+                };
+                Header {
+                    to_user_name,
+                    from_user_name: String::new(),
+                    create_time,
+                    msg_type: String::new(),
+                    agent_id: None,
+                    msg_id: None,
+                    event: None,
+                    info_type: Some(info_type.to_owned()),
+                }
+            }
+            (msg_type, _) => {
+                let msg_type = msg_type.ok_or_else(|| MessageError::missing("MsgType"))?;
+                let event = if msg_type.eq_ignore_ascii_case("event") {
+                    fields.optional_str("Event")?
+                } else {
+                    None
+                };
+                Header {
+                    to_user_name: fields.string("ToUserName")?,
+                    from_user_name: fields.string("FromUserName")?,
+                    create_time: fields.unsigned("CreateTime")?,
+                    msg_type: msg_type.to_owned(),
+                    agent_id: fields.optional_unsigned("AgentID")?,
+                    msg_id: fields.optional_unsigned("MsgId")?,
+                    event: event.map(str::to_owned),
+                    info_type: None,
+                }
+            }
+        };
+        let kind = if header.info_type.is_some() {
+            MessageKind::read(&fields, "", None)?
         } else {
-            None
+            MessageKind::read(&fields, &header.msg_type, header.event.as_deref())?
         };
-        let header = Header {
-            to_user_name: fields.string("ToUserName")?,
-            from_user_name: fields.string("FromUserName")?,
-            create_time: fields.unsigned("CreateTime")?,
-            msg_type: msg_type.to_owned(),
-            agent_id: fields.optional_unsigned("AgentID")?,
-            msg_id: fields.optional_unsigned("MsgId")?,
-            event: event.map(str::to_owned),
-        };
-        let kind = MessageKind::read(&fields, msg_type, event)?;
         Ok(Self {
             header,
             kind,
-            raw_xml: xml.to_owned(),
+            raw_xml: raw,
             children: doc.children,
         })
     }
@@ -219,7 +309,14 @@ impl Message {
             .map(|child| child.text.as_str())
     }
 
-    /// `MsgType` as sent (`text`, `event`, …).
+    /// `InfoType` of a suite instruction callback or an Open Platform push
+    /// (`suite_ticket`, `component_verify_ticket`, …); `None` otherwise.
+    pub fn info_type(&self) -> Option<&str> {
+        self.header.info_type.as_deref()
+    }
+
+    /// `MsgType` as sent (`text`, `event`, …); empty for system pushes that
+    /// carry an [`info_type`](Self::info_type) instead.
     pub fn msg_type(&self) -> &str {
         &self.header.msg_type
     }

@@ -63,6 +63,19 @@ pub enum Reply {
         /// The articles, in display order.
         articles: Vec<Article>,
     },
+    /// "Received, no reply": the layer answers with what the endpoint's
+    /// kind expects (`success` for suite instruction callbacks, Official
+    /// Accounts and Open Platform; an empty 200 otherwise). A handler that
+    /// returns no `Reply` at all (an empty 200) gets the same answer.
+    Ack,
+    /// A robot reply given as JSON (WeCom doc 智能机器人 被动回复消息), e.g.
+    /// `{"msgtype":"template_card","template_card":{…}}`: sealed into the
+    /// robot's JSON envelope as is. Only the robot can carry it.
+    #[non_exhaustive]
+    BotJson {
+        /// The reply object.
+        value: serde_json::Value,
+    },
 }
 
 /// One article of a news reply (`Articles.item`).
@@ -231,7 +244,18 @@ impl Reply {
         Ok(Self::News { articles })
     }
 
-    /// The reply's `MsgType`: `text`, `image`, `voice`, `video` or `news`.
+    /// The acknowledgement: "received, nothing to say" (see [`Reply::Ack`]).
+    pub fn ack() -> Self {
+        Self::Ack
+    }
+
+    /// A robot reply given as a JSON object (see [`Reply::BotJson`]).
+    pub fn bot_json(value: serde_json::Value) -> Self {
+        Self::BotJson { value }
+    }
+
+    /// The reply's `MsgType`: `text`, `image`, `voice`, `video` or `news`;
+    /// `""` for [`Reply::Ack`] and `"json"` for [`Reply::BotJson`].
     pub fn msg_type(&self) -> &'static str {
         match self {
             Self::Text { .. } => "text",
@@ -239,6 +263,38 @@ impl Reply {
             Self::Voice { .. } => "voice",
             Self::Video { .. } => "video",
             Self::News { .. } => "news",
+            Self::Ack => "",
+            Self::BotJson { .. } => "json",
+        }
+    }
+
+    /// Whether the reply is a passive reply in XML (text, image, voice,
+    /// video, news).
+    pub fn is_xml(&self) -> bool {
+        !matches!(self, Self::Ack | Self::BotJson { .. })
+    }
+
+    /// Renders the robot's JSON reply (WeCom doc 智能机器人 被动回复消息):
+    /// `{"msgtype":"text","text":{"content":…}}` for a text reply, the
+    /// object itself for [`Reply::BotJson`]; `None` for replies the robot
+    /// cannot carry (image, voice, video, news, ack).
+    ///
+    /// ```
+    /// use wecom_callback::Reply;
+    ///
+    /// assert_eq!(
+    ///     Reply::text("hi \"you\"").to_bot_json().as_deref(),
+    ///     Some(r#"{"msgtype":"text","text":{"content":"hi \"you\""}}"#)
+    /// );
+    /// assert_eq!(Reply::image("MEDIA").to_bot_json(), None);
+    /// ```
+    pub fn to_bot_json(&self) -> Option<String> {
+        match self {
+            Self::Text { content } => Some(
+                serde_json::json!({"msgtype": "text", "text": {"content": content}}).to_string(),
+            ),
+            Self::BotJson { value } => Some(value.to_string()),
+            _ => None,
         }
     }
 
@@ -260,8 +316,12 @@ impl Reply {
     /// U+FFFF) are dropped: no conforming parser would accept the document
     /// otherwise. Note that XML parsers read CR LF and a lone CR as LF, so
     /// those line breaks arrive as LF. A news reply renders its first 8
-    /// articles (the constructor never makes more).
+    /// articles (the constructor never makes more). [`Reply::Ack`] and
+    /// [`Reply::BotJson`] have no XML form and render as `""`.
     pub fn to_xml(&self, to_user_name: &str, from_user_name: &str, create_time: u64) -> String {
+        if !self.is_xml() {
+            return String::new();
+        }
         let mut out = String::with_capacity(256);
         out.push_str("<xml><ToUserName>");
         push_cdata(&mut out, to_user_name);
@@ -310,6 +370,7 @@ impl Reply {
                 }
                 out.push_str("</Articles>");
             }
+            Self::Ack | Self::BotJson { .. } => {}
         }
         out.push_str("</xml>");
         out

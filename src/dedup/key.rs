@@ -1,0 +1,248 @@
+//! [`DedupKey`]: which message a delivery carries, namespaced by app.
+
+use std::fmt::{self, Write as _};
+
+use sha2::{Digest, Sha256};
+
+/// Which message a delivery carries, as a store key.
+///
+/// WeCom re-delivers a message when it gets no answer within five seconds
+/// ("企业微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次") and
+/// recommends deduplicating on `MsgId` where present (WeCom doc 接收消息与事件
+/// 概述, /90238). Its key for events, `FromUserName + CreateTime`, drops
+/// distinct events that share a second (WxJava #1745, #3311), so a message
+/// without an id is keyed on the SHA-256 of its decrypted bytes instead.
+///
+/// The key is text, stable across versions and processes, so a shared store
+/// (Redis) can use it as a key suffix:
+///
+/// | form | when |
+/// |---|---|
+/// | `<app>:m:<msg id>` | [`msg_id`](Self::msg_id) with an id of at most [`MAX_MSG_ID_LEN`](Self::MAX_MSG_ID_LEN) bytes |
+/// | `<app>:h:<64 hex>` | [`msg_id`](Self::msg_id) with a longer id: SHA-256 of the id |
+/// | `<app>:d:<64 hex>` | [`digest`](Self::digest): SHA-256 of the decrypted message |
+///
+/// `<app>` and `<msg id>` are escaped: ASCII letters, digits, `-`, `_` and
+/// `.` stay, every other byte becomes `%XX` (uppercase hex). No part can
+/// therefore contain `:`, and two different (app, id) pairs never give the
+/// same key, whatever the id holds: one app's messages cannot shadow
+/// another's. The hex digests are lowercase.
+///
+/// ```
+/// use wecom_callback::dedup::DedupKey;
+///
+/// let key = DedupKey::msg_id("hr app", "1234567890123456").unwrap();
+/// assert_eq!(key.as_str(), "hr%20app:m:1234567890123456");
+///
+/// let event = b"<xml><MsgType><![CDATA[event]]></MsgType></xml>";
+/// let key = DedupKey::digest("hr", event);
+/// assert!(key.as_str().starts_with("hr:d:"));
+/// assert_eq!(key.as_str().len(), "hr:d:".len() + 64);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DedupKey(String);
+
+impl DedupKey {
+    /// Message ids longer than this many bytes are keyed on their SHA-256
+    /// (the `h` form), so that a key stays short. WeCom's `MsgId` is a 64-bit
+    /// decimal (at most 20 bytes); the robot's `msgid` is a short hex string.
+    pub const MAX_MSG_ID_LEN: usize = 128;
+
+    /// The key of the message with id `msg_id` (`MsgId` in XML callbacks,
+    /// `msgid` in JSON ones) received by the app named `app`.
+    ///
+    /// `app` is the name the application gives this callback endpoint
+    /// (configuration, not request data); keys of different apps never
+    /// collide. Returns `None` when `msg_id` is empty or only whitespace: use
+    /// [`digest`](Self::digest) then (or [`for_message`](Self::for_message),
+    /// which chooses).
+    #[must_use]
+    pub fn msg_id(app: &str, msg_id: &str) -> Option<Self> {
+        if msg_id.trim().is_empty() {
+            return None;
+        }
+        let mut key = Self::prefix(app);
+        if msg_id.len() > Self::MAX_MSG_ID_LEN {
+            key.push_str("h:");
+            push_hex(&mut key, &Sha256::digest(msg_id.as_bytes()));
+        } else {
+            key.push_str("m:");
+            push_escaped(&mut key, msg_id.as_bytes());
+        }
+        Some(Self(key))
+    }
+
+    /// The key of a message without an id, received by the app named `app`:
+    /// the SHA-256 of `plaintext`, the decrypted message exactly as it came
+    /// out of the frame (the `msg` part: without the 16-byte random prefix,
+    /// the length and the receive id). Every field counts, so two distinct
+    /// events in the same second never share a key (SECURITY.md §5).
+    #[must_use]
+    pub fn digest(app: &str, plaintext: &[u8]) -> Self {
+        let mut key = Self::prefix(app);
+        key.push_str("d:");
+        push_hex(&mut key, &Sha256::digest(plaintext));
+        Self(key)
+    }
+
+    /// The key the layer uses: by `msg_id` when it is present and not blank,
+    /// otherwise by the digest of `plaintext` (see [`msg_id`](Self::msg_id)
+    /// and [`digest`](Self::digest)).
+    #[must_use]
+    pub fn for_message(app: &str, msg_id: Option<&str>, plaintext: &[u8]) -> Self {
+        msg_id
+            .and_then(|id| Self::msg_id(app, id))
+            .unwrap_or_else(|| Self::digest(app, plaintext))
+    }
+
+    /// The key as text (ASCII only), for logs and as a shared store's key
+    /// suffix.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Length of the key in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always `false`: a key holds at least its separators. Present for
+    /// symmetry with [`len`](Self::len).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn prefix(app: &str) -> String {
+        let mut key = String::with_capacity(app.len() + 3 + 64);
+        push_escaped(&mut key, app.as_bytes());
+        key.push(':');
+        key
+    }
+}
+
+impl fmt::Display for DedupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for DedupKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Appends `bytes`, keeping `[A-Za-z0-9._-]` and writing `%XX` for the rest.
+fn push_escaped(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            out.push(char::from(b));
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+/// Appends `bytes` as lowercase hex.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn forms() {
+        assert_eq!(
+            DedupKey::msg_id("app", "1234567890123456")
+                .unwrap()
+                .as_str(),
+            "app:m:1234567890123456"
+        );
+        // SHA-256("") is well known.
+        assert_eq!(
+            DedupKey::digest("app", b"").as_str(),
+            "app:d:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let long = "9".repeat(DedupKey::MAX_MSG_ID_LEN + 1);
+        let key = DedupKey::msg_id("app", &long).unwrap();
+        assert!(key.as_str().starts_with("app:h:"));
+        assert_eq!(key.len(), "app:h:".len() + 64);
+        let at_limit = "9".repeat(DedupKey::MAX_MSG_ID_LEN);
+        assert_eq!(
+            DedupKey::msg_id("app", &at_limit).unwrap().as_str(),
+            format!("app:m:{at_limit}")
+        );
+    }
+
+    #[test]
+    fn blank_ids_fall_back_to_the_digest() {
+        assert_eq!(DedupKey::msg_id("app", ""), None);
+        assert_eq!(DedupKey::msg_id("app", " \t"), None);
+        let digest = DedupKey::digest("app", b"<xml/>");
+        assert_eq!(DedupKey::for_message("app", None, b"<xml/>"), digest);
+        assert_eq!(DedupKey::for_message("app", Some(" "), b"<xml/>"), digest);
+        assert_eq!(
+            DedupKey::for_message("app", Some("7"), b"<xml/>").as_str(),
+            "app:m:7"
+        );
+    }
+
+    #[test]
+    fn separators_in_names_and_ids_are_escaped() {
+        // Without escaping, ("a", "b:d:x") and ("a:m:b", digest) could meet.
+        let key = DedupKey::msg_id("a:m:b", "x:d:y%").unwrap();
+        assert_eq!(key.as_str(), "a%3Am%3Ab:m:x%3Ad%3Ay%25");
+        assert_eq!(key.as_str().matches(':').count(), 2);
+        assert_eq!(
+            DedupKey::msg_id("应用", "\u{0}").unwrap().as_str(),
+            "%E5%BA%94%E7%94%A8:m:%00"
+        );
+        assert_ne!(
+            DedupKey::msg_id("a", "b").unwrap(),
+            DedupKey::msg_id("b", "a").unwrap()
+        );
+    }
+
+    #[test]
+    fn display_is_the_key() {
+        let key = DedupKey::msg_id("app", "1").unwrap();
+        assert_eq!(key.to_string(), "app:m:1");
+        assert_eq!(key.as_ref(), "app:m:1");
+        assert!(!key.is_empty());
+    }
+
+    proptest! {
+        /// Different (app, id) pairs give different keys, and every key is
+        /// ASCII with exactly two `:` separators.
+        #[test]
+        fn keys_are_injective(
+            app1 in ".{0,12}", id1 in ".{1,24}",
+            app2 in ".{0,12}", id2 in ".{1,24}",
+        ) {
+            let k1 = DedupKey::msg_id(&app1, &id1);
+            let k2 = DedupKey::msg_id(&app2, &id2);
+            if let (Some(k1), Some(k2)) = (k1, k2) {
+                prop_assert!(k1.as_str().is_ascii());
+                prop_assert_eq!(k1.as_str().matches(':').count(), 2);
+                prop_assert_eq!(k1 == k2, app1 == app2 && id1 == id2);
+            }
+        }
+
+        /// An id key never equals a digest key, whatever the id.
+        #[test]
+        fn id_and_digest_keys_never_meet(app in ".{0,8}", id in ".{1,80}", msg in any::<Vec<u8>>()) {
+            if let Some(by_id) = DedupKey::msg_id(&app, &id) {
+                prop_assert_ne!(by_id, DedupKey::digest(&app, &msg));
+            }
+        }
+    }
+}

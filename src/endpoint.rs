@@ -1,0 +1,660 @@
+//! Callback kinds and one callback URL's configuration, pure.
+//!
+//! Five dialects of the same WXBizMsgCrypt scheme reach a callback server
+//! (this project's PROTOCOL.md §1, from WeCom doc 加解密方案说明 附注
+//! ReceiveId 含义, WeCom doc 回调通知 概述, WeCom doc 智能机器人 回调和回复的加解密方案,
+//! WeChat doc 消息加解密说明 and WeChat Open Platform doc 消息加解密接入指引).
+//! They differ in the receive id inside the ciphertext, in how the `GET`
+//! verification and the `POST` are signed, in the body format, in whether a
+//! passive reply is allowed and in the "no reply" acknowledgement. All of
+//! that is decided here, once per kind, by configuration: a request can
+//! never switch an endpoint into another kind or a weaker mode.
+//!
+//! | constructor | kind | receive id | GET | POST | ack | passive reply |
+//! |---|---|---|---|---|---|---|
+//! | [`Endpoint::wecom_app`] | self-built app | corp id | `msg_signature`, decrypt `echostr` | `msg_signature`, XML (or JSON, [`Endpoint::json`]) | empty 200 | XML |
+//! | [`Endpoint::wecom_suite`] | third-party suite, 指令回调 | suite id | as above | as above | `success` | none |
+//! | [`Endpoint::wecom_individual_suite`] | individual-subject third-party app, 指令回调 | `""` | as above | as above | `success` | none |
+//! | [`Endpoint::wecom_suite_data`] | third-party suite, 数据回调 | GET: provider corp id; POST: an authorized corp | as above | as above | empty 200 | XML |
+//! | [`Endpoint::wecom_bot`] | intelligent robot (智能机器人) | `""` | as above | `msg_signature`, JSON | empty 200 | JSON |
+//! | [`Endpoint::official_account_plain`] | Official Account, plaintext mode | — | `signature`, echo `echostr` | `signature` only: **body not authenticated** | `success` | XML, plaintext |
+//! | [`Endpoint::official_account_compat`] | Official Account, compatible mode | appid | as above | `encrypt_type=aes` + `msg_signature` | `success` | XML, encrypted |
+//! | [`Endpoint::official_account_safe`] | Official Account, safe mode | appid | as above | as above | `success` | XML, encrypted |
+//! | [`Endpoint::open_platform`] | Open Platform component (第三方平台) | component appid | as above | as above (envelope `AppId` + `Encrypt`) | `success` | none |
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::crypto::{ConfigError, ConfigErrorKind, MsgCrypt, ReceiveIdPredicate};
+
+/// WeChat Official Account message encryption mode (公众号 消息加解密方式), as
+/// chosen in the account's 基本配置 → 服务器配置.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OfficialAccountMode {
+    /// 明文模式: no encryption; only the query `signature` (over Token,
+    /// `timestamp` and `nonce`) is checked. It does **not** cover the body:
+    /// anyone who once saw a signed URL can post any message with it
+    /// inside the timestamp window. Use safe mode where you can.
+    Plaintext,
+    /// 兼容模式: the body carries the plaintext fields *and* `Encrypt`; the
+    /// layer verifies `msg_signature`, decrypts, and ignores the plaintext
+    /// copy.
+    Compatible,
+    /// 安全模式: `ToUserName` + `Encrypt` only.
+    Safe,
+}
+
+/// Which callback a URL serves; fixed by configuration, never by the
+/// request. See the [module docs](self) for what each kind means on the
+/// wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CallbackKind {
+    /// A WeCom self-built app (企业内部开发) or a 服务商代开发 app: the
+    /// "接收消息" URL. Receive id: the corp id. Ack: empty 200.
+    WeComApp,
+    /// A WeCom third-party suite's instruction callback (指令回调:
+    /// `suite_ticket`, `create_auth`, `change_auth`, `cancel_auth`,
+    /// `reset_permanent_code`, `register_corp`, third-party `change_contact`
+    /// …). Receive id: the suite id (`""` for individual-subject apps). Ack:
+    /// the bare body `success`; no passive replies.
+    WeComSuite,
+    /// A WeCom third-party suite's data callback (数据回调): messages and
+    /// events of members of authorized corps. Receive id: the provider's
+    /// own corp id on GET, an authorized corp's id on POST. Ack: empty 200.
+    WeComSuiteData,
+    /// The WeCom intelligent robot (智能机器人, API mode): JSON bodies and
+    /// replies, receive id `""`. Ack: empty 200.
+    WeComBot,
+    /// A WeChat Official Account (公众号/服务号) server URL in the given mode.
+    /// Receive id: the appid. Ack: `success`.
+    OfficialAccount(OfficialAccountMode),
+    /// A WeChat Open Platform component's 授权事件接收URL
+    /// (`component_verify_ticket`, `authorized`, `unauthorized`,
+    /// `updateauthorized`). Receive id: the component appid. Ack:
+    /// `success`; no passive replies.
+    OpenPlatform,
+}
+
+/// How a kind's `GET` URL verification and `POST` are signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// WeCom: `msg_signature` over the encrypted `echostr` / `Encrypt`.
+    WeCom,
+    /// WeChat: `signature` over Token, `timestamp`, `nonce` on GET (echostr
+    /// is echoed); on POST `signature` only (plaintext mode) or
+    /// `encrypt_type=aes` + `msg_signature` (compatible and safe modes).
+    WeChat { encrypted: bool },
+}
+
+/// What a kind accepts as a passive reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyFormat {
+    /// No passive reply: only the acknowledgement.
+    None,
+    /// The XML of WeCom doc 被动回复消息格式 / WeChat doc 被动回复用户消息,
+    /// sealed into the XML (or, for JSON endpoints, JSON) envelope.
+    Xml,
+    /// The XML of a WeChat Official Account in plaintext mode: sent as is.
+    PlainXml,
+    /// The robot's JSON replies (WeCom doc 智能机器人 被动回复消息).
+    Json,
+}
+
+impl CallbackKind {
+    /// The kind's name as the echo example's `WECOM_KIND` spells it:
+    /// `wecom_app`, `wecom_suite`, `wecom_suite_data`, `wecom_bot`,
+    /// `official_account_plain`, `official_account_compat`,
+    /// `official_account_safe`, `open_platform`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WeComApp => "wecom_app",
+            Self::WeComSuite => "wecom_suite",
+            Self::WeComSuiteData => "wecom_suite_data",
+            Self::WeComBot => "wecom_bot",
+            Self::OfficialAccount(OfficialAccountMode::Plaintext) => "official_account_plain",
+            Self::OfficialAccount(OfficialAccountMode::Compatible) => "official_account_compat",
+            Self::OfficialAccount(OfficialAccountMode::Safe) => "official_account_safe",
+            Self::OpenPlatform => "open_platform",
+        }
+    }
+
+    /// The acknowledgement body: `"success"` for suite instruction
+    /// callbacks, Official Accounts and Open Platform (WeCom doc 回调通知
+    /// 概述: "必须直接返回字符串 success"; WeChat doc 被动回复用户消息), `""` (an
+    /// empty 200) for WeCom apps, data callbacks and the robot (WeCom doc
+    /// 接收消息与事件 概述: "直接返回200（即以空串为返回包）").
+    pub fn ack_body(self) -> &'static str {
+        match self {
+            Self::WeComApp | Self::WeComSuiteData | Self::WeComBot => "",
+            Self::WeComSuite | Self::OfficialAccount(_) | Self::OpenPlatform => "success",
+        }
+    }
+
+    /// What passive reply the kind can carry.
+    pub fn reply_format(self) -> ReplyFormat {
+        match self {
+            Self::WeComApp | Self::WeComSuiteData => ReplyFormat::Xml,
+            Self::OfficialAccount(OfficialAccountMode::Plaintext) => ReplyFormat::PlainXml,
+            Self::OfficialAccount(_) => ReplyFormat::Xml,
+            Self::WeComBot => ReplyFormat::Json,
+            Self::WeComSuite | Self::OpenPlatform => ReplyFormat::None,
+        }
+    }
+
+    pub(crate) fn scheme(self) -> Scheme {
+        match self {
+            Self::WeComApp | Self::WeComSuite | Self::WeComSuiteData | Self::WeComBot => {
+                Scheme::WeCom
+            }
+            Self::OfficialAccount(OfficialAccountMode::Plaintext) => {
+                Scheme::WeChat { encrypted: false }
+            }
+            Self::OfficialAccount(_) | Self::OpenPlatform => Scheme::WeChat { encrypted: true },
+        }
+    }
+}
+
+impl fmt::Display for CallbackKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The body format of an endpoint's POSTs and encrypted replies, fixed by
+/// configuration (never guessed from `Content-Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BodyFormat {
+    /// `<xml><ToUserName/><AgentID/><Encrypt/></xml>` in,
+    /// `<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>` out.
+    Xml,
+    /// `{"encrypt": …}` (or `"Encrypt"`, plus optional `tousername` /
+    /// `agentid`) in, `{"encrypt","msgsignature","timestamp","nonce"}` out:
+    /// the robot and the vendor's JSON callback libraries.
+    Json,
+}
+
+/// Which corps may send a WeCom third-party data callback (数据回调): the
+/// receive id of each POST must pass this check, never "anything".
+#[derive(Clone)]
+pub enum AuthorizedCorps {
+    /// A fixed set of corp ids.
+    List(Vec<String>),
+    /// A run-time check, e.g. a lookup in the table of corps that
+    /// authorized the suite (filled by `create_auth`).
+    Predicate(ReceiveIdPredicate),
+}
+
+impl AuthorizedCorps {
+    /// The corps in `ids`.
+    pub fn list<I, S>(ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::List(ids.into_iter().map(Into::into).collect())
+    }
+
+    /// Every corp id for which `accept` returns `true`.
+    pub fn predicate(accept: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        Self::Predicate(Arc::new(accept))
+    }
+}
+
+impl fmt::Debug for AuthorizedCorps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::List(ids) => f.debug_tuple("List").field(ids).finish(),
+            Self::Predicate(_) => f.write_str("Predicate(..)"),
+        }
+    }
+}
+
+/// One Token/EncodingAESKey pair of an endpoint, with the crypts built
+/// from it. `get` differs from `post` only for data callbacks.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "layer"), allow(dead_code))]
+pub(crate) struct Secret {
+    pub(crate) token: String,
+    /// For POSTs (and replies); `None` in Official Account plaintext mode.
+    pub(crate) post: Option<MsgCrypt>,
+    /// For the GET verification of WeCom kinds.
+    pub(crate) get: Option<MsgCrypt>,
+}
+
+/// The settings of one callback URL: its kind, secrets, body format and a
+/// name for logs and the handler's context.
+///
+/// Build it with the constructor of its kind; each one checks everything at
+/// construction (Token: 1–32 of `[A-Za-z0-9]`, WeCom doc 回调配置;
+/// EncodingAESKey: 43 of `[A-Za-z0-9]`; receive ids: printable ASCII).
+/// `Debug` never prints a Token or key.
+///
+/// ```
+/// use wecom_callback::{CallbackKind, Endpoint};
+///
+/// let app = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
+/// assert_eq!(app.kind(), CallbackKind::WeComApp);
+/// assert_eq!(app.kind().ack_body(), "");
+///
+/// let suite = Endpoint::wecom_suite("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "ww4asffe99e54c0f")?
+///     .named("crm-suite");
+/// assert_eq!(suite.kind().ack_body(), "success");
+/// assert_eq!(suite.name(), "crm-suite");
+/// assert!(!format!("{suite:?}").contains("QDG6eK"));
+/// # Ok::<(), wecom_callback::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Endpoint {
+    kind: CallbackKind,
+    format: BodyFormat,
+    name: Arc<str>,
+    secrets: Vec<Secret>,
+    /// The receive ids accepted on POST (and used for `previous_secret`).
+    post_ids: (Vec<String>, Option<ReceiveIdPredicate>),
+    /// The receive id of the GET verification, when it differs.
+    get_id: Option<String>,
+}
+
+fn nonempty(id: &str) -> Result<(), ConfigError> {
+    if id.is_empty() {
+        Err(ConfigError::new(ConfigErrorKind::InvalidReceiveId))
+    } else {
+        Ok(())
+    }
+}
+
+impl Endpoint {
+    fn build(
+        kind: CallbackKind,
+        format: BodyFormat,
+        token: &str,
+        encoding_aes_key: Option<&str>,
+        post_ids: (Vec<String>, Option<ReceiveIdPredicate>),
+        get_id: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let name: Arc<str> = match post_ids.0.first() {
+            Some(id) if !id.is_empty() => Arc::from(id.as_str()),
+            _ => Arc::from(kind.name()),
+        };
+        let mut endpoint = Self {
+            kind,
+            format,
+            name,
+            secrets: Vec::new(),
+            post_ids,
+            get_id,
+        };
+        endpoint.add_secret(token, encoding_aes_key)?;
+        Ok(endpoint)
+    }
+
+    fn add_secret(
+        &mut self,
+        token: &str,
+        encoding_aes_key: Option<&str>,
+    ) -> Result<(), ConfigError> {
+        let secret = match encoding_aes_key {
+            None => {
+                // Plaintext mode: the Token alone; checked like the others.
+                MsgCrypt::new(token, &"A".repeat(43), "")?;
+                Secret {
+                    token: token.to_owned(),
+                    post: None,
+                    get: None,
+                }
+            }
+            Some(key) => {
+                let (ids, accept) = &self.post_ids;
+                let mut post = if ids.is_empty() {
+                    MsgCrypt::with_receive_id_predicate(token, key)?
+                } else {
+                    MsgCrypt::with_receive_ids(token, key, ids.iter().cloned())?
+                };
+                if let Some(accept) = accept {
+                    post = post.accept_receive_ids(Arc::clone(accept));
+                }
+                let get = match &self.get_id {
+                    Some(id) => Some(MsgCrypt::new(token, key, id)?),
+                    None => Some(post.clone()),
+                };
+                Secret {
+                    token: token.to_owned(),
+                    post: Some(post),
+                    get,
+                }
+            }
+        };
+        self.secrets.push(secret);
+        Ok(())
+    }
+
+    /// A WeCom self-built app's "接收消息" settings: Token, EncodingAESKey
+    /// (the app's 接收消息 → 设置API接收 page) and the corp id (我的企业 →
+    /// 企业ID). Also for 服务商代开发 apps.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidToken`], [`ConfigErrorKind::IllegalAesKey`]
+    /// (-40004), or [`ConfigErrorKind::InvalidReceiveId`] for an empty or
+    /// non-printable corp id.
+    pub fn wecom_app(
+        token: &str,
+        encoding_aes_key: &str,
+        corp_id: &str,
+    ) -> Result<Self, ConfigError> {
+        nonempty(corp_id)?;
+        Self::build(
+            CallbackKind::WeComApp,
+            BodyFormat::Xml,
+            token,
+            Some(encoding_aes_key),
+            (vec![corp_id.to_owned()], None),
+            None,
+        )
+    }
+
+    /// A WeCom third-party suite's instruction callback URL (指令回调URL):
+    /// receive id = the suite id (WeCom doc 回调通知 概述:
+    /// "receiveid的内容为suiteid"). The handler's answer is always the bare
+    /// `success`; passive replies are refused.
+    ///
+    /// # Errors
+    /// As [`Endpoint::wecom_app`], for an empty suite id too.
+    pub fn wecom_suite(
+        token: &str,
+        encoding_aes_key: &str,
+        suite_id: &str,
+    ) -> Result<Self, ConfigError> {
+        nonempty(suite_id)?;
+        Self::build(
+            CallbackKind::WeComSuite,
+            BodyFormat::Xml,
+            token,
+            Some(encoding_aes_key),
+            (vec![suite_id.to_owned()], None),
+            None,
+        )
+    }
+
+    /// The instruction callback of a WeCom third-party app of an individual
+    /// (个人主体第三方应用): as [`Endpoint::wecom_suite`] with receive id `""`
+    /// (WeCom doc 加解密方案说明, 附注 ReceiveId 含义).
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidToken`], [`ConfigErrorKind::IllegalAesKey`].
+    pub fn wecom_individual_suite(
+        token: &str,
+        encoding_aes_key: &str,
+    ) -> Result<Self, ConfigError> {
+        Self::build(
+            CallbackKind::WeComSuite,
+            BodyFormat::Xml,
+            token,
+            Some(encoding_aes_key),
+            (vec![String::new()], None),
+            None,
+        )
+    }
+
+    /// A WeCom third-party suite's data callback URL (数据回调URL): the GET
+    /// verification decrypts with the provider's own corp id, each POST
+    /// with the id of the corp the message comes from, which must be one
+    /// of `authorized` (WeCom staff answer quoted in this project's
+    /// PROTOCOL.md §1: "get请求都需以服务商本身的corpid来解密；post请求，数据回调url，以授权企业的corpid进行解密").
+    ///
+    /// # Errors
+    /// As [`Endpoint::wecom_app`]; [`ConfigErrorKind::InvalidReceiveId`] also
+    /// for an empty list of authorized corps or an empty id in it.
+    pub fn wecom_suite_data(
+        token: &str,
+        encoding_aes_key: &str,
+        provider_corp_id: &str,
+        authorized: AuthorizedCorps,
+    ) -> Result<Self, ConfigError> {
+        nonempty(provider_corp_id)?;
+        let post_ids = match authorized {
+            AuthorizedCorps::List(ids) => {
+                if ids.is_empty() {
+                    return Err(ConfigError::new(ConfigErrorKind::InvalidReceiveId));
+                }
+                for id in &ids {
+                    nonempty(id)?;
+                }
+                (ids, None)
+            }
+            AuthorizedCorps::Predicate(accept) => (Vec::new(), Some(accept)),
+        };
+        let mut endpoint = Self::build(
+            CallbackKind::WeComSuiteData,
+            BodyFormat::Xml,
+            token,
+            Some(encoding_aes_key),
+            post_ids,
+            Some(provider_corp_id.to_owned()),
+        )?;
+        endpoint.name = Arc::from(provider_corp_id);
+        Ok(endpoint)
+    }
+
+    /// The WeCom intelligent robot's callback URL (智能机器人, API mode):
+    /// JSON bodies `{"encrypt": …}`, receive id `""` (WeCom doc 智能机器人
+    /// 回调和回复的加解密方案), JSON replies.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidToken`], [`ConfigErrorKind::IllegalAesKey`].
+    pub fn wecom_bot(token: &str, encoding_aes_key: &str) -> Result<Self, ConfigError> {
+        Self::build(
+            CallbackKind::WeComBot,
+            BodyFormat::Json,
+            token,
+            Some(encoding_aes_key),
+            (vec![String::new()], None),
+            None,
+        )
+    }
+
+    /// A WeChat Official Account in plaintext mode (明文模式): only the
+    /// query `signature` over Token, `timestamp` and `nonce` is checked
+    /// (WeChat doc 消息推送). **The body is not authenticated**: the
+    /// signature does not cover it, so anyone holding one signed URL can
+    /// post any message with it while its `timestamp` is inside the window.
+    /// This constructor exists because accounts are configured that way;
+    /// prefer [`Endpoint::official_account_safe`].
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidToken`]; [`ConfigErrorKind::InvalidReceiveId`]
+    /// for an empty appid.
+    pub fn official_account_plain(token: &str, appid: &str) -> Result<Self, ConfigError> {
+        nonempty(appid)?;
+        Self::build(
+            CallbackKind::OfficialAccount(OfficialAccountMode::Plaintext),
+            BodyFormat::Xml,
+            token,
+            None,
+            (vec![appid.to_owned()], None),
+            None,
+        )
+    }
+
+    /// A WeChat Official Account in compatible mode (兼容模式): the POST must
+    /// carry `encrypt_type=aes` and `msg_signature`, which is verified over
+    /// `Encrypt`; the plaintext copy in the body is ignored. Replies are
+    /// encrypted.
+    ///
+    /// # Errors
+    /// As [`Endpoint::wecom_app`].
+    pub fn official_account_compat(
+        token: &str,
+        encoding_aes_key: &str,
+        appid: &str,
+    ) -> Result<Self, ConfigError> {
+        Self::official_account(
+            OfficialAccountMode::Compatible,
+            token,
+            encoding_aes_key,
+            appid,
+        )
+    }
+
+    /// A WeChat Official Account in safe mode (安全模式): `encrypt_type=aes`
+    /// and `msg_signature` on every POST, envelope `ToUserName` + `Encrypt`
+    /// (WeChat doc 消息加解密说明).
+    ///
+    /// # Errors
+    /// As [`Endpoint::wecom_app`].
+    pub fn official_account_safe(
+        token: &str,
+        encoding_aes_key: &str,
+        appid: &str,
+    ) -> Result<Self, ConfigError> {
+        Self::official_account(OfficialAccountMode::Safe, token, encoding_aes_key, appid)
+    }
+
+    fn official_account(
+        mode: OfficialAccountMode,
+        token: &str,
+        encoding_aes_key: &str,
+        appid: &str,
+    ) -> Result<Self, ConfigError> {
+        nonempty(appid)?;
+        Self::build(
+            CallbackKind::OfficialAccount(mode),
+            BodyFormat::Xml,
+            token,
+            Some(encoding_aes_key),
+            (vec![appid.to_owned()], None),
+            None,
+        )
+    }
+
+    /// A WeChat Open Platform component's 授权事件接收URL: envelope `AppId` +
+    /// `Encrypt`, receive id = the component appid, answer `success`
+    /// (WeChat Open Platform doc 消息加解密接入指引, 验证票据).
+    ///
+    /// # Errors
+    /// As [`Endpoint::wecom_app`].
+    pub fn open_platform(
+        token: &str,
+        encoding_aes_key: &str,
+        component_appid: &str,
+    ) -> Result<Self, ConfigError> {
+        nonempty(component_appid)?;
+        Self::build(
+            CallbackKind::OpenPlatform,
+            BodyFormat::Xml,
+            token,
+            Some(encoding_aes_key),
+            (vec![component_appid.to_owned()], None),
+            None,
+        )
+    }
+
+    /// Switches a WeCom app, suite or data callback to the vendor's JSON
+    /// callback format (`{"tousername","encrypt","agentid"}` in, the JSON
+    /// reply envelope out). The robot is always JSON; WeChat kinds stay XML.
+    #[must_use]
+    pub fn json(mut self) -> Self {
+        if matches!(
+            self.kind,
+            CallbackKind::WeComApp | CallbackKind::WeComSuite | CallbackKind::WeComSuiteData
+        ) {
+            self.format = BodyFormat::Json;
+        }
+        self
+    }
+
+    /// Names the endpoint for logs and [`CallbackContext`](crate::CallbackContext)
+    /// (default: the receive id, or the kind's name when that is empty).
+    #[must_use]
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Arc::from(name);
+        self
+    }
+
+    /// Also accepts a previous Token and EncodingAESKey, for the minutes in
+    /// which an admin switches them in the console (rotation). Requests are
+    /// matched by whichever Token verifies the signature; replies are
+    /// sealed with the pair that matched. In Official Account plaintext mode
+    /// `encoding_aes_key` is ignored.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidToken`], [`ConfigErrorKind::IllegalAesKey`].
+    pub fn previous_secret(
+        mut self,
+        token: &str,
+        encoding_aes_key: &str,
+    ) -> Result<Self, ConfigError> {
+        let key = match self.kind.scheme() {
+            Scheme::WeChat { encrypted: false } => None,
+            _ => Some(encoding_aes_key),
+        };
+        self.add_secret(token, key)?;
+        Ok(self)
+    }
+
+    /// The callback kind.
+    pub fn kind(&self) -> CallbackKind {
+        self.kind
+    }
+
+    /// The body format.
+    pub fn format(&self) -> BodyFormat {
+        self.format
+    }
+
+    /// The name given with [`named`](Self::named), or the default.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    pub(crate) fn shared_name(&self) -> Arc<str> {
+        Arc::clone(&self.name)
+    }
+
+    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    pub(crate) fn secrets(&self) -> &[Secret] {
+        &self.secrets
+    }
+
+    /// The current secrets' crypt for the pure API, or `None` in Official
+    /// Account plaintext mode (no EncodingAESKey).
+    pub fn crypt(&self) -> Option<&MsgCrypt> {
+        self.secrets.first().and_then(|s| s.post.as_ref())
+    }
+
+    /// The current Token.
+    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    pub(crate) fn token(&self) -> &str {
+        self.secrets.first().map_or("", |s| s.token.as_str())
+    }
+
+    /// The receive id the GET verification's `echostr` carries.
+    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    pub(crate) fn get_receive_id(&self) -> &str {
+        match &self.get_id {
+            Some(id) => id,
+            None => self.post_ids.0.first().map_or("", String::as_str),
+        }
+    }
+
+    /// The receive id a POST carries by default (the first listed one).
+    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    pub(crate) fn post_receive_id(&self) -> &str {
+        self.post_ids.0.first().map_or("", String::as_str)
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("kind", &self.kind)
+            .field("format", &self.format)
+            .field("name", &self.name)
+            .field("receive_ids", &self.post_ids.0)
+            .field("accepts_more", &self.post_ids.1.is_some())
+            .field("get_receive_id", &self.get_id)
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
