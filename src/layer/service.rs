@@ -330,11 +330,19 @@ impl PendingPost {
                     matched = Some((Arc::clone(endpoint), opened));
                     break;
                 }
-                Ok(None) => {}
+                // The envelope was one this endpoint reads, but no Token of
+                // it signed the request: that is the answer (403) unless
+                // another candidate matches.
+                Ok(None) => first_error = Some(crypto(CryptoErrorKind::ValidateSignature)),
+                // After a verified signature the endpoint is found: its
+                // decryption or receive-id error is the answer.
+                Err(kind @ (RejectionKind::Crypto(_) | RejectionKind::MalformedMessage)) => {
+                    return Err(kind);
+                }
                 Err(kind) => {
                     // A refusal before the signature (envelope, missing
-                    // parameter) from one candidate may be another's
-                    // format: keep looking, report the first.
+                    // parameter) may just mean another candidate's format:
+                    // keep looking; report it only if nothing got further.
                     first_error.get_or_insert(kind);
                 }
             }
