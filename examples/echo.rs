@@ -1,25 +1,42 @@
 //! The echo server: a real axum server with `WeComCallbackLayer`, on the
-//! vendor's sample credentials unless told otherwise.
+//! vendor's sample credentials unless told otherwise. It runs until Ctrl-C.
 //!
 //! ```text
 //! cargo run --example echo
 //! ```
 //!
-//! * listens on `WECOM_BIND` (default `127.0.0.1:3000`), callback path
+//! Settings (environment variables):
+//!
+//! * `WECOM_BIND` (default `127.0.0.1:3000`); the callback path is
 //!   `/wecom/callback`;
-//! * credentials from `WECOM_TOKEN`, `WECOM_ENCODING_AES_KEY`,
-//!   `WECOM_CORP_ID` (defaults: the WeCom doc 加解密方案说明 sample values);
-//! * answers GET URL verification; replies to every accepted POST with an
-//!   encrypted text: `echo:text:<Content>` for text, `echo:event:<Event>` for
-//!   events, `echo:<MsgType>` otherwise;
-//! * logs every rejection with its reason (`RUST_LOG` tunes the log);
-//! * closes connections that do not send a request head within 10 s or sit
-//!   idle for 10 s, and bodies that take more than 5 s get 408 (slow
-//!   clients cannot hold connections or memory).
+//! * `WECOM_KIND`: `wecom_app` (default), `wecom_suite`, `wecom_suite_data`,
+//!   `wecom_bot`, `official_account_plain`, `official_account_compat`,
+//!   `official_account_safe`, `open_platform`;
+//! * `WECOM_TOKEN`, `WECOM_ENCODING_AES_KEY` (defaults: the WeCom doc
+//!   加解密方案说明 sample values);
+//! * the receive id: `WECOM_CORP_ID` for `wecom_app` (default
+//!   `wx5823bf96d3bd56c7`), `WECOM_RECEIVE_ID` for the others (the suite id,
+//!   the provider's corp id for `wecom_suite_data`, the appid, the component
+//!   appid; unused by `wecom_bot`, whose receive id is empty);
+//! * `WECOM_AUTHORIZED_CORP_IDS` (`wecom_suite_data`): comma-separated corp
+//!   ids whose data callbacks are accepted.
+//!
+//! It answers GET URL verification, and every accepted POST with its echo
+//! where the kind carries passive replies: `echo:text:<Content>` for text,
+//! `echo:event:<Event>` for events, `echo:<MsgType>` otherwise (the robot:
+//! the same texts as its JSON text reply). Suite instruction callbacks and
+//! Open Platform pushes get the kind's acknowledgement (`success`).
+//!
+//! It logs one `info` line per handler call ("callback accepted", with
+//! `from=`, `msg_type=`, `msg_id=`, `kind=` and `app=`), every rejection
+//! with its reason (`RUST_LOG` tunes the log), and closes connections that
+//! do not send a request head within 10 s or sit idle for 10 s; bodies that
+//! take more than 5 s get 408.
 
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::routing::post;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
@@ -27,7 +44,11 @@ use tracing::Span;
 #[path = "support/serve.rs"]
 mod serve;
 
-use wecom_callback::{Endpoint, Message, MessageKind, Rejection, Reply, WeComCallbackLayer};
+use wecom_callback::endpoint::ReplyFormat;
+use wecom_callback::{
+    AuthorizedCorps, BotMessage, CallbackContext, ConfigError, Endpoint, Message, MessageKind,
+    Rejection, Reply, WeComCallbackLayer,
+};
 
 const PATH: &str = "/wecom/callback";
 
@@ -44,35 +65,92 @@ fn echo_text(message: &Message) -> String {
     }
 }
 
-async fn echo(message: Message) -> Reply {
-    tracing::info!(
-        msg_type = message.msg_type(),
-        from = message.from_user_name(),
-        "callback accepted"
-    );
-    Reply::text(echo_text(&message))
+/// The reply text for a robot message.
+fn echo_bot_text(message: &BotMessage) -> String {
+    match (
+        message.msg_type(),
+        message.text_content(),
+        message.event_type(),
+    ) {
+        ("text", Some(content), _) => format!("echo:text:{content}"),
+        (_, _, Some(event)) => format!("echo:event:{event}"),
+        (msg_type, _, _) => format!("echo:{msg_type}"),
+    }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .init();
+async fn echo(context: CallbackContext, request: Request) -> Reply {
+    let text = if let Some(message) = request.extensions().get::<Message>() {
+        tracing::info!(
+            msg_type = message.msg_type(),
+            from = message.from_user_name(),
+            msg_id = message.msg_id(),
+            info_type = message.info_type(),
+            kind = %context.kind,
+            app = %context.app,
+            "callback accepted"
+        );
+        echo_text(message)
+    } else if let Some(message) = request.extensions().get::<BotMessage>() {
+        tracing::info!(
+            msg_type = message.msg_type(),
+            from = message.from_user_id().unwrap_or(""),
+            msg_id = message.msg_id().unwrap_or(""),
+            kind = %context.kind,
+            app = %context.app,
+            "callback accepted"
+        );
+        echo_bot_text(message)
+    } else {
+        return Reply::ack();
+    };
+    match context.kind.reply_format() {
+        ReplyFormat::None => Reply::ack(),
+        _ => Reply::text(text),
+    }
+}
 
-    let bind = setting("WECOM_BIND", "127.0.0.1:3000");
-    let endpoint = Endpoint::wecom_app(
-        &setting("WECOM_TOKEN", "QDG6eK"),
-        &setting(
-            "WECOM_ENCODING_AES_KEY",
-            "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+/// The endpoint the `WECOM_*` settings describe.
+fn endpoint() -> Result<Endpoint, String> {
+    let kind = setting("WECOM_KIND", "wecom_app");
+    let token = setting("WECOM_TOKEN", "QDG6eK");
+    let key = setting(
+        "WECOM_ENCODING_AES_KEY",
+        "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    );
+    let receive_id =
+        || std::env::var("WECOM_RECEIVE_ID").map_err(|_| "WECOM_RECEIVE_ID is not set".to_owned());
+    let built: Result<Endpoint, ConfigError> = match kind.as_str() {
+        "wecom_app" => Endpoint::wecom_app(
+            &token,
+            &key,
+            &setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
         ),
-        &setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
-    )?;
+        "wecom_suite" => Endpoint::wecom_suite(&token, &key, &receive_id()?),
+        "wecom_suite_data" => {
+            let corps = setting("WECOM_AUTHORIZED_CORP_IDS", "");
+            let corps: Vec<&str> = corps
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            Endpoint::wecom_suite_data(&token, &key, &receive_id()?, AuthorizedCorps::list(corps))
+        }
+        "wecom_bot" => Endpoint::wecom_bot(&token, &key),
+        "official_account_plain" => Endpoint::official_account_plain(&token, &receive_id()?),
+        "official_account_compat" => {
+            Endpoint::official_account_compat(&token, &key, &receive_id()?)
+        }
+        "official_account_safe" => Endpoint::official_account_safe(&token, &key, &receive_id()?),
+        "open_platform" => Endpoint::open_platform(&token, &key, &receive_id()?),
+        other => return Err(format!("unknown WECOM_KIND `{other}`")),
+    };
+    built.map_err(|e| format!("bad {kind} settings: {e}"))
+}
+
+async fn run() -> Result<(), String> {
+    let bind = setting("WECOM_BIND", "127.0.0.1:3000");
+    let endpoint = endpoint()?;
+    let kind = endpoint.kind();
 
     let trace = TraceLayer::new_for_http().on_response(
         |response: &http::Response<_>, latency: Duration, _span: &Span| match response
@@ -89,15 +167,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     );
 
-    let app = Router::new().route(PATH, post(echo)).layer(
-        ServiceBuilder::new()
-            .layer(trace)
-            .layer(WeComCallbackLayer::new(PATH, endpoint)?),
-    );
+    let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;
+    let app = Router::new()
+        .route(PATH, post(echo))
+        .layer(ServiceBuilder::new().layer(trace).layer(layer));
 
-    let listener = tokio::net::TcpListener::bind(&bind).await?;
-    let addr = listener.local_addr()?;
-    println!("wecom-callback echo listening on http://{addr}{PATH}");
-    serve::serve(listener, app).await?;
-    Ok(())
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("wecom-callback echo ({kind}) listening on http://{addr}{PATH}");
+    serve::serve(listener, app).await.map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .init();
+    if let Err(error) = run().await {
+        eprintln!("echo: {error}");
+        std::process::exit(2);
+    }
 }

@@ -1,6 +1,7 @@
 //! axum extractors and response parts (axum-core traits).
 //!
-//! * [`Message`] and [`CallbackContext`] are extractors: they read what
+//! * [`Message`], [`BotMessage`] (the robot) and [`CallbackContext`] are
+//!   extractors: they read what
 //!   [`WeComCallbackLayer`](crate::WeComCallbackLayer) put into the request
 //!   extensions. Used on a route the layer does not guard, they reject with
 //!   a 500 whose text names `WeComCallbackLayer` ([`MissingLayer`]).
@@ -25,7 +26,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::layer::CallbackContext;
-use crate::message::{Message, Reply};
+use crate::message::{BotMessage, Message, Reply};
 
 /// Rejection of the [`Message`] and [`CallbackContext`] extractors when
 /// the request did not pass through [`WeComCallbackLayer`](crate::WeComCallbackLayer):
@@ -83,6 +84,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Message {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         from_extensions(parts, "Message")
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for BotMessage {
+    type Rejection = MissingLayer;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        from_extensions(parts, "BotMessage")
     }
 }
 
