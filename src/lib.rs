@@ -29,8 +29,8 @@ pub use message::{
 
 #[cfg(feature = "layer")]
 pub use layer::{
-    CallbackBody, CallbackContext, Clock, FixedClock, Rejection, RejectionKind, SystemClock,
-    WeComCallback, WeComCallbackLayer,
+    CallbackBody, CallbackContext, Clock, FixedClock, Rejection, RejectionKind, StoreFailure,
+    SystemClock, WeComCallback, WeComCallbackLayer,
 };
 
 #[cfg(feature = "dedup")]

@@ -191,11 +191,12 @@ struct Counting {
 
 impl<B> Service<Request<B>> for Counting
 where
-    B: Body<Data = Bytes> + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
 {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>>>>;
+    // Send: the layer may run the handler as its own task.
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -255,7 +256,7 @@ impl Harness {
     /// returning at all is the "no panic" proof.
     async fn send<B>(&self, request: Request<B>) -> Outcome
     where
-        B: Body<Data = Bytes> + 'static,
+        B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let response = self.service.clone().oneshot(request).await.unwrap();
@@ -274,7 +275,7 @@ impl Harness {
 /// Sends `request` through a fresh harness with the clock at `now`.
 async fn send_at<B>(now: u64, request: Request<B>) -> Outcome
 where
-    B: Body<Data = Bytes> + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     Harness::at(now).send(request).await
@@ -1468,7 +1469,6 @@ async fn row_35_unsigned_envelope_fields_are_not_trusted() {
 }
 
 #[tokio::test]
-#[ignore = "dedup lands with issue 10's store"]
 async fn row_36_same_post_twice_handler_once() {
     // The handler answers an empty 200 (no Reply), so "200 empty" for the
     // second delivery is also what issue 10's "a retry gets the same reply"

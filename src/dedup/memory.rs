@@ -164,6 +164,13 @@ impl MemoryDedupStore {
         self.cache.entry_count()
     }
 
+    /// Runs the cache's pending housekeeping (recording writes, evicting,
+    /// expiring) now, so that [`entry_count`](Self::entry_count) is exact.
+    /// Useful in tests and metrics; never needed for correctness.
+    pub fn run_pending_tasks(&self) {
+        self.cache.run_pending_tasks();
+    }
+
     fn token(&self) -> ClaimToken {
         let n = self.next_token.fetch_add(1, Ordering::Relaxed);
         ClaimToken::from_bytes(u128::from(n).to_be_bytes())

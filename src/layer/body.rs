@@ -56,6 +56,14 @@ impl<B> CallbackBody<B> {
     }
 }
 
+/// An empty body made by the layer (what `tower_http::timeout::TimeoutLayer`
+/// and other middleware use for the responses they make themselves).
+impl<B> Default for CallbackBody<B> {
+    fn default() -> Self {
+        Self::buffered(Bytes::new())
+    }
+}
+
 impl<B> Body for CallbackBody<B>
 where
     B: Body<Data = Bytes>,

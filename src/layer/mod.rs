@@ -60,6 +60,7 @@
 mod body;
 pub(crate) mod clock;
 mod future;
+mod handle;
 mod query;
 mod rejection;
 mod service;
@@ -76,6 +77,7 @@ pub use rejection::{Rejection, RejectionKind};
 pub use service::WeComCallback;
 
 use crate::crypto::{ConfigError, ConfigErrorKind, OsRandom, RandomSource};
+use crate::dedup::{self, DedupStore, MemoryDedupStore};
 use crate::endpoint::{CallbackKind, Endpoint};
 
 /// Default body limit: 64 KiB.
@@ -117,6 +119,21 @@ pub struct CallbackContext {
 /// signature.
 pub(crate) type Candidates = Arc<[Arc<Endpoint>]>;
 
+/// What the layer does when the deduplication store cannot be reached
+/// (a shared store that is down or slow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StoreFailure {
+    /// Run the handler anyway and log a warning: at-least-once, no message
+    /// lost, a retry may be handled twice. The default.
+    #[default]
+    Process,
+    /// Answer 503 ([`RejectionKind::StoreUnavailable`]) without calling the
+    /// handler, so that WeCom retries later: nothing handled twice, but a
+    /// message is lost when the store stays down through every retry.
+    Unavailable,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) endpoints: Vec<(String, Candidates)>,
@@ -125,6 +142,11 @@ pub(crate) struct Config {
     pub(crate) tolerance_secs: u64,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) dedup: Option<Arc<dyn DedupStore>>,
+    pub(crate) dedup_window: Duration,
+    pub(crate) in_flight_ttl: Duration,
+    pub(crate) store_failure: StoreFailure,
+    pub(crate) ack_deadline: Option<Duration>,
 }
 
 impl Config {
@@ -172,6 +194,11 @@ impl WeComCallbackLayer {
                 tolerance_secs: DEFAULT_TIMESTAMP_TOLERANCE.as_secs(),
                 clock: Arc::new(SystemClock),
                 random: Arc::new(OsRandom),
+                dedup: Some(Arc::new(MemoryDedupStore::new())),
+                dedup_window: dedup::DEFAULT_WINDOW,
+                in_flight_ttl: dedup::DEFAULT_IN_FLIGHT_TTL,
+                store_failure: StoreFailure::Process,
+                ack_deadline: None,
             }),
         })
     }
@@ -238,6 +265,83 @@ impl WeComCallbackLayer {
     #[must_use]
     pub fn clock(mut self, clock: impl Clock) -> Self {
         Arc::make_mut(&mut self.config).clock = Arc::new(clock);
+        self
+    }
+
+    /// Replaces the deduplication store (default: a [`MemoryDedupStore`]
+    /// per layer, shared by its clones; a shared store such as Redis lets
+    /// several instances behind a load balancer see each other's
+    /// deliveries). See [`crate::dedup`] for the contract.
+    ///
+    /// With deduplication on (the default), a message delivered again
+    /// within the window does not reach the handler a second time:
+    ///
+    /// * if its first delivery was answered, the retry gets **the same
+    ///   answer**, sealed afresh (new nonce and timestamp): the usual reason
+    ///   for a retry is that the first answer was late or lost;
+    /// * if the first delivery is still running, the retry gets the kind's
+    ///   acknowledgement at once (WeCom has given up on the first
+    ///   connection; the handler runs once and its answer is kept for later
+    ///   retries);
+    /// * if the handler failed (an error or a 5xx), the claim is released
+    ///   and the retry runs it again.
+    ///
+    /// Keys: `MsgId` (with `AgentID`) or the robot's `msgid`; for events
+    /// and pushes without one, a SHA-256 of the decrypted message (the
+    /// vendor's `FromUserName + CreateTime` drops distinct events). They are
+    /// recorded only after authentication, so forged requests cannot fill
+    /// the store.
+    #[must_use]
+    pub fn dedup_store(mut self, store: impl DedupStore) -> Self {
+        Arc::make_mut(&mut self.config).dedup = Some(Arc::new(store));
+        self
+    }
+
+    /// Turns deduplication off: every authentic delivery reaches the
+    /// handler.
+    #[must_use]
+    pub fn without_dedup(mut self) -> Self {
+        Arc::make_mut(&mut self.config).dedup = None;
+        self
+    }
+
+    /// How long a handled message's answer is kept for retries (default
+    /// 300 s, the timestamp window) and how long an unfinished claim blocks
+    /// retries (default 30 s; keep it longer than your slowest handler).
+    #[must_use]
+    pub fn dedup_ttls(mut self, window: Duration, in_flight: Duration) -> Self {
+        let config = Arc::make_mut(&mut self.config);
+        config.dedup_window = window;
+        config.in_flight_ttl = in_flight;
+        self
+    }
+
+    /// What to do when the dedup store fails (default
+    /// [`StoreFailure::Process`]).
+    #[must_use]
+    pub fn on_store_failure(mut self, policy: StoreFailure) -> Self {
+        Arc::make_mut(&mut self.config).store_failure = policy;
+        self
+    }
+
+    /// The 5-second rule (WeCom doc 接收消息与事件 概述: "五秒内收不到响应会断掉连接，并且重新发起请求"):
+    /// when the handler has not answered within `deadline` (e.g. 4 s), the
+    /// layer answers the kind's acknowledgement itself (empty 200 or
+    /// `success`), so the platform does not retry. Off by default.
+    ///
+    /// The handler then keeps running to completion as its own tokio task
+    /// (spawned, not dropped), and its answer is recorded for
+    /// deduplication; a late passive reply cannot reach the user any more,
+    /// so send late answers through the platform's message API.
+    ///
+    /// With an outer `tower_http::timeout::TimeoutLayer`, set this deadline
+    /// shorter than its timeout: the acknowledgement then goes out first and
+    /// the handler is not cancelled. With a longer one, the outer layer
+    /// answers 408 (a failure to WeCom, which retries) and drops this
+    /// layer's future, but a handler already spawned still completes.
+    #[must_use]
+    pub fn ack_deadline(mut self, deadline: Duration) -> Self {
+        Arc::make_mut(&mut self.config).ack_deadline = Some(deadline);
         self
     }
 

@@ -60,6 +60,13 @@ pub enum RejectionKind {
     /// Platform push, an XML reply to the robot, a robot JSON reply to an
     /// XML kind. A programming error, reported as 500 rather than dropped.
     UnsupportedReply,
+    /// The deduplication store could not be reached and the layer is set
+    /// to [`StoreFailure::Unavailable`](crate::layer::StoreFailure): 503,
+    /// so that the platform retries. The handler was not called.
+    StoreUnavailable,
+    /// The handler's task panicked (only with an acknowledgement deadline,
+    /// where the handler runs as its own task). 500.
+    HandlerFailed,
 }
 
 /// A refusal by [`WeComCallbackLayer`](crate::WeComCallbackLayer): an HTTP
@@ -107,7 +114,8 @@ impl Rejection {
             StaleTimestamp | Crypto(_) | InvalidEchostr | MalformedMessage => StatusCode::FORBIDDEN,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            ReplyFailed | UnsupportedReply => StatusCode::INTERNAL_SERVER_ERROR,
+            ReplyFailed | UnsupportedReply | HandlerFailed => StatusCode::INTERNAL_SERVER_ERROR,
+            StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -120,6 +128,7 @@ impl Rejection {
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::PAYLOAD_TOO_LARGE => "payload too large",
             StatusCode::REQUEST_TIMEOUT => "request timeout",
+            StatusCode::SERVICE_UNAVAILABLE => "service unavailable",
             _ => "internal error",
         }
     }
@@ -184,6 +193,8 @@ impl fmt::Display for Rejection {
             InvalidEchostr => f.write_str("decrypted echostr is not 1 to 64 alphanumerics"),
             MalformedMessage => f.write_str("decrypted message is not a well-formed WeCom message"),
             ReplyFailed => f.write_str("the reply could not be sealed"),
+            StoreUnavailable => f.write_str("the deduplication store is unavailable"),
+            HandlerFailed => f.write_str("the handler's task panicked"),
             UnsupportedReply => {
                 f.write_str("the handler's reply is not one this callback kind can carry")
             }

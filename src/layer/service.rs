@@ -17,11 +17,13 @@ use tower_service::Service;
 
 use super::body::CallbackBody;
 use super::clock::unix_secs;
-use super::future::{ReplyContext, ResponseFuture};
+use super::future::ResponseFuture;
+use super::handle::ReplyContext;
 use super::query::{self, Query};
 use super::rejection::{Rejection, RejectionKind, plain_text};
 use super::{CallbackContext, Candidates, Config};
 use crate::crypto::{CryptoErrorKind, verify_plain_signature};
+use crate::dedup::DedupKey;
 use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, OfficialAccountMode, Scheme, Secret};
 use crate::envelope::Envelope;
 use crate::message::{BotMessage, Message};
@@ -298,6 +300,10 @@ fn parse_message(endpoint: &Endpoint, plain: &str) -> Result<Parsed, RejectionKi
     }
 }
 
+/// An authentic callback: the request for the inner service, what is
+/// needed to seal its reply, and its deduplication key (when dedup is on).
+pub(crate) type Accepted<B> = (Request<CallbackBody<B>>, ReplyContext, Option<DedupKey>);
+
 /// A POST whose query passed, waiting for its body.
 #[derive(Debug)]
 pub(crate) struct PendingPost {
@@ -313,7 +319,7 @@ impl PendingPost {
         self,
         collected: Result<Bytes, Box<dyn std::error::Error + Send + Sync>>,
         mut parts: request::Parts,
-    ) -> Result<(Request<CallbackBody<B>>, ReplyContext), RejectionKind> {
+    ) -> Result<Accepted<B>, RejectionKind> {
         let body = collected.map_err(|e| {
             if e.is::<LengthLimitError>() {
                 RejectionKind::PayloadTooLarge
@@ -359,6 +365,18 @@ impl PendingPost {
             ),
             Parsed::Bot(_) => (String::new(), String::new(), None),
         };
+        // Only now, after authentication, does the message touch the dedup
+        // store. MsgId (with AgentID: ids are per app) or the robot's msgid
+        // where present, else a digest of the decrypted message.
+        let key = self.config.dedup.as_ref().map(|_| {
+            let msg_id = match &parsed {
+                Parsed::Message(m) => m
+                    .msg_id()
+                    .map(|id| format!("{}.{id}", m.agent_id().unwrap_or(0))),
+                Parsed::Bot(b) => b.msg_id().map(str::to_owned),
+            };
+            DedupKey::for_message(endpoint.name(), msg_id.as_deref(), opened.plain.as_bytes())
+        });
         let context = CallbackContext {
             kind: endpoint.kind(),
             timestamp: q.timestamp_secs,
@@ -392,6 +410,7 @@ impl PendingPost {
         Ok((
             Request::from_parts(parts, CallbackBody::buffered(plain)),
             reply,
+            key,
         ))
     }
 }
@@ -403,14 +422,19 @@ pub(crate) fn secret(endpoint: &Endpoint, index: usize) -> Option<&Secret> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for WeComCallback<S>
 where
-    S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>> + Clone,
-    ReqBody: Body,
+    S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Body + Send + 'static,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    ResBody: Body,
+    ResBody: Body + Send + 'static,
 {
     type Response = Response<CallbackBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqBody>;
+    type Future = ResponseFuture<S, ReqBody, ResBody>;
 
     /// Always ready: the inner service is driven to readiness by the
     /// response future, after the body has been read and checked (see the
@@ -422,7 +446,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let Some(candidates) = self.config.candidates(req.uri().path()).cloned() else {
-            return ResponseFuture::call(self.inner.clone(), req.map(CallbackBody::original), None);
+            return ResponseFuture::pass(self.inner.clone(), req.map(CallbackBody::original));
         };
         match *req.method() {
             Method::GET => {

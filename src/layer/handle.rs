@@ -1,0 +1,341 @@
+//! An authentic callback, from the deduplication claim to the sealed
+//! answer: claim the message, run the handler (under the optional
+//! acknowledgement deadline), seal its reply the kind's way, and record
+//! the answer so that WeCom's retries get it again.
+//!
+//! Source: WeCom doc 接收消息与事件 概述 (five seconds, three retries, dedup by
+//! MsgId), WeCom doc 回调通知 概述 (`success`), WeChat doc 被动回复用户消息.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header, response};
+use http_body::Body;
+use tower_service::Service;
+
+use super::body::CallbackBody;
+use super::clock::unix_secs;
+use super::rejection::{Rejection, RejectionKind};
+use super::service::secret;
+use super::{Config, StoreFailure};
+use crate::crypto::random_nonce;
+use crate::dedup::{Claim, ClaimToken, DedupKey, DedupStore, StoredAnswer};
+use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, ReplyFormat};
+use crate::envelope;
+use crate::message::Reply;
+
+/// The handling of one callback, boxed: it may be spawned (deadline) and
+/// owns everything it needs.
+pub(crate) type Handling<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+/// What the layer needs to seal the handler's [`Reply`].
+#[derive(Debug)]
+pub(crate) struct ReplyContext {
+    /// The reply's `ToUserName`: the message's `FromUserName` (member UserID).
+    pub(crate) to_user_name: String,
+    /// The reply's `FromUserName`: the message's `ToUserName` (corp id).
+    pub(crate) from_user_name: String,
+    /// The receive id to seal with: the one the message carried.
+    pub(crate) receive_id: String,
+    /// Which of the endpoint's secrets verified the request (0: current).
+    pub(crate) secret: usize,
+    pub(crate) config: Arc<Config>,
+    pub(crate) endpoint: Arc<Endpoint>,
+}
+
+/// Runs the handler for an authentic callback; see the module docs.
+pub(crate) fn handle<S, ReqBody, ResBody>(
+    service: S,
+    request: Request<CallbackBody<ReqBody>>,
+    reply: ReplyContext,
+    key: Option<DedupKey>,
+) -> Handling<Response<CallbackBody<ResBody>>, S::Error>
+where
+    S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body + Send + 'static,
+{
+    Box::pin(async move {
+        let config = Arc::clone(&reply.config);
+        let kind = reply.endpoint.kind();
+        let mut guard = None;
+        if let (Some(store), Some(key)) = (config.dedup.as_ref(), key) {
+            match store.claim(&key, config.in_flight_ttl).await {
+                Ok(Claim::New(token)) => {
+                    guard = Some(ClaimGuard {
+                        store: Arc::clone(store),
+                        key,
+                        token,
+                        armed: true,
+                    });
+                }
+                // Another delivery runs the handler right now: WeCom gave up
+                // on it (that is why it retried), so say "received" and let
+                // the first one finish. It will not be answered twice.
+                Ok(Claim::InFlight) => return Ok(ack(fresh_parts(), kind)),
+                Ok(Claim::Done(answer)) => return Ok(replay(&answer, &reply)),
+                Err(error) => match config.store_failure {
+                    StoreFailure::Process => {
+                        tracing::warn!(
+                            app = %reply.endpoint.name(),
+                            %error,
+                            "dedup store unavailable: handling the callback without deduplication"
+                        );
+                    }
+                    StoreFailure::Unavailable => {
+                        tracing::warn!(
+                            app = %reply.endpoint.name(),
+                            %error,
+                            "dedup store unavailable: answering 503 so that the platform retries"
+                        );
+                        return Ok(failure(RejectionKind::StoreUnavailable));
+                    }
+                },
+            }
+        }
+        let run = run_handler(service, request, reply, guard);
+        match config.ack_deadline {
+            None => run.await,
+            Some(deadline) => {
+                // The handler runs as its own task: when the deadline
+                // passes, the acknowledgement goes out and the task keeps
+                // running to completion (and records its answer).
+                let mut task = tokio::spawn(run);
+                match tokio::time::timeout(deadline, &mut task).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(_panicked)) => Ok(failure(RejectionKind::HandlerFailed)),
+                    Err(_elapsed) => Ok(ack(fresh_parts(), kind)),
+                }
+            }
+        }
+    })
+}
+
+async fn run_handler<S, ReqBody, ResBody>(
+    mut service: S,
+    request: Request<CallbackBody<ReqBody>>,
+    reply: ReplyContext,
+    guard: Option<ClaimGuard>,
+) -> Result<Response<CallbackBody<ResBody>>, S::Error>
+where
+    S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>>,
+    ResBody: Body,
+{
+    // An error here drops the guard, which releases the claim.
+    std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+    let response = service.call(request).await?;
+    let (response, answer) = seal(response, &reply);
+    if let Some(guard) = guard {
+        match answer {
+            Some(answer) => guard.complete(answer, reply.config.dedup_window).await,
+            None => drop(guard),
+        }
+    }
+    Ok(response)
+}
+
+/// A claimed message: completed with the answer, or released when dropped
+/// (handler error, 5xx, panic, cancelled future) so that a retry can run it.
+struct ClaimGuard {
+    store: Arc<dyn DedupStore>,
+    key: DedupKey,
+    token: ClaimToken,
+    armed: bool,
+}
+
+impl ClaimGuard {
+    async fn complete(mut self, answer: StoredAnswer, window: std::time::Duration) {
+        self.armed = false;
+        if let Err(error) = self.store.complete(&self.key, answer, window).await {
+            tracing::warn!(%error, "dedup store: the answer was not recorded; a retry may run the handler again");
+        }
+    }
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (store, key, token) = (Arc::clone(&self.store), self.key.clone(), self.token);
+        // Release off the request path; without a runtime (a test dropping
+        // the future after its runtime) the claim lapses after its TTL.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = store.release(&key, token).await {
+                    tracing::warn!(%error, "dedup store: the claim was not released; it lapses after its TTL");
+                }
+            });
+        }
+    }
+}
+
+/// Response parts for an answer the layer makes without a handler response.
+fn fresh_parts() -> response::Parts {
+    Response::new(()).into_parts().0
+}
+
+/// A retry of a handled message: the stored answer, sealed afresh for this
+/// request (new nonce, timestamp and random prefix).
+fn replay<B>(answer: &StoredAnswer, reply: &ReplyContext) -> Response<CallbackBody<B>> {
+    match answer {
+        StoredAnswer::Reply { plaintext } => seal_plaintext(fresh_parts(), plaintext, reply),
+        StoredAnswer::Ack => ack(fresh_parts(), reply.endpoint.kind()),
+        _ => answer_with(fresh_parts(), "text/plain; charset=utf-8", Bytes::new()),
+    }
+}
+
+/// Answers for the handler, by the endpoint's kind, and says what to
+/// remember for retries (`None`: the handler failed, release the claim):
+///
+/// * a [`Reply`] in a 2xx response's extensions becomes the encrypted,
+///   signed envelope (XML or JSON), the plaintext XML of an Official
+///   Account in plaintext mode, or the kind's acknowledgement for
+///   [`Reply::Ack`];
+/// * a 2xx response with no `Reply` and an empty body becomes the kind's
+///   acknowledgement (`success` where the kind expects it; untouched where
+///   an empty 200 is the acknowledgement);
+/// * a reply the kind cannot carry (any passive reply to a suite
+///   instruction callback or an Open Platform push; an image for the
+///   robot) is a programming error: 500 with
+///   [`RejectionKind::UnsupportedReply`], never a silent drop;
+/// * every other response passes through untouched (a 2xx one is
+///   remembered as an empty answer: its body is a stream the layer does
+///   not keep).
+fn seal<B: Body>(
+    response: Response<B>,
+    context: &ReplyContext,
+) -> (Response<CallbackBody<B>>, Option<StoredAnswer>) {
+    if !response.status().is_success() {
+        return (response.map(CallbackBody::original), None);
+    }
+    let kind = context.endpoint.kind();
+    let (parts, body) = response.into_parts();
+    let mut parts = parts;
+    let Some(reply) = parts.extensions.remove::<Reply>() else {
+        if !kind.ack_body().is_empty() && body.size_hint().exact() == Some(0) {
+            return (ack(parts, kind), Some(StoredAnswer::Ack));
+        }
+        let remembered = if kind.ack_body().is_empty() {
+            StoredAnswer::Empty
+        } else {
+            StoredAnswer::Ack
+        };
+        return (
+            Response::from_parts(parts, CallbackBody::original(body)),
+            Some(remembered),
+        );
+    };
+    // The handler's own body is replaced.
+    drop(body);
+    if reply == Reply::Ack {
+        return (ack(parts, kind), Some(StoredAnswer::Ack));
+    }
+    let now = unix_secs(context.config.clock.as_ref());
+    let plaintext = match kind.reply_format() {
+        ReplyFormat::Xml | ReplyFormat::PlainXml if reply.is_xml() => {
+            reply.to_xml(&context.to_user_name, &context.from_user_name, now)
+        }
+        ReplyFormat::Json => match reply.to_bot_json() {
+            Some(json) => json,
+            None => return (failure(RejectionKind::UnsupportedReply), None),
+        },
+        _ => return (failure(RejectionKind::UnsupportedReply), None),
+    };
+    let response = seal_plaintext(parts, &plaintext, context);
+    let answer = response
+        .status()
+        .is_success()
+        .then_some(StoredAnswer::Reply { plaintext });
+    (response, answer)
+}
+
+/// Seals a reply plaintext into the kind's envelope (or sends it as is in
+/// Official Account plaintext mode) with a fresh nonce and random prefix.
+fn seal_plaintext<B>(
+    parts: response::Parts,
+    plaintext: &str,
+    context: &ReplyContext,
+) -> Response<CallbackBody<B>> {
+    let endpoint = &context.endpoint;
+    if endpoint.kind().reply_format() == ReplyFormat::PlainXml {
+        return answer_with(
+            parts,
+            "text/xml; charset=utf-8",
+            Bytes::from(plaintext.to_owned()),
+        );
+    }
+    let config = &context.config;
+    let timestamp = unix_secs(config.clock.as_ref()).to_string();
+    let crypt = secret(endpoint, context.secret).and_then(|s| s.post.as_ref());
+    let sealed = crypt.and_then(|crypt| {
+        let nonce = random_nonce(config.random.as_ref()).ok()?;
+        let mut prefix = [0u8; 16];
+        config.random.fill(&mut prefix).ok()?;
+        let encrypt = crypt
+            .encrypt_for(plaintext.as_bytes(), &context.receive_id, prefix)
+            .ok()?;
+        let signature = crypt.signature(&timestamp, &nonce, &encrypt);
+        Some(envelope::reply_as(
+            endpoint.format(),
+            &encrypt,
+            &signature,
+            &timestamp,
+            &nonce,
+        ))
+    });
+    let Some(envelope) = sealed else {
+        return failure(RejectionKind::ReplyFailed);
+    };
+    let content_type = match endpoint.format() {
+        BodyFormat::Xml => "text/xml; charset=utf-8",
+        BodyFormat::Json => "application/json",
+    };
+    answer_with(parts, content_type, Bytes::from(envelope))
+}
+
+fn failure<B>(kind: RejectionKind) -> Response<CallbackBody<B>> {
+    Rejection::new(kind)
+        .into_response()
+        .map(CallbackBody::from_full)
+}
+
+/// The kind's acknowledgement: `success` as `text/plain`, or an empty 200.
+fn ack<B>(parts: response::Parts, kind: CallbackKind) -> Response<CallbackBody<B>> {
+    answer_with(
+        parts,
+        "text/plain; charset=utf-8",
+        Bytes::from_static(kind.ack_body().as_bytes()),
+    )
+}
+
+/// Replaces the response's body (and its framing headers) with `body`.
+fn answer_with<B>(
+    mut parts: response::Parts,
+    content_type: &'static str,
+    body: Bytes,
+) -> Response<CallbackBody<B>> {
+    parts.status = StatusCode::OK;
+    for name in [
+        header::CONTENT_ENCODING,
+        header::TRANSFER_ENCODING,
+        header::CONTENT_RANGE,
+    ] {
+        parts.headers.remove(name);
+    }
+    if body.is_empty() {
+        parts.headers.remove(header::CONTENT_TYPE);
+    } else {
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Response::from_parts(parts, CallbackBody::buffered(body))
+}
