@@ -26,7 +26,7 @@
 //! # Ok::<(), wecom_callback::crypto::CryptoError>(())
 //! ```
 
-use crate::crypto::{CryptoError, CryptoErrorKind};
+use crate::crypto::{CryptoError, CryptoErrorKind, Decrypted, MsgCrypt, OsRandom, RandomSource};
 use crate::endpoint::BodyFormat;
 use crate::xml;
 
@@ -326,6 +326,79 @@ impl ReplyEnvelope {
             timestamp: take_required(&mut doc, "TimeStamp")?,
             nonce: take_required(&mut doc, "Nonce")?,
         })
+    }
+}
+
+/// The envelope-aware halves of [`MsgCrypt`]: open a POST body, seal a
+/// passive reply. They live here so that imports point one way (the
+/// envelope uses the crypto, never the reverse).
+impl MsgCrypt {
+    /// Opens a POST body: parses the XML envelope
+    /// (`<xml><ToUserName/><AgentID/><Encrypt/></xml>`, see
+    /// [`crate::envelope`]), checks `msg_signature` over its Encrypt and
+    /// decrypts it.
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::ParseXml`] (-40002) for a bad envelope, then as
+    /// [`MsgCrypt::decrypt`].
+    pub fn decrypt_msg(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        post_body: &[u8],
+    ) -> Result<Decrypted, CryptoError> {
+        let envelope = Envelope::parse(post_body)?;
+        self.decrypt(msg_signature, timestamp, nonce, envelope.encrypt())
+    }
+
+    /// Seals a passive reply into the envelope WeCom expects
+    /// (`Encrypt`, `MsgSignature`, `TimeStamp`, `Nonce`; see
+    /// [`reply`]) with a random prefix from the OS CSPRNG.
+    /// `timestamp` and `nonce` are the reply's own (fresh ones are best).
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::EncryptAes`] if the OS random source fails.
+    pub fn encrypt_msg(
+        &self,
+        reply_msg: &str,
+        timestamp: &str,
+        nonce: &str,
+    ) -> Result<String, CryptoError> {
+        self.encrypt_msg_with(
+            reply_msg,
+            timestamp,
+            nonce,
+            self.primary_receive_id(),
+            &OsRandom,
+        )
+    }
+
+    /// As [`MsgCrypt::encrypt_msg`], with the receive id and random source
+    /// given (the seam for deterministic tests).
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::EncryptAes`] if `random` fails;
+    /// [`CryptoErrorKind::ValidateReceiveId`] if `receive_id` is not one of
+    /// the configured ids.
+    pub fn encrypt_msg_with(
+        &self,
+        reply_msg: &str,
+        timestamp: &str,
+        nonce: &str,
+        receive_id: &str,
+        random: &dyn RandomSource,
+    ) -> Result<String, CryptoError> {
+        if !self.accepts(receive_id) {
+            return Err(CryptoError::new(CryptoErrorKind::ValidateReceiveId));
+        }
+        let mut prefix = [0u8; 16];
+        random
+            .fill(&mut prefix)
+            .map_err(|_| CryptoError::new(CryptoErrorKind::EncryptAes))?;
+        let encrypt = self.encrypt_for(reply_msg.as_bytes(), receive_id, prefix)?;
+        let signature = self.signature(timestamp, nonce, &encrypt);
+        Ok(reply(&encrypt, &signature, timestamp, nonce))
     }
 }
 

@@ -4,7 +4,9 @@
 //! This is what the vendor's `WXBizMsgCrypt` sample libraries do, with the
 //! checks they skip: [`MsgCrypt::verify_url`] answers the GET URL
 //! verification, [`MsgCrypt::decrypt_msg`] opens a POST body and
-//! [`MsgCrypt::encrypt_msg`] seals a passive reply.
+//! [`MsgCrypt::encrypt_msg`] seals a passive reply (those two live with the
+//! envelope they read and write, in [`crate::envelope`], so that this
+//! module does not depend on it).
 //!
 //! Source: WeCom doc 加解密方案说明 (and the WeChat Official Account doc
 //! 消息加解密说明, which uses the same scheme with the appid as receive id).
@@ -70,8 +72,6 @@ pub use signature::{SIGNATURE_HEX_LEN, msg_signature, plain_signature, verify_pl
 pub(crate) use random::nonce as random_nonce;
 #[cfg(feature = "layer")]
 pub(crate) use signature::parse_hex as parse_signature_hex;
-
-use crate::envelope::{self, Envelope};
 
 /// Longest Token the vendor consoles accept (WeCom doc 回调配置).
 pub const MAX_TOKEN_LEN: usize = 32;
@@ -233,7 +233,7 @@ impl MsgCrypt {
         self
     }
 
-    fn accepts(&self, receive_id: &str) -> bool {
+    pub(crate) fn accepts(&self, receive_id: &str) -> bool {
         self.receive_ids.iter().any(|id| id == receive_id)
             || self
                 .accept
@@ -263,7 +263,7 @@ impl MsgCrypt {
         &self.receive_ids
     }
 
-    fn primary_receive_id(&self) -> &str {
+    pub(crate) fn primary_receive_id(&self) -> &str {
         self.receive_ids.first().map_or("", String::as_str)
     }
 
@@ -341,25 +341,6 @@ impl MsgCrypt {
             .map(Decrypted::into_msg)
     }
 
-    /// Opens a POST body: parses the XML envelope
-    /// (`<xml><ToUserName/><AgentID/><Encrypt/></xml>`, see
-    /// [`crate::envelope`]), checks `msg_signature` over its Encrypt and
-    /// decrypts it.
-    ///
-    /// # Errors
-    /// [`CryptoErrorKind::ParseXml`] (-40002) for a bad envelope, then as
-    /// [`MsgCrypt::decrypt`].
-    pub fn decrypt_msg(
-        &self,
-        msg_signature: &str,
-        timestamp: &str,
-        nonce: &str,
-        post_body: &[u8],
-    ) -> Result<Decrypted, CryptoError> {
-        let envelope = Envelope::parse(post_body)?;
-        self.decrypt(msg_signature, timestamp, nonce, envelope.encrypt())
-    }
-
     /// Encrypts `msg` for the first receive id with a caller-chosen random
     /// prefix, returning the base64 Encrypt text. Deterministic: this is the
     /// seam for known-answer tests. Production code should let
@@ -385,55 +366,6 @@ impl MsgCrypt {
         let frame = frame::build(&random_prefix, msg, receive_id.as_bytes())?;
         Ok(STANDARD.encode(cipher::encrypt(&self.key, frame)))
     }
-
-    /// Seals a passive reply into the envelope WeCom expects
-    /// (`Encrypt`, `MsgSignature`, `TimeStamp`, `Nonce`; see
-    /// [`envelope::reply`]) with a random prefix from the OS CSPRNG.
-    /// `timestamp` and `nonce` are the reply's own (fresh ones are best).
-    ///
-    /// # Errors
-    /// [`CryptoErrorKind::EncryptAes`] if the OS random source fails.
-    pub fn encrypt_msg(
-        &self,
-        reply_msg: &str,
-        timestamp: &str,
-        nonce: &str,
-    ) -> Result<String, CryptoError> {
-        self.encrypt_msg_with(
-            reply_msg,
-            timestamp,
-            nonce,
-            self.primary_receive_id(),
-            &OsRandom,
-        )
-    }
-
-    /// As [`MsgCrypt::encrypt_msg`], with the receive id and random source
-    /// given (the seam for deterministic tests).
-    ///
-    /// # Errors
-    /// [`CryptoErrorKind::EncryptAes`] if `random` fails;
-    /// [`CryptoErrorKind::ValidateReceiveId`] if `receive_id` is not one of
-    /// the configured ids.
-    pub fn encrypt_msg_with(
-        &self,
-        reply_msg: &str,
-        timestamp: &str,
-        nonce: &str,
-        receive_id: &str,
-        random: &dyn RandomSource,
-    ) -> Result<String, CryptoError> {
-        if !self.accepts(receive_id) {
-            return Err(CryptoError::new(CryptoErrorKind::ValidateReceiveId));
-        }
-        let mut prefix = [0u8; 16];
-        random
-            .fill(&mut prefix)
-            .map_err(|_| CryptoError::new(CryptoErrorKind::EncryptAes))?;
-        let encrypt = self.encrypt_for(reply_msg.as_bytes(), receive_id, prefix)?;
-        let signature = self.signature(timestamp, nonce, &encrypt);
-        Ok(envelope::reply(&encrypt, &signature, timestamp, nonce))
-    }
 }
 
 impl fmt::Debug for MsgCrypt {
@@ -451,6 +383,8 @@ impl fmt::Debug for MsgCrypt {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    // The sealing tests read the envelope back (test-only dependency).
+    use crate::envelope::Envelope;
 
     const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
