@@ -8,6 +8,8 @@
 #   hn_build [release] -> sets ECHO_BIN (respects CARGO_TARGET_DIR); an
 #                         ECHO_BIN already set to an executable skips the build
 #   hn_start           -> sets PORT, SERVER_PID, SERVER_LOG; waits until it accepts
+#   hn_run CMD...      -> runs a check in the background and waits for it, so
+#                         INT/TERM reach the traps at once (and stop it too)
 #   hn_server_tail N   -> prints the last N lines of the server log
 # Environment: ECHO_ENV="VAR=value ..." adds variables to the server's
 # environment (e.g. MALLOC_ARENA_MAX=2); KEEP_SERVER_LOG=1 keeps the log file.
@@ -62,8 +64,14 @@ hn_build() {
 
 SERVER_PID=""
 SERVER_LOG=""
+HN_CHILD=""
 
 hn_cleanup() {
+  if [ -n "$HN_CHILD" ] && kill -0 "$HN_CHILD" 2>/dev/null; then
+    kill "$HN_CHILD" 2>/dev/null || true
+    wait "$HN_CHILD" 2>/dev/null || true
+  fi
+  HN_CHILD=""
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill "$SERVER_PID" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -110,6 +118,15 @@ hn_start() {
   fi
   # `env` execs the binary, so $! is the server's own pid (VmRSS is read from it).
   hn_log "server up (pid $SERVER_PID): $(head -n 1 "$SERVER_LOG")"
+}
+
+hn_run() {
+  local st=0
+  "$@" &
+  HN_CHILD=$!
+  wait "$HN_CHILD" || st=$?
+  HN_CHILD=""
+  return "$st"
 }
 
 hn_server_tail() {

@@ -21,7 +21,10 @@ duplicates "deliveries -> handler calls". With --expect-dedup (off by default
 while deduplication is not in the echo example) every MsgId must reach the
 handler exactly once.
 
-The server's RSS (/proc/PID/status VmRSS) is sampled every second.
+The server's RSS (/proc/PID/status VmRSS) is sampled every second; its growth
+over the second half of the run is bounded (--rss-growth-mib, default 8 MiB,
+CI 16 MiB): the deduplication store (bounded, 10 000 entries by default) fills
+during the first half, after which memory must stay flat.
 
 Loopback only, bounded in time (duration + a drain of at most 15 s) and in
 count. Prints figures and a closing `N passed, M failed`; exits 1 on failure.
@@ -477,7 +480,7 @@ def main():
     p.add_argument("--expect-dedup", action="store_true",
                    help="require every MsgId to reach the handler exactly once (duplicates included)")
     p.add_argument("--rss-growth-mib", type=float, default=None,
-                   help="max MiB the RSS may grow from the warm-up point to the end (default 16)")
+                   help="max MiB the RSS may grow in the second half of the run (default 8, CI 16)")
     ARGS = p.parse_args()
     ci = ARGS.ci or os.environ.get("LOAD_MODE", "").lower() == "ci"
     if os.environ.get("LOAD_EXPECT_DEDUP", "") not in ("", "0"):
@@ -489,7 +492,8 @@ def main():
     if not (0 < ARGS.duration <= 600 and 0 < ARGS.conns <= 4096):
         p.error("duration must be in (0, 600] s and conns in 1..=4096")
     if ARGS.rss_growth_mib is None:
-        ARGS.rss_growth_mib = 16.0
+        # In the short CI run the dedup store may still be filling.
+        ARGS.rss_growth_mib = 16.0 if ci else 8.0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < ARGS.conns + 256:
         try:
@@ -637,29 +641,33 @@ def main():
               "deliveries -> one handler call per MsgId)", flush=True)
 
     # ---- memory
+    # The deduplication store fills while the load runs (bounded: 10 000
+    # entries by default, reached within the first half of the full run), so
+    # "flat" is judged on the second half: from the sample at half-time to
+    # the end, RSS may grow by at most --rss-growth-mib.
     values = [(t, k) for t, k in rss if k is not None]
     if ARGS.pid and values and rss_before is not None:
         peak = max(k for _, k in values)
-        warm_at = min(ARGS.duration * 0.25, 15.0)
-        warm = [k for t, k in values if t <= warm_at]
-        warm_kib = max(warm) if warm else values[0][1]
+        half = ARGS.duration / 2
+        first_half = [k for t, k in values if t <= half]
+        second_half = [k for t, k in values if t > half]
+        at_half = first_half[-1] if first_half else values[0][1]
         end_kib = values[-1][1]
-        tail = [k for t, k in values if t >= ARGS.duration * 0.5]
         step = max(1, len(values) // 12)
         print(
-            "figures: server RSS before %s, max %s, at end of load %s, 2 s after %s; max in first %.0f s %s; "
-            "samples: %s"
-            % (mib(rss_before), mib(peak), mib(end_kib), mib(rss_after), warm_at, mib(warm_kib),
-               " ".join("%.0fs:%.1f" % (t, k / 1024.0) for t, k in values[::step])),
+            "figures: server RSS before %s, max %s, at half-time %s, at end of load %s, 2 s after %s; "
+            "samples (s:MiB): %s"
+            % (mib(rss_before), mib(peak), mib(at_half), mib(end_kib), mib(rss_after),
+               " ".join("%.0f:%.1f" % (t, k / 1024.0) for t, k in values[::step])),
             flush=True,
         )
-        growth = (max(tail) if tail else end_kib) - warm_kib
+        growth = (max(second_half) if second_half else end_kib) - at_half
         results.check(
-            "memory flat: RSS in the second half at most %.0f MiB above the first %.0f s' maximum"
-            % (ARGS.rss_growth_mib, warm_at),
+            "memory flat: RSS in the second half at most %.0f MiB above its half-time value" % ARGS.rss_growth_mib,
             growth <= ARGS.rss_growth_mib * 1024,
-            "first %.0f s max %s, second half max %s (%+.1f MiB)"
-            % (warm_at, mib(warm_kib), mib(max(tail) if tail else end_kib), growth / 1024.0),
+            "half-time %s, second half max %s (%+.1f MiB); start %s, max %s, end %s"
+            % (mib(at_half), mib(max(second_half) if second_half else end_kib), growth / 1024.0,
+               mib(rss_before), mib(peak), mib(end_kib)),
         )
     else:
         print("info: server RSS not measured (no --pid)", flush=True)

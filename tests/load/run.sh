@@ -21,6 +21,6 @@ hn_build "$profile"
 hn_start
 
 status=0
-"$PY" tests/load/load.py --port "$PORT" --pid "$SERVER_PID" --log "$SERVER_LOG" "$@" || status=$?
+hn_run "$PY" tests/load/load.py --port "$PORT" --pid "$SERVER_PID" --log "$SERVER_LOG" "$@" || status=$?
 if [ "$status" != 0 ]; then hn_server_tail 40; fi
 exit "$status"

@@ -19,6 +19,6 @@ hn_build "$profile"
 hn_start
 
 status=0
-"$PY" tests/slowloris/slowloris.py --port "$PORT" --pid "$SERVER_PID" "$@" || status=$?
+hn_run "$PY" tests/slowloris/slowloris.py --port "$PORT" --pid "$SERVER_PID" "$@" || status=$?
 if [ "$status" != 0 ]; then hn_server_tail 40; fi
 exit "$status"
