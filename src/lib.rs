@@ -14,6 +14,8 @@ pub mod dedup;
 #[cfg(feature = "layer")]
 pub mod layer;
 
+pub mod tickets;
+
 #[cfg(feature = "axum")]
 pub mod extract;
 

@@ -101,6 +101,8 @@ mod answer;
 mod error;
 mod key;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::fmt;
 use std::future::Future;
@@ -112,6 +114,8 @@ pub use answer::{AnswerDecodeError, StoredAnswer};
 pub use error::{StoreError, StoreErrorKind};
 pub use key::DedupKey;
 pub use memory::MemoryDedupStore;
+#[cfg(feature = "redis")]
+pub use self::redis::{DEFAULT_KEY_PREFIX, RedisConnection, RedisDedupStore};
 
 /// How long a handled message's answer is kept: 300 s, the default
 /// timestamp window (SECURITY.md (c)).
