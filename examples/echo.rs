@@ -19,7 +19,17 @@
 //!   the provider's corp id for `wecom_suite_data`, the appid, the component
 //!   appid; unused by `wecom_bot`, whose receive id is empty);
 //! * `WECOM_AUTHORIZED_CORP_IDS` (`wecom_suite_data`): comma-separated corp
-//!   ids whose data callbacks are accepted.
+//!   ids whose data callbacks are accepted;
+//! * `REDIS_URL` (needs the `redis` feature:
+//!   `cargo run --features redis --example echo`): deduplicate through this
+//!   Redis (`RedisDedupStore`) and save tickets there (`RedisTicketStore`),
+//!   so that several echo processes on several ports behave as one service.
+//!   Unset: an in-memory dedup store and ticket store per process. Redis
+//!   may be down at start: the echo serves anyway and connects when it can;
+//! * `REDIS_TIMEOUT_MS` (default 500): the bound on each Redis call;
+//! * `WECOM_ON_STORE_FAILURE`: `process` (default: handle the callback
+//!   anyway, at least once, with a warning) or `unavailable` (answer 503 so
+//!   that the platform retries) when the dedup store fails.
 //!
 //! It answers GET URL verification, and every accepted POST with its echo
 //! where the kind carries passive replies: `echo:text:<Content>` for text,
@@ -27,16 +37,24 @@
 //! the same texts as its JSON text reply). Suite instruction callbacks and
 //! Open Platform pushes get the kind's acknowledgement (`success`).
 //!
+//! `suite_ticket` and `component_verify_ticket` pushes are saved to the
+//! ticket store, newest wins, with an `info` line ("ticket saved", or
+//! "ticket ignored" when a ticket issued at the same time or later is
+//! stored); when the ticket store fails, the push gets 503 so that it is
+//! delivered again.
+//!
 //! It logs one `info` line per handler call ("callback accepted", with
 //! `from=`, `msg_type=`, `msg_id=`, `kind=` and `app=`), every rejection
 //! with its reason (`RUST_LOG` tunes the log), and closes connections that
 //! do not send a request head within 10 s or sit idle for 10 s; bodies that
 //! take more than 5 s get 408.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::routing::post;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
@@ -45,9 +63,10 @@ use tracing::Span;
 mod serve;
 
 use wecom_callback::endpoint::ReplyFormat;
+use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketPush, TicketStore};
 use wecom_callback::{
     AuthorizedCorps, BotMessage, CallbackContext, ConfigError, Endpoint, Message, MessageKind,
-    Rejection, Reply, WeComCallbackLayer,
+    Rejection, Reply, StoreFailure, WeComCallbackLayer,
 };
 
 const PATH: &str = "/wecom/callback";
@@ -78,7 +97,51 @@ fn echo_bot_text(message: &BotMessage) -> String {
     }
 }
 
-async fn echo(context: CallbackContext, request: Request) -> Reply {
+/// Where ticket pushes go.
+type Tickets = Arc<dyn TicketStore>;
+
+/// Saves the ticket a push carries, if any.
+async fn save_ticket(tickets: &dyn TicketStore, message: &Message) -> Result<(), StatusCode> {
+    let Some(push) = TicketPush::from_message(message) else {
+        return Ok(());
+    };
+    match tickets
+        .save(&push.app, push.kind, &push.ticket, push.issued_at)
+        .await
+    {
+        Ok(SaveOutcome::Saved) => {
+            tracing::info!(
+                ticket_app = %push.app,
+                ticket_kind = %push.kind,
+                issued_at = push.issued_at,
+                "ticket saved"
+            );
+            Ok(())
+        }
+        Ok(SaveOutcome::Ignored { stored_issued_at }) => {
+            tracing::info!(
+                ticket_app = %push.app,
+                ticket_kind = %push.kind,
+                issued_at = push.issued_at,
+                stored_issued_at,
+                "ticket ignored: one issued at the same time or later is stored"
+            );
+            Ok(())
+        }
+        Err(error) => {
+            // A 5xx releases the dedup claim and makes the platform deliver
+            // the push again.
+            tracing::warn!(ticket_app = %push.app, ticket_kind = %push.kind, %error, "ticket not saved");
+            Err(StatusCode::SERVICE_UNAVAILABLE)
+        }
+    }
+}
+
+async fn echo(
+    State(tickets): State<Tickets>,
+    context: CallbackContext,
+    request: Request,
+) -> Result<Reply, StatusCode> {
     let text = if let Some(message) = request.extensions().get::<Message>() {
         tracing::info!(
             msg_type = message.msg_type(),
@@ -89,6 +152,7 @@ async fn echo(context: CallbackContext, request: Request) -> Reply {
             app = %context.app,
             "callback accepted"
         );
+        save_ticket(tickets.as_ref(), message).await?;
         echo_text(message)
     } else if let Some(message) = request.extensions().get::<BotMessage>() {
         tracing::info!(
@@ -101,12 +165,12 @@ async fn echo(context: CallbackContext, request: Request) -> Reply {
         );
         echo_bot_text(message)
     } else {
-        return Reply::ack();
+        return Ok(Reply::ack());
     };
-    match context.kind.reply_format() {
+    Ok(match context.kind.reply_format() {
         ReplyFormat::None => Reply::ack(),
         _ => Reply::text(text),
-    }
+    })
 }
 
 /// The endpoint the `WECOM_*` settings describe.
@@ -147,6 +211,69 @@ fn endpoint() -> Result<Endpoint, String> {
     built.map_err(|e| format!("bad {kind} settings: {e}"))
 }
 
+/// `WECOM_ON_STORE_FAILURE`.
+fn store_failure() -> Result<StoreFailure, String> {
+    match setting("WECOM_ON_STORE_FAILURE", "process").as_str() {
+        "process" => Ok(StoreFailure::Process),
+        "unavailable" => Ok(StoreFailure::Unavailable),
+        other => Err(format!(
+            "unknown WECOM_ON_STORE_FAILURE `{other}` (process or unavailable)"
+        )),
+    }
+}
+
+/// The dedup store (on `layer`) and the ticket store: Redis when
+/// `REDIS_URL` is set, memory otherwise.
+async fn stores(layer: WeComCallbackLayer) -> Result<(WeComCallbackLayer, Tickets), String> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.is_empty() => redis_stores(layer, &url).await,
+        _ => Ok((layer, Arc::new(MemoryTicketStore::new()))),
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn redis_stores(
+    layer: WeComCallbackLayer,
+    url: &str,
+) -> Result<(WeComCallbackLayer, Tickets), String> {
+    use wecom_callback::dedup::{RedisConnection, RedisDedupStore};
+    use wecom_callback::tickets::RedisTicketStore;
+
+    let timeout = match std::env::var("REDIS_TIMEOUT_MS") {
+        Ok(ms) => Duration::from_millis(
+            ms.parse()
+                .map_err(|_| format!("REDIS_TIMEOUT_MS `{ms}` is not a number of milliseconds"))?,
+        ),
+        Err(_) => RedisConnection::DEFAULT_TIMEOUT,
+    };
+    let redis =
+        RedisConnection::open_with_timeout(url, timeout).map_err(|e| format!("REDIS_URL: {e}"))?;
+    // Not fatal: the store connects when Redis is back, and until then the
+    // layer's store-failure policy decides.
+    match redis.ping().await {
+        Ok(()) => tracing::info!(?timeout, "dedup and ticket stores: Redis"),
+        Err(error) => tracing::warn!(
+            %error,
+            ?timeout,
+            "dedup and ticket stores: Redis, not reachable yet; serving anyway"
+        ),
+    }
+    let tickets: Tickets = Arc::new(RedisTicketStore::new(redis.clone()));
+    Ok((layer.dedup_store(RedisDedupStore::new(redis)), tickets))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_stores(
+    _layer: WeComCallbackLayer,
+    _url: &str,
+) -> Result<(WeComCallbackLayer, Tickets), String> {
+    Err(
+        "REDIS_URL is set but this echo was built without the `redis` feature \
+         (cargo run --features redis --example echo)"
+            .to_owned(),
+    )
+}
+
 async fn run() -> Result<(), String> {
     let bind = setting("WECOM_BIND", "127.0.0.1:3000");
     let endpoint = endpoint()?;
@@ -167,9 +294,13 @@ async fn run() -> Result<(), String> {
         },
     );
 
-    let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;
+    let layer = WeComCallbackLayer::new(PATH, endpoint)
+        .map_err(|e| e.to_string())?
+        .on_store_failure(store_failure()?);
+    let (layer, tickets) = stores(layer).await?;
     let app = Router::new()
         .route(PATH, post(echo))
+        .with_state(tickets)
         .layer(ServiceBuilder::new().layer(trace).layer(layer));
 
     let listener = tokio::net::TcpListener::bind(&bind)
