@@ -455,7 +455,7 @@ async fn claims_and_answers_expire_after_their_ttl() {
     let store = &store;
     let key = &key;
     let (token, _) = eventually("the claim to lapse", || async move {
-        match store.claim(&key, Duration::from_secs(30)).await.unwrap() {
+        match store.claim(key, Duration::from_secs(30)).await.unwrap() {
             Claim::New(token) => Some(token),
             _ => None,
         }
@@ -463,21 +463,18 @@ async fn claims_and_answers_expire_after_their_ttl() {
     .await;
 
     // A completed answer is kept for its window, then forgotten.
-    store
-        .complete(&key, StoredAnswer::Ack, short)
-        .await
-        .unwrap();
+    store.complete(key, StoredAnswer::Ack, short).await.unwrap();
     assert_eq!(
-        store.claim(&key, short).await.unwrap(),
+        store.claim(key, short).await.unwrap(),
         Claim::Done(StoredAnswer::Ack)
     );
     eventually("the answer to expire", || async move {
-        matches!(store.claim(&key, short).await.unwrap(), Claim::New(_)).then_some(())
+        matches!(store.claim(key, short).await.unwrap(), Claim::New(_)).then_some(())
     })
     .await;
     // The stale token of the lapsed claim cannot release the new one.
-    store.release(&key, token).await.unwrap();
-    assert_eq!(store.claim(&key, short).await.unwrap(), Claim::InFlight);
+    store.release(key, token).await.unwrap();
+    assert_eq!(store.claim(key, short).await.unwrap(), Claim::InFlight);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,111 +1,6 @@
-//! [`RedisDedupStore`]: deduplication shared by every instance behind a load
-//! balancer, in Redis (feature `redis`).
-//!
-//! WeCom retries a message that was not answered within five seconds
-//! ("企业微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次", WeCom doc
-//! 接收消息与事件 概述, /90238), and behind a load balancer the retry may land
-//! on another instance than the first delivery. A [`MemoryDedupStore`]
-//! would let that instance run the handler again; this store keeps the
-//! [module's contract](super) across processes.
-//!
-//! # Client
-//!
-//! [redis-rs](https://docs.rs/redis) (the `redis` crate): the Rust client
-//! most projects use (deadpool-redis and bb8-redis build on it), maintained
-//! by the Redis organisation. Its `ConnectionManager` is one multiplexed
-//! connection shared by all requests that reconnects by itself, with
-//! exponential backoff, after the connection dropped; that is the piece a
-//! server needs for "Redis went away and came back", without a pool. fred
-//! offers the same with a larger surface (cluster, sentinel, pub/sub
-//! routing) that deduplication does not use. No redis-rs type appears in
-//! this crate's public API.
-//!
-//! # Data layout
-//!
-//! One string per message, under `<prefix><DedupKey::as_str()>` (default
-//! prefix [`DEFAULT_KEY_PREFIX`], so `wecom-callback:dedup:hr:m:1234…`):
-//!
-//! | value | meaning | expires after |
-//! |---|---|---|
-//! | `0x01 'I'` + the claim's 16 token bytes | in flight | the `in_flight_ttl` given to `claim` |
-//! | [`StoredAnswer::to_bytes`] (`0x01 'E'`, `0x01 'A'`, `0x01 'R'` + reply) | handled | the window given to `complete` |
-//!
-//! - **claim**: `SET key <in-flight> NX PX <ttl>`; when the key exists, the
-//!   same script reads it (`GET`) and answers [`Claim::InFlight`] or
-//!   [`Claim::Done`]. Both run in one Lua script, so no other client's
-//!   command can fall between them (Redis runs a script atomically), and a
-//!   claim costs one round trip whatever its outcome.
-//! - **complete**: `SET key <answer> PX <window>`, replacing the claim.
-//! - **release**: a Lua script deletes the key only if it still holds this
-//!   claim's in-flight value (compare-and-delete), so a late release never
-//!   removes a retry's claim or a completed answer.
-//!
-//! TTLs are sent in milliseconds, at least 1 ms and at most a year. A
-//! value that is neither form ([`StoreErrorKind::Corrupt`]) is reported,
-//! never overwritten by a claim. The scripts run through `EVALSHA`, loaded
-//! again by the client after Redis restarted (`NOSCRIPT`); they need Redis
-//! 2.6 or later, or Valkey. A Redis Cluster works as long as
-//! the prefix keeps each store's keys on any node (every command touches
-//! one key).
-//!
-//! # Faults
-//!
-//! Decided per case; the layer's
-//! [`on_store_failure`](crate::WeComCallbackLayer::on_store_failure) chooses
-//! what a failed `claim` means for the request (default
-//! [`StoreFailure::Process`](crate::StoreFailure::Process): run the handler,
-//! at least once, with a warning; or answer 503 so that WeCom retries).
-//!
-//! - **Every call is bounded** by the connection's timeout
-//!   ([`RedisConnection::DEFAULT_TIMEOUT`], 500 ms, well inside WeCom's
-//!   5 s): waiting for a connection, the command and, after a restart, the
-//!   script reload together. Past it the call fails with
-//!   [`StoreErrorKind::Timeout`]; a refused or dropped connection fails with
-//!   [`StoreErrorKind::Unavailable`]. A slow Redis therefore costs a request
-//!   at most two timeouts (`claim`, then `complete`), never a hang.
-//! - **Unreachable at start**: [`RedisConnection::open`] does no I/O and
-//!   succeeds whether Redis is up or not; the connection is made by the
-//!   first call, and until it succeeds calls fail as above. A server with
-//!   this store therefore starts and serves (at least once) while Redis is
-//!   down, rather than turning a Redis outage into a callback outage. Call
-//!   [`RedisConnection::ping`] at start to fail fast instead.
-//! - **Going away mid-run and coming back**: the client notices the dropped
-//!   connection and reconnects in the background with backoff (50 ms
-//!   doubling to at most 1 s, a few attempts), and a call made after the
-//!   attempts ran out starts a new round. Requests keep failing fast while
-//!   Redis is down and deduplicate again once it answers. Claims and
-//!   answers written before a restart are lost if Redis keeps no data on
-//!   disk: a retry of such a message then runs the handler again.
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::Duration;
-//! use wecom_callback::dedup::{
-//!     DedupKey, DedupStore, RedisConnection, RedisDedupStore, StoreErrorKind,
-//!     DEFAULT_IN_FLIGHT_TTL,
-//! };
-//! use wecom_callback::{Endpoint, WeComCallbackLayer};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // No I/O yet: this succeeds even though nothing listens on port 1.
-//! let redis = RedisConnection::open_with_timeout("redis://127.0.0.1:1/", Duration::from_millis(200))?;
-//! let store = RedisDedupStore::new(redis).key_prefix("hr-bot:dedup:");
-//!
-//! // A call fails within the timeout, with a kind the layer acts on.
-//! let key = DedupKey::msg_id("hr", "42").unwrap();
-//! let err = store.claim(&key, DEFAULT_IN_FLIGHT_TTL).await.unwrap_err();
-//! assert!(matches!(err.kind(), StoreErrorKind::Unavailable | StoreErrorKind::Timeout));
-//!
-//! let endpoint = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
-//! let layer = WeComCallbackLayer::new("/wecom/callback", endpoint)?.dedup_store(store);
-//! # let _ = layer;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! [`MemoryDedupStore`]: super::MemoryDedupStore
+//! [`RedisDedupStore`] and [`RedisConnection`]: deduplication shared by
+//! every instance behind a load balancer, in Redis (feature `redis`). The
+//! documentation (client, layout, faults) is on [`RedisDedupStore`].
 
 use std::fmt;
 use std::future::Future;
@@ -152,7 +47,7 @@ return 0
 ///
 /// One multiplexed connection (redis-rs `ConnectionManager`) that carries
 /// every concurrent call and reconnects by itself after it dropped (see
-/// the [module docs](self) for the fault behaviour). Made lazily: opening
+/// [`RedisDedupStore`'s faults](RedisDedupStore#faults)). Made lazily: opening
 /// does no I/O; the first call connects. Every call through it is bounded
 /// by its timeout.
 ///
@@ -219,7 +114,8 @@ impl RedisConnection {
     }
 
     /// Sends `PING`: connects now if not connected, to fail fast at start
-    /// (optional: the stores work without it, see the module docs).
+    /// (optional: the stores work without it, see
+    /// [`RedisDedupStore`'s faults](RedisDedupStore#faults)).
     ///
     /// # Errors
     /// [`StoreErrorKind::Unavailable`] or [`StoreErrorKind::Timeout`] when
@@ -313,15 +209,118 @@ fn read_existing(value: &[u8]) -> Result<Claim, StoreError> {
 }
 
 /// The [`DedupStore`] in Redis, for several instances of a callback server
-/// (feature `redis`). Layout, atomicity and fault behaviour: see the
-/// [module docs](self).
+/// behind a load balancer (feature `redis`).
+///
+/// WeCom retries a message that was not answered within five seconds
+/// ("企业微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次", WeCom doc
+/// 接收消息与事件 概述, /90238), and behind a load balancer the retry may land
+/// on another instance than the first delivery. A
+/// [`MemoryDedupStore`](super::MemoryDedupStore) would let that instance run
+/// the handler again; this store keeps the
+/// [deduplication contract](crate::dedup) across processes.
 ///
 /// Keys are `<prefix><DedupKey::as_str()>`; the [`DedupKey`] already holds
 /// the app name, so apps sharing a prefix never meet. Give different
 /// deployments sharing one Redis different prefixes
-/// ([`key_prefix`](Self::key_prefix)).
+/// ([`key_prefix`](Self::key_prefix)). Clones share the connection.
 ///
-/// Clones share the connection.
+/// # Client
+///
+/// [redis-rs](https://docs.rs/redis) (the `redis` crate): the Rust client
+/// most projects use (deadpool-redis and bb8-redis build on it), maintained
+/// by the Redis organisation. Its `ConnectionManager` is one multiplexed
+/// connection shared by all requests that reconnects by itself, with
+/// exponential backoff, after the connection dropped; that is the piece a
+/// server needs for "Redis went away and came back", without a pool. fred
+/// offers the same with a larger surface (cluster, sentinel, pub/sub
+/// routing) that deduplication does not use. No redis-rs type appears in
+/// this crate's public API.
+///
+/// # Data layout
+///
+/// One string per message, under `<prefix><DedupKey::as_str()>` (default
+/// prefix [`DEFAULT_KEY_PREFIX`], so `wecom-callback:dedup:hr:m:1234…`):
+///
+/// | value | meaning | expires after |
+/// |---|---|---|
+/// | `0x01 'I'` + the claim's 16 token bytes | in flight | the `in_flight_ttl` given to `claim` |
+/// | [`StoredAnswer::to_bytes`] (`0x01 'E'`, `0x01 'A'`, `0x01 'R'` + reply) | handled | the window given to `complete` |
+///
+/// - **claim**: `SET key <in-flight> NX PX <ttl>`; when the key exists, the
+///   same script reads it (`GET`) and answers [`Claim::InFlight`] or
+///   [`Claim::Done`]. Both run in one Lua script, so no other client's
+///   command can fall between them (Redis runs a script atomically), and a
+///   claim costs one round trip whatever its outcome.
+/// - **complete**: `SET key <answer> PX <window>`, replacing the claim.
+/// - **release**: a Lua script deletes the key only if it still holds this
+///   claim's in-flight value (compare-and-delete), so a late release never
+///   removes a retry's claim or a completed answer.
+///
+/// TTLs are sent in milliseconds, at least 1 ms and at most a year. A
+/// value that is neither form ([`StoreErrorKind::Corrupt`]) is reported,
+/// never overwritten by a claim. The scripts run through `EVALSHA`, loaded
+/// again by the client after Redis restarted (`NOSCRIPT`); they need Redis
+/// 2.6 or later, or Valkey. Every command and script touches one key, so
+/// the layout also suits a Redis Cluster.
+///
+/// # Faults
+///
+/// Decided per case; the layer's
+/// [`on_store_failure`](crate::WeComCallbackLayer::on_store_failure) chooses
+/// what a failed `claim` means for the request (default
+/// [`StoreFailure::Process`](crate::StoreFailure::Process): run the handler,
+/// at least once, with a warning; or answer 503 so that WeCom retries).
+///
+/// - **Every call is bounded** by the connection's timeout
+///   ([`RedisConnection::DEFAULT_TIMEOUT`], 500 ms, well inside WeCom's
+///   5 s): waiting for a connection, the command and, after a restart, the
+///   script reload together. Past it the call fails with
+///   [`StoreErrorKind::Timeout`]; a refused or dropped connection fails with
+///   [`StoreErrorKind::Unavailable`]. A slow Redis therefore costs a request
+///   at most two timeouts (`claim`, then `complete`), never a hang.
+/// - **Unreachable at start**: [`RedisConnection::open`] does no I/O and
+///   succeeds whether Redis is up or not; the connection is made by the
+///   first call, and until it succeeds calls fail as above. A server with
+///   this store therefore starts and serves (at least once) while Redis is
+///   down, rather than turning a Redis outage into a callback outage. Call
+///   [`RedisConnection::ping`] at start to fail fast instead.
+/// - **Going away mid-run and coming back**: the client notices the dropped
+///   connection and reconnects in the background with backoff (50 ms
+///   doubling to at most 1 s, a few attempts), and a call made after the
+///   attempts ran out starts a new round. Requests keep failing fast while
+///   Redis is down and deduplicate again once it answers. Claims and
+///   answers written before a restart are lost if Redis keeps no data on
+///   disk: a retry of such a message then runs the handler again.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use wecom_callback::dedup::{
+///     DedupKey, DedupStore, RedisConnection, RedisDedupStore, StoreErrorKind,
+///     DEFAULT_IN_FLIGHT_TTL,
+/// };
+/// use wecom_callback::{Endpoint, WeComCallbackLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // No I/O yet: this succeeds even though nothing listens on port 1.
+/// let redis = RedisConnection::open_with_timeout("redis://127.0.0.1:1/", Duration::from_millis(200))?;
+/// let store = RedisDedupStore::new(redis).key_prefix("hr-bot:dedup:");
+///
+/// // A call fails within the timeout, with a kind the layer acts on.
+/// let key = DedupKey::msg_id("hr", "42").unwrap();
+/// let err = store.claim(&key, DEFAULT_IN_FLIGHT_TTL).await.unwrap_err();
+/// assert!(matches!(err.kind(), StoreErrorKind::Unavailable | StoreErrorKind::Timeout));
+///
+/// let endpoint = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
+/// let layer = WeComCallbackLayer::new("/wecom/callback", endpoint)?.dedup_store(store);
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Deployed: fail fast at start if you prefer, and choose the policy.
 ///
 /// ```no_run
 /// use wecom_callback::dedup::{RedisConnection, RedisDedupStore};
