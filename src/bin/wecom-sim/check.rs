@@ -87,7 +87,17 @@ pub(crate) async fn judge(
         Expect::Echo(echostr) => match &last.outcome {
             Outcome::Answered(answer) if answer.status.as_u16() == 200 => {
                 if answer.body.as_ref() == echostr.as_bytes() {
-                    Judgement::new(Verdict::Pass, "echostr decrypted and returned")
+                    // WeCom kinds encrypt echostr; WeChat kinds send it as is.
+                    let wechat = matches!(
+                        kind,
+                        CallbackKind::OfficialAccount(_) | CallbackKind::OpenPlatform
+                    );
+                    let what = if wechat {
+                        "echostr returned"
+                    } else {
+                        "echostr decrypted and returned"
+                    };
+                    Judgement::new(Verdict::Pass, what)
                 } else {
                     Judgement::new(
                         Verdict::Fail,
@@ -328,7 +338,16 @@ mod tests {
         let expect = Expect::Echo("12345".to_owned());
         let kind = endpoint.kind();
         let j = judge(&expect, &[attempt(200, "12345")], &kit, kind, FIVE).await;
-        assert_eq!(j.verdict, Verdict::Pass);
+        assert_eq!(
+            (j.verdict, j.detail.as_str()),
+            (Verdict::Pass, "echostr decrypted and returned")
+        );
+        let oa = CallbackKind::OfficialAccount(wecom_callback::OfficialAccountMode::Safe);
+        let j = judge(&expect, &[attempt(200, "12345")], &kit, oa, FIVE).await;
+        assert_eq!(
+            (j.verdict, j.detail.as_str()),
+            (Verdict::Pass, "echostr returned")
+        );
         let j = judge(&expect, &[attempt(200, "12345\n")], &kit, kind, FIVE).await;
         assert_eq!(j.verdict, Verdict::Fail);
         let j = judge(&expect, &[attempt(403, "forbidden")], &kit, kind, FIVE).await;
