@@ -246,8 +246,8 @@ async fn redis_stores(
         ),
         Err(_) => RedisConnection::DEFAULT_TIMEOUT,
     };
-    let redis =
-        RedisConnection::open_with_timeout(url, timeout).map_err(|e| format!("REDIS_URL: {e}"))?;
+    let redis = RedisConnection::open_with_timeout(url, timeout)
+        .map_err(|e| format!("REDIS_URL is not a usable Redis URL ({e})"))?;
     // Not fatal: the store connects when Redis is back, and until then the
     // layer's store-failure policy decides.
     match redis.ping().await {

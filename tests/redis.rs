@@ -677,7 +677,7 @@ async fn the_store_rides_out_redis_faults() {
         ),
         "{err:?}"
     );
-    assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+    assert!(started.elapsed() < timeout * 10, "{:?}", started.elapsed());
     let err = tickets
         .latest(SUITE, TicketKind::SuiteTicket)
         .await
@@ -703,7 +703,7 @@ async fn the_store_rides_out_redis_faults() {
     let started = Instant::now();
     let err = store.claim(&key("b"), ttl).await.unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::Timeout, "{err:?}");
-    assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+    assert!(started.elapsed() < timeout * 10, "{:?}", started.elapsed());
     assert_eq!(
         tickets
             .save(SUITE, TicketKind::SuiteTicket, "t", 1)
@@ -732,7 +732,7 @@ async fn the_store_rides_out_redis_faults() {
         ),
         "{err:?}"
     );
-    assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+    assert!(started.elapsed() < timeout * 10, "{:?}", started.elapsed());
     for _ in 0..5 {
         assert!(store.claim(&key("a"), ttl).await.is_err());
     }
@@ -917,6 +917,32 @@ async fn a_ticket_saved_on_one_instance_is_read_on_another() {
             .unwrap(),
         Some(Ticket::new(next, base + 600))
     );
+
+    // The Open Platform's component_verify_ticket takes the same way.
+    let component = unique("wx");
+    let env = [
+        ("WECOM_KIND", "open_platform"),
+        ("WECOM_RECEIVE_ID", component.as_str()),
+    ];
+    let open_platform = Echo::start("open platform echo", &url, &env);
+    let kit = TestKit::new(
+        PATH,
+        &Endpoint::open_platform(TOKEN, AES_KEY, &component).unwrap(),
+    );
+    let ticket = unique("ticket@@@");
+    let response = Delivery::new(&kit, &TestKit::component_verify_ticket(&component, &ticket))
+        .await
+        .send(open_platform.addr)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.body().as_ref(), b"success");
+    let stored = api_client
+        .latest(&component, TicketKind::ComponentVerifyTicket)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.ticket(), ticket);
+    assert!(open_platform.log().contains("ticket saved"));
 }
 
 // ---------------------------------------- faults, through echo processes
