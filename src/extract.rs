@@ -3,18 +3,44 @@
 //! * [`Message`], [`BotMessage`] (the robot) and [`CallbackContext`] are
 //!   extractors: they read what
 //!   [`WeComCallbackLayer`](crate::WeComCallbackLayer) put into the request
-//!   extensions. Used on a route the layer does not guard, they reject with
-//!   a 500 whose text names `WeComCallbackLayer` ([`MissingLayer`]).
+//!   extensions. When the layer did not handle the request they reject
+//!   with a 500 ([`MissingLayer`]) that says what to check: the path the
+//!   layer saw against the paths it serves, the order of `layer` and
+//!   `route`, or `route_layer` with
+//!   [`for_route`](crate::WeComCallbackLayer::for_route).
 //! * [`Reply`] is a response and a response part: it rides in the response
 //!   extensions, and the layer seals it into the encrypted envelope.
 //!
-//! ```
-//! use wecom_callback::{Message, Reply};
+//! # Example
 //!
-//! async fn handler(message: Message) -> Reply {
-//!     Reply::text(format!("got {}", message.msg_type()))
+//! ```
+//! use axum::{Router, routing::post};
+//! use wecom_callback::testing::TestKit;
+//! use wecom_callback::{CallbackContext, Endpoint, Message, MessageKind, Reply, WeComCallbackLayer};
+//!
+//! async fn handler(message: Message, context: CallbackContext) -> Reply {
+//!     match message.kind() {
+//!         MessageKind::Text(text) => Reply::text(format!("{} said {}", message.from_user_name(), text.content)),
+//!         _ => Reply::ack(),
+//!     }
 //! }
-//! # let _ = axum::Router::<()>::new().route("/wecom/callback", axum::routing::post(handler));
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let endpoint = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
+//! let kit = TestKit::for_route(&endpoint).path("/wecom");
+//! let mut app: Router = Router::new()
+//!     .route("/wecom", post(handler))
+//!     .route_layer(WeComCallbackLayer::for_route(endpoint));
+//!
+//! let text = TestKit::text_message("wx5823bf96d3bd56c7", "zhangsan", "hello");
+//! let reply = kit.send(&mut app, kit.post(&text)).await?.xml()?;
+//! assert_eq!(reply.reply, Some(Reply::text("zhangsan said hello")));
+//!
+//! let click = TestKit::click_event("wx5823bf96d3bd56c7", "zhangsan", "menu_1");
+//! assert!(kit.send(&mut app, kit.post(&click)).await?.is_ack());
+//! # Ok(())
+//! # }
 //! ```
 
 use std::convert::Infallible;
@@ -25,24 +51,62 @@ use axum_core::response::{IntoResponse, IntoResponseParts, Response, ResponsePar
 use http::StatusCode;
 use http::request::Parts;
 
-use crate::layer::CallbackContext;
+use crate::endpoint::CallbackKind;
+use crate::layer::{CallbackContext, PassedThrough};
 use crate::message::{BotMessage, Message, Reply};
 
-/// Rejection of the [`Message`] and [`CallbackContext`] extractors when
-/// the request did not pass through [`WeComCallbackLayer`](crate::WeComCallbackLayer):
-/// a configuration error, answered with 500.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Rejection of the [`Message`], [`BotMessage`] and [`CallbackContext`]
+/// extractors when [`WeComCallbackLayer`](crate::WeComCallbackLayer) did
+/// not hand the request over: a configuration error, answered with 500.
+///
+/// Its text says what to check:
+///
+/// * the layer saw the request but does not serve its path: the path it
+///   saw and the paths it serves (typical under `Router::nest`, where a
+///   layer inside the nested router sees paths without the prefix);
+/// * the layer handled a callback of a kind that gives the other message
+///   type (`BotMessage` is for the robot, `Message` for every other kind);
+/// * no layer saw the request: it is not on this route (axum's `layer`
+///   and `route_layer` wrap only the routes added before them).
+///
+/// With the `tracing` feature the same text is logged at `error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingLayer {
     extractor: &'static str,
+    cause: Cause,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cause {
+    /// No layer left a trace on the request.
+    NotSeen,
+    /// A path-bound layer saw `seen` and serves only `served`.
+    PathNotServed { seen: String, served: Vec<String> },
+    /// The layer handled a callback of `kind`, which gives the other type.
+    OtherKind { kind: CallbackKind },
 }
 
 impl MissingLayer {
+    fn new(parts: &Parts, extractor: &'static str) -> Self {
+        let cause = if let Some(context) = parts.extensions.get::<CallbackContext>() {
+            Cause::OtherKind { kind: context.kind }
+        } else if let Some(passed) = parts.extensions.get::<PassedThrough>() {
+            Cause::PathNotServed {
+                seen: passed.seen.clone(),
+                served: passed.config.paths().map(str::to_owned).collect(),
+            }
+        } else {
+            Cause::NotSeen
+        };
+        Self { extractor, cause }
+    }
+
     /// 500 Internal Server Error.
     pub fn status(&self) -> StatusCode {
         StatusCode::INTERNAL_SERVER_ERROR
     }
 
-    /// The response text, naming the extractor and the missing layer.
+    /// The response text: the extractor, what happened and what to check.
     pub fn body_text(&self) -> String {
         self.to_string()
     }
@@ -50,12 +114,48 @@ impl MissingLayer {
 
 impl fmt::Display for MissingLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` extractor used on a route that WeComCallbackLayer does not guard; \
-             add WeComCallbackLayer for this path",
-            self.extractor
-        )
+        let extractor = self.extractor;
+        match &self.cause {
+            Cause::PathNotServed { seen, served } => {
+                write!(
+                    f,
+                    "`{extractor}` extractor: WeComCallbackLayer saw this request at `{seen}` \
+                     but serves only "
+                )?;
+                for (i, path) in served.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}`{path}`")?;
+                }
+                f.write_str(
+                    ", so it passed the request through. The layer matches the path as it sees \
+                     it: inside a `Router::nest`ed router without the prefix, on the outer \
+                     router with it. Give WeComCallbackLayer::new that path, or add \
+                     `WeComCallbackLayer::for_route(endpoint)` with `.route_layer(..)` on this \
+                     route: it serves whatever route it wraps, path parameters included.",
+                )
+            }
+            Cause::OtherKind { kind } => {
+                let gives = if *kind == CallbackKind::WeComBot {
+                    "BotMessage"
+                } else {
+                    "Message"
+                };
+                write!(
+                    f,
+                    "`{extractor}` extractor on a `{kind}` callback: WeComCallbackLayer handled \
+                     it, but that kind gives `{gives}` (`BotMessage` is the robot's, `Message` \
+                     every other kind's). Extract `{gives}`."
+                )
+            }
+            Cause::NotSeen => write!(
+                f,
+                "`{extractor}` extractor: the request did not pass through WeComCallbackLayer. \
+                 Check that the layer wraps this route: axum's `Router::layer` and `route_layer` \
+                 wrap only the routes added before them, and a layer on another router does not \
+                 see this one. `WeComCallbackLayer::for_route(endpoint)` added with \
+                 `.route_layer(..)` right after this route avoids both."
+            ),
+        }
     }
 }
 
@@ -63,6 +163,8 @@ impl std::error::Error for MissingLayer {}
 
 impl IntoResponse for MissingLayer {
     fn into_response(self) -> Response {
+        #[cfg(feature = "tracing")]
+        tracing::error!(extractor = self.extractor, "{self}");
         (self.status(), self.body_text()).into_response()
     }
 }
@@ -76,7 +178,7 @@ fn from_extensions<T: Clone + Send + Sync + 'static>(
         .extensions
         .get::<T>()
         .cloned()
-        .ok_or(MissingLayer { extractor })
+        .ok_or_else(|| MissingLayer::new(parts, extractor))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Message {

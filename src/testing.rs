@@ -1,28 +1,64 @@
 //! Test kit (feature `test-util`): build signed, encrypted callback requests
-//! the way WeCom does, and open encrypted replies, so handlers can be unit
-//! tested with `tower::ServiceExt::oneshot`.
+//! the way WeCom (or WeChat) does, send them through a `Router` or any
+//! Tower service, and open the replies as the platform would.
+//!
+//! * Make a kit from the layer ([`TestKit::for_layer`]: its endpoint and
+//!   path) or from an endpoint ([`TestKit::for_route`], then
+//!   [`path`](TestKit::path) for the URI the requests go to).
+//! * Build decrypted messages with [`TestKit::text_message`],
+//!   [`image_message`](TestKit::image_message),
+//!   [`location_message`](TestKit::location_message),
+//!   [`click_event`](TestKit::click_event), [`view_event`](TestKit::view_event),
+//!   [`enter_agent`](TestKit::enter_agent),
+//!   [`change_contact`](TestKit::change_contact),
+//!   [`event_message`](TestKit::event_message), [`suite_ticket`](TestKit::suite_ticket),
+//!   [`component_verify_ticket`](TestKit::component_verify_ticket),
+//!   [`bot_text`](TestKit::bot_text); seal them into a request with
+//!   [`post`](TestKit::post) (or [`verify_url`](TestKit::verify_url) for
+//!   the GET).
+//! * [`send`](TestKit::send) runs the request through a service and opens
+//!   the answer: [`Opened::Ack`], or a reply to read as XML
+//!   ([`Opened::xml`]: `MsgType`, [`Reply`], articles) or as the robot's
+//!   JSON ([`Opened::json`]). A rejection comes back as
+//!   [`OpenReplyError::Rejected`] with its status and reason.
 //!
 //! # Example
 //! ```
 //! use axum::{Router, routing::post};
-//! use http::StatusCode;
-//! use tower::ServiceExt;
 //! use wecom_callback::testing::TestKit;
-//! use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
+//! use wecom_callback::{Endpoint, Message, MessageKind, Reply, WeComCallbackLayer};
+//!
+//! async fn handler(message: Message) -> Reply {
+//!     match message.kind() {
+//!         MessageKind::Text(text) => Reply::text(format!("hi {}: {}", message.from_user_name(), text.content)),
+//!         MessageKind::Image(image) => Reply::image(image.media_id.clone()),
+//!         _ => Reply::ack(),
+//!     }
+//! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let endpoint = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
-//! let kit = TestKit::new("/cb", &endpoint);
-//! let app = Router::new()
-//!     .route("/cb", post(|m: Message| async move { Reply::text(format!("hi {}", m.from_user_name())) }))
-//!     .layer(WeComCallbackLayer::new("/cb", endpoint)?);
+//! let layer = WeComCallbackLayer::new("/cb", endpoint)?;
+//! let kit = TestKit::for_layer(&layer); // same endpoint, same path
+//! let mut app = Router::new().route("/cb", post(handler)).layer(layer);
 //!
-//! let request = kit.post(&TestKit::text_message("wx5823bf96d3bd56c7", "zhangsan", "hello"));
-//! let response = app.oneshot(request).await?;
-//! assert_eq!(response.status(), StatusCode::OK);
-//! let reply = kit.open_reply(response).await?;
-//! assert!(reply.contains("<Content><![CDATA[hi zhangsan]]></Content>"));
+//! let text = TestKit::text_message("wx5823bf96d3bd56c7", "zhangsan", "hello");
+//! let reply = kit.send(&mut app, kit.post(&text)).await?.xml()?;
+//! assert_eq!(reply.msg_type, "text");
+//! assert_eq!(reply.content(), Some("hi zhangsan: hello"));
+//! assert_eq!(reply.to_user_name, "zhangsan");
+//!
+//! let image = TestKit::image_message("wx5823bf96d3bd56c7", "zhangsan", "https://example.com/p.png", "MEDIA_1");
+//! let reply = kit.send(&mut app, kit.post(&image)).await?.xml()?;
+//! assert_eq!(reply.reply, Some(Reply::image("MEDIA_1")));
+//!
+//! let view = TestKit::view_event("wx5823bf96d3bd56c7", "zhangsan", "https://example.com/menu");
+//! assert!(kit.send(&mut app, kit.post(&view)).await?.is_ack());
+//!
+//! // The URL verification is answered by the layer.
+//! let response = kit.send(&mut app, kit.verify_url("1616140317555161061")).await?;
+//! assert_eq!(response.text(), Some("1616140317555161061"));
 //! # Ok(())
 //! # }
 //! ```
@@ -30,22 +66,27 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use tower_service::Service;
 
 use crate::crypto::{
     CryptoError, CryptoErrorKind, MsgCrypt, OsRandom, RandomSource, plain_signature, random_nonce,
 };
 use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, OfficialAccountMode, Scheme};
 use crate::envelope::ReplyEnvelope;
-use crate::layer::SystemClock;
 use crate::layer::clock::unix_secs;
-use crate::xml;
+use crate::layer::{Rejection, Route, SystemClock, WeComCallbackLayer};
+use crate::message::{Article, Reply};
+use crate::xml::{self, Child};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Builds requests as WeCom or WeChat sends them to one endpoint, of any
-/// [`CallbackKind`], and opens replies as they read them.
+/// [`CallbackKind`], sends them through a service, and opens replies as
+/// the platform reads them. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct TestKit {
     path: String,
@@ -54,7 +95,9 @@ pub struct TestKit {
     timestamp: Option<u64>,
 }
 
-/// Why [`TestKit::open_reply`] failed.
+/// Why sending a request or opening a reply failed ([`TestKit::send`],
+/// [`TestKit::open`], [`TestKit::open_reply`], [`Opened::xml`],
+/// [`Opened::json`]).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum OpenReplyError {
@@ -65,6 +108,38 @@ pub enum OpenReplyError {
     Crypto(CryptoError),
     /// The response carries no envelope (e.g. an empty 200 or `success`).
     Empty,
+    /// The service answered with a status other than 2xx ([`TestKit::send`]):
+    /// a rejection by the layer (then `rejection` says why) or an error of
+    /// the handler.
+    Rejected {
+        /// The response status.
+        status: StatusCode,
+        /// The layer's reason, when the layer answered.
+        rejection: Option<Rejection>,
+    },
+    /// The service itself failed ([`TestKit::send`]).
+    Service(Box<dyn std::error::Error + Send + Sync>),
+    /// The opened reply is not the XML ([`Opened::xml`]) or JSON
+    /// ([`Opened::json`]) asked for.
+    Format(&'static str),
+}
+
+impl OpenReplyError {
+    /// The status of a [`Rejected`](Self::Rejected) response.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The layer's reason for a [`Rejected`](Self::Rejected) response.
+    pub fn rejection(&self) -> Option<Rejection> {
+        match self {
+            Self::Rejected { rejection, .. } => *rejection,
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for OpenReplyError {
@@ -75,11 +150,32 @@ impl fmt::Display for OpenReplyError {
             Self::Empty => {
                 f.write_str("the response is an acknowledgement, not an encrypted reply")
             }
+            Self::Rejected {
+                status,
+                rejection: Some(rejection),
+            } => write!(f, "the layer answered {status}: {rejection}"),
+            Self::Rejected {
+                status,
+                rejection: None,
+            } => write!(f, "the service answered {status}"),
+            Self::Service(e) => write!(f, "the service failed: {e}"),
+            Self::Format(what) => write!(f, "the reply is not {what}"),
         }
     }
 }
 
-impl std::error::Error for OpenReplyError {}
+impl std::error::Error for OpenReplyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Body(e) | Self::Service(e) => Some(&**e),
+            Self::Crypto(e) => Some(e),
+            Self::Rejected {
+                rejection: Some(r), ..
+            } => Some(r),
+            _ => None,
+        }
+    }
+}
 
 /// What a response to a callback means to the platform, as
 /// [`TestKit::open`] reads it.
@@ -91,8 +187,162 @@ pub enum Opened {
     Ack,
     /// A passive reply: the decrypted plaintext (XML, or JSON for the
     /// robot), or the plaintext XML of an Official Account in plaintext
-    /// mode.
+    /// mode. For a URL verification: the echoed `echostr`.
     Reply(String),
+}
+
+impl Opened {
+    /// Whether this is the kind's acknowledgement.
+    pub fn is_ack(&self) -> bool {
+        *self == Self::Ack
+    }
+
+    /// The reply's plaintext; `None` for the acknowledgement.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Reply(text) => Some(text),
+            Self::Ack => None,
+        }
+    }
+
+    /// Reads the reply as the passive-reply XML of WeCom doc 被动回复消息格式
+    /// (WeChat doc 被动回复用户消息).
+    ///
+    /// # Errors
+    /// [`OpenReplyError::Empty`] for the acknowledgement,
+    /// [`OpenReplyError::Format`] unless the plaintext is a well-formed
+    /// `<xml>` reply with `ToUserName`, `FromUserName`, `CreateTime` and
+    /// `MsgType`.
+    pub fn xml(&self) -> Result<ReplyXml, OpenReplyError> {
+        let text = self.text().ok_or(OpenReplyError::Empty)?;
+        ReplyXml::parse(text).ok_or(OpenReplyError::Format("a passive-reply XML document"))
+    }
+
+    /// Reads the reply as JSON (the robot's replies, WeCom doc 智能机器人
+    /// 被动回复消息), e.g. `value["text"]["content"]`.
+    ///
+    /// # Errors
+    /// [`OpenReplyError::Empty`] for the acknowledgement,
+    /// [`OpenReplyError::Format`] unless the plaintext is a JSON object.
+    pub fn json(&self) -> Result<serde_json::Value, OpenReplyError> {
+        let text = self.text().ok_or(OpenReplyError::Empty)?;
+        match serde_json::from_str(text) {
+            Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+            _ => Err(OpenReplyError::Format("a JSON object")),
+        }
+    }
+}
+
+/// A passive reply read back from its XML (WeCom doc 被动回复消息格式), as
+/// [`Opened::xml`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplyXml {
+    /// `ToUserName`: the member (the message's `FromUserName`).
+    pub to_user_name: String,
+    /// `FromUserName`: the corp id or account (the message's `ToUserName`).
+    pub from_user_name: String,
+    /// `CreateTime`, unix seconds.
+    pub create_time: u64,
+    /// `MsgType` as sent.
+    pub msg_type: String,
+    /// The reply as a [`Reply`] value for `text`, `image`, `voice`, `video`
+    /// and `news` (1 to 8 articles); `None` for other `MsgType`s, whose
+    /// elements are in [`xml`](Self::xml).
+    pub reply: Option<Reply>,
+    /// The decrypted XML.
+    pub xml: String,
+}
+
+fn child<'a>(children: &'a [Child], name: &str) -> Option<&'a Child> {
+    children.iter().find(|c| c.name == name)
+}
+
+fn text_of(children: &[Child], name: &str) -> Option<String> {
+    child(children, name).map(|c| c.text.clone())
+}
+
+impl ReplyXml {
+    fn parse(plain: &str) -> Option<Self> {
+        let doc = xml::parse_tree(plain).ok()?;
+        if doc.root != "xml" {
+            return None;
+        }
+        let top = &doc.children;
+        let msg_type = text_of(top, "MsgType")?;
+        let media =
+            |element: &str| child(top, element).and_then(|e| text_of(&e.children, "MediaId"));
+        let reply = match msg_type.as_str() {
+            "text" => text_of(top, "Content").map(Reply::text),
+            "image" => media("Image").map(Reply::image),
+            "voice" => media("Voice").map(Reply::voice),
+            "video" => child(top, "Video").and_then(|video| {
+                let mut reply = Reply::video(text_of(&video.children, "MediaId")?);
+                if let Some(title) = text_of(&video.children, "Title") {
+                    reply = reply.title(title);
+                }
+                if let Some(description) = text_of(&video.children, "Description") {
+                    reply = reply.description(description);
+                }
+                Some(reply)
+            }),
+            "news" => child(top, "Articles").and_then(|articles| {
+                let items = articles.children.iter().filter(|c| c.name == "item");
+                Reply::news(items.map(|item| {
+                    let mut article =
+                        Article::new(text_of(&item.children, "Title").unwrap_or_default());
+                    if let Some(description) = text_of(&item.children, "Description") {
+                        article = article.description(description);
+                    }
+                    if let Some(url) = text_of(&item.children, "Url") {
+                        article = article.url(url);
+                    }
+                    if let Some(pic_url) = text_of(&item.children, "PicUrl") {
+                        article = article.pic_url(pic_url);
+                    }
+                    article
+                }))
+                .ok()
+            }),
+            _ => None,
+        };
+        Some(Self {
+            to_user_name: text_of(top, "ToUserName")?,
+            from_user_name: text_of(top, "FromUserName")?,
+            create_time: text_of(top, "CreateTime")?.parse().ok()?,
+            msg_type,
+            reply,
+            xml: plain.to_owned(),
+        })
+    }
+
+    /// `Content` of a text reply.
+    pub fn content(&self) -> Option<&str> {
+        match &self.reply {
+            Some(Reply::Text { content, .. }) => Some(content),
+            _ => None,
+        }
+    }
+
+    /// `MediaId` of an image, voice or video reply.
+    pub fn media_id(&self) -> Option<&str> {
+        match &self.reply {
+            Some(
+                Reply::Image { media_id, .. }
+                | Reply::Voice { media_id, .. }
+                | Reply::Video { media_id, .. },
+            ) => Some(media_id),
+            _ => None,
+        }
+    }
+
+    /// The articles of a news reply (empty for other replies).
+    pub fn articles(&self) -> &[Article] {
+        match &self.reply {
+            Some(Reply::News { articles, .. }) => articles,
+            _ => &[],
+        }
+    }
 }
 
 /// Query values and Encrypt text of one sealed plaintext.
@@ -101,6 +351,27 @@ struct Sealed {
     nonce: String,
     encrypt: String,
     signature: String,
+}
+
+async fn read_body<B>(response: Response<B>) -> Result<Bytes, OpenReplyError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    Ok(response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| OpenReplyError::Body(e.into()))?
+        .to_bytes())
+}
+
+/// The path requests for `route` go to by default.
+fn route_path(route: &Route) -> &str {
+    match route {
+        Route::Exact(path) => path,
+        Route::Any => "/",
+    }
 }
 
 fn now_secs() -> u64 {
@@ -120,7 +391,8 @@ fn fresh_msg_id() -> u64 {
 }
 
 impl TestKit {
-    /// A kit for `endpoint` served on `path`.
+    /// A kit for `endpoint` whose requests go to `path` (a path, no query).
+    /// [`for_layer`](Self::for_layer) takes both from the layer instead.
     pub fn new(path: &str, endpoint: &Endpoint) -> Self {
         Self {
             path: path.to_owned(),
@@ -128,6 +400,47 @@ impl TestKit {
             receive_id: None,
             timestamp: None,
         }
+    }
+
+    /// A kit for `endpoint` without a path of its own, for a layer made
+    /// with [`WeComCallbackLayer::for_route`]: requests go to `/` until
+    /// [`path`](Self::path) says where the route is (the full path, with
+    /// any `nest` prefix and the values of path parameters).
+    pub fn for_route(endpoint: &Endpoint) -> Self {
+        Self::new("/", endpoint)
+    }
+
+    /// A kit for the first endpoint of `layer`, sending to its path (or to
+    /// `/` for a [`for_route`](WeComCallbackLayer::for_route) layer; set it
+    /// with [`path`](Self::path)). The layer keeps its endpoints, so build
+    /// the kit before moving the layer into a router.
+    pub fn for_layer(layer: &WeComCallbackLayer) -> Self {
+        let (route, endpoint) = &layer.config().primary;
+        Self::new(route_path(route), endpoint)
+    }
+
+    /// A kit for the endpoint of `layer` named `app` ([`Endpoint::named`],
+    /// by default its receive id), sending to its path; `None` if the layer
+    /// has no endpoint of that name.
+    pub fn for_layer_app(layer: &WeComCallbackLayer, app: &str) -> Option<Self> {
+        layer
+            .config()
+            .all_endpoints()
+            .find(|(_, endpoint)| endpoint.name() == app)
+            .map(|(route, endpoint)| Self::new(route_path(route), endpoint))
+    }
+
+    /// Sends the requests to `path` instead (a path without query, e.g.
+    /// `/hooks/wecom/sales`).
+    #[must_use]
+    pub fn path(mut self, path: &str) -> Self {
+        path.clone_into(&mut self.path);
+        self
+    }
+
+    /// The endpoint the kit signs and encrypts for.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// Uses `timestamp` (unix seconds) in every request instead of the
@@ -379,6 +692,112 @@ impl TestKit {
         xml
     }
 
+    /// A WeCom message of `msg_type` with `fields` after the header, a fresh
+    /// `MsgId` and `AgentID` 1.
+    fn wecom_message(
+        corp_id: &str,
+        from_user_name: &str,
+        msg_type: &str,
+        fields: &[(&str, &str)],
+    ) -> String {
+        let mut xml = String::from("<xml>");
+        xml::push_element(&mut xml, "ToUserName", corp_id);
+        xml::push_element(&mut xml, "FromUserName", from_user_name);
+        xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
+        xml::push_element(&mut xml, "MsgType", msg_type);
+        for (name, text) in fields {
+            xml::push_element(&mut xml, name, text);
+        }
+        xml.push_str(&format!(
+            "<MsgId>{}</MsgId><AgentID>1</AgentID></xml>",
+            fresh_msg_id()
+        ));
+        xml
+    }
+
+    /// A WeCom picture message (WeCom doc 消息格式, 图片消息): `PicUrl` and
+    /// `MediaId`, with the current time and a fresh `MsgId`.
+    pub fn image_message(
+        corp_id: &str,
+        from_user_name: &str,
+        pic_url: &str,
+        media_id: &str,
+    ) -> String {
+        Self::wecom_message(
+            corp_id,
+            from_user_name,
+            "image",
+            &[("PicUrl", pic_url), ("MediaId", media_id)],
+        )
+    }
+
+    /// A WeCom location message (WeCom doc 消息格式, 位置消息):
+    /// `Location_X` (latitude), `Location_Y` (longitude), `Scale` and
+    /// `Label`, with the current time and a fresh `MsgId`.
+    pub fn location_message(
+        corp_id: &str,
+        from_user_name: &str,
+        latitude: f64,
+        longitude: f64,
+        scale: u32,
+        label: &str,
+    ) -> String {
+        let mut xml = String::from("<xml>");
+        xml::push_element(&mut xml, "ToUserName", corp_id);
+        xml::push_element(&mut xml, "FromUserName", from_user_name);
+        xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
+        xml::push_element(&mut xml, "MsgType", "location");
+        xml.push_str(&format!(
+            "<Location_X>{latitude}</Location_X><Location_Y>{longitude}</Location_Y><Scale>{scale}</Scale>"
+        ));
+        xml::push_element(&mut xml, "Label", label);
+        xml.push_str(&format!(
+            "<MsgId>{}</MsgId><AgentID>1</AgentID></xml>",
+            fresh_msg_id()
+        ));
+        xml
+    }
+
+    /// An app event with `AgentID` 1 (WeCom doc 事件格式).
+    fn agent_event(corp_id: &str, from_user_name: &str, event: &str, event_key: &str) -> String {
+        Self::event_message(
+            corp_id,
+            from_user_name,
+            event,
+            &[("EventKey", event_key), ("AgentID", "1")],
+        )
+    }
+
+    /// The `click` event of a menu item whose key is `event_key` (WeCom doc
+    /// 事件格式, 点击菜单拉取消息的事件推送).
+    pub fn click_event(corp_id: &str, from_user_name: &str, event_key: &str) -> String {
+        Self::agent_event(corp_id, from_user_name, "click", event_key)
+    }
+
+    /// The `view` event of a menu item that opens `url` (WeCom doc 事件格式,
+    /// 点击菜单跳转链接的事件推送).
+    pub fn view_event(corp_id: &str, from_user_name: &str, url: &str) -> String {
+        Self::agent_event(corp_id, from_user_name, "view", url)
+    }
+
+    /// The `enter_agent` event: the member opened the app (WeCom doc
+    /// 事件格式, 进入应用).
+    pub fn enter_agent(corp_id: &str, from_user_name: &str) -> String {
+        Self::agent_event(corp_id, from_user_name, "enter_agent", "")
+    }
+
+    /// A `change_contact` event from `sys` (WeCom doc 通讯录回调通知, e.g.
+    /// 更新成员事件): `ChangeType` (`create_user`, `update_user`,
+    /// `delete_user`, …) and `UserID`, without `AgentID`.
+    pub fn change_contact(corp_id: &str, change_type: &str, user_id: &str) -> String {
+        Self::event_message(
+            corp_id,
+            "sys",
+            "change_contact",
+            &[("ChangeType", change_type), ("UserID", user_id)],
+        )
+    }
+
     /// A suite's `suite_ticket` push (WeCom doc 推送suite_ticket).
     pub fn suite_ticket(suite_id: &str, ticket: &str) -> String {
         let mut xml = String::from("<xml>");
@@ -430,12 +849,7 @@ impl TestKit {
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| OpenReplyError::Body(e.into()))?
-            .to_bytes();
+        let body = read_body(response).await?;
         let ack = self.endpoint.kind().ack_body();
         if body.is_empty() || body.as_ref() == ack.as_bytes() {
             return Ok(Opened::Ack);
@@ -479,5 +893,75 @@ impl TestKit {
             Opened::Reply(plain) => Ok(plain),
             Opened::Ack => Err(OpenReplyError::Empty),
         }
+    }
+
+    /// Sends `request` through `service` (an axum `Router`, a service made
+    /// with `ServiceBuilder`, anything Tower) and [`open`](Self::open)s the
+    /// answer: one line per exchange in a test.
+    ///
+    /// ```
+    /// # use axum::{Router, routing::post};
+    /// # use wecom_callback::testing::TestKit;
+    /// # use wecom_callback::{Endpoint, Reply, WeComCallbackLayer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let endpoint = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
+    /// # let layer = WeComCallbackLayer::new("/cb", endpoint)?;
+    /// # let kit = TestKit::for_layer(&layer);
+    /// # let mut app = Router::new().route("/cb", post(|| async { Reply::text("pong") })).layer(layer);
+    /// let ping = TestKit::text_message("wx5823bf96d3bd56c7", "zhangsan", "ping");
+    /// let reply = kit.send(&mut app, kit.post(&ping)).await?.xml()?;
+    /// assert_eq!(reply.content(), Some("pong"));
+    ///
+    /// // A stale request: the layer's reason comes back in the error.
+    /// let stale = kit.clone().at(1_000_000_000).post(&ping);
+    /// let error = kit.send(&mut app, stale).await.unwrap_err();
+    /// assert_eq!(error.status(), Some(http::StatusCode::FORBIDDEN));
+    /// assert_eq!(error.rejection().map(|r| r.kind()), Some(wecom_callback::RejectionKind::StaleTimestamp));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// The answer to a URL verification (a GET) is the echoed `echostr`,
+    /// as [`Opened::Reply`].
+    ///
+    /// # Errors
+    /// [`OpenReplyError::Service`] if the service fails,
+    /// [`OpenReplyError::Rejected`] for a status other than 2xx (with the
+    /// layer's [`Rejection`] when it answered), else as
+    /// [`open`](Self::open).
+    pub async fn send<S, B>(
+        &self,
+        service: &mut S,
+        request: Request<Full<Bytes>>,
+    ) -> Result<Opened, OpenReplyError>
+    where
+        S: Service<Request<Full<Bytes>>, Response = Response<B>>,
+        S::Error: Into<BoxError>,
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let verification = request.method() == Method::GET;
+        std::future::poll_fn(|cx| service.poll_ready(cx))
+            .await
+            .map_err(|e| OpenReplyError::Service(e.into()))?;
+        let response = service
+            .call(request)
+            .await
+            .map_err(|e| OpenReplyError::Service(e.into()))?;
+        if !response.status().is_success() {
+            return Err(OpenReplyError::Rejected {
+                status: response.status(),
+                rejection: response.extensions().get::<Rejection>().copied(),
+            });
+        }
+        if verification {
+            // The URL verification's answer is the echostr, in plain text.
+            let body = read_body(response).await?;
+            return String::from_utf8(body.to_vec())
+                .map(Opened::Reply)
+                .map_err(|_| OpenReplyError::Format("UTF-8 text"));
+        }
+        self.open(response).await
     }
 }

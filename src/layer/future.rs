@@ -26,7 +26,7 @@ use tower_service::Service;
 use super::body::CallbackBody;
 use super::handle::{Handling, handle};
 use super::rejection::RejectionKind;
-use super::service::{PendingPost, reject};
+use super::service::{Opening, PendingPost, body_error};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -150,9 +150,8 @@ where
                     collect, deadline, ..
                 } => {
                     let collected = match collect.poll(cx) {
-                        Poll::Ready(collected) => {
-                            Ok(collected.map(http_body_util::Collected::to_bytes))
-                        }
+                        Poll::Ready(Ok(collected)) => Ok(collected.to_bytes()),
+                        Poll::Ready(Err(error)) => Err(body_error(&*error)),
                         Poll::Pending => match deadline.poll(cx) {
                             Poll::Ready(()) => Err(RejectionKind::BodyTimeout),
                             Poll::Pending => return Poll::Pending,
@@ -169,13 +168,11 @@ where
                     };
                     // Dropping the unread body (on timeout) frees what was
                     // buffered; the 408 carries `Connection: close`.
-                    match collected.and_then(|collected| pending.open(collected, parts)) {
-                        Ok((request, reply, key)) => state.set(State::Handling {
+                    match pending.open(collected, parts) {
+                        Opening::Accepted((request, reply, key)) => state.set(State::Handling {
                             future: handle(service, request, reply, key),
                         }),
-                        Err(kind) => state.set(State::Answer {
-                            response: reject(kind),
-                        }),
+                        Opening::Refused(response) => state.set(State::Answer { response }),
                     }
                 }
                 StateProj::Handling { future } => {

@@ -9,15 +9,17 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header, response};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header, response};
 use http_body::Body;
 use tower_service::Service;
 
 use super::body::CallbackBody;
 use super::clock::unix_secs;
-use super::rejection::{Rejection, RejectionKind};
+use super::events::{self, Outcome, Summary};
+use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::service::secret;
 use super::{Config, StoreFailure};
 use crate::crypto::random_nonce;
@@ -43,6 +45,31 @@ pub(crate) struct ReplyContext {
     pub(crate) secret: usize,
     pub(crate) config: Arc<Config>,
     pub(crate) endpoint: Arc<Endpoint>,
+    /// The message's identifiers, for the log events.
+    pub(crate) summary: Summary,
+}
+
+impl ReplyContext {
+    /// The response for a failure after the callback was accepted (500,
+    /// 503), logged first.
+    fn failure<B>(&self, kind: RejectionKind) -> Response<CallbackBody<B>> {
+        failed(&self.summary, &self.endpoint, kind)
+    }
+}
+
+/// The response for a failure after `endpoint` accepted the callback,
+/// logged first.
+fn failed<B>(
+    summary: &Summary,
+    endpoint: &Arc<Endpoint>,
+    kind: RejectionKind,
+) -> Response<CallbackBody<B>> {
+    events::rejected(
+        &Method::POST,
+        &summary.path,
+        &Refusal::for_endpoint(kind, endpoint),
+    );
+    failure(kind)
 }
 
 /// Runs the handler for an authentic callback; see the module docs.
@@ -67,6 +94,7 @@ where
             match store.claim(&key, config.in_flight_ttl).await {
                 Ok(Claim::New(token)) => {
                     guard = Some(ClaimGuard {
+                        app: reply.endpoint.shared_name(),
                         store: Arc::clone(store),
                         key,
                         token,
@@ -76,39 +104,56 @@ where
                 // Another delivery runs the handler right now: WeCom gave up
                 // on it (that is why it retried), so say "received" and let
                 // the first one finish. It will not be answered twice.
-                Ok(Claim::InFlight) => return Ok(ack(fresh_parts(), kind)),
-                Ok(Claim::Done(answer)) => return Ok(replay(&answer, &reply)),
+                Ok(Claim::InFlight) => {
+                    events::accepted(
+                        &reply.summary,
+                        &reply.endpoint,
+                        Outcome::Duplicate { in_flight: true },
+                    );
+                    return Ok(ack(fresh_parts(), kind));
+                }
+                Ok(Claim::Done(answer)) => {
+                    events::accepted(
+                        &reply.summary,
+                        &reply.endpoint,
+                        Outcome::Duplicate { in_flight: false },
+                    );
+                    return Ok(replay(&answer, &reply));
+                }
                 Err(error) => match config.store_failure {
-                    StoreFailure::Process => {
-                        tracing::warn!(
-                            app = %reply.endpoint.name(),
-                            %error,
-                            "dedup store unavailable: handling the callback without deduplication"
-                        );
-                    }
+                    StoreFailure::Process => events::store_failed(
+                        reply.endpoint.name(),
+                        &error,
+                        "dedup store unavailable: handling the callback without deduplication",
+                    ),
                     StoreFailure::Unavailable => {
-                        tracing::warn!(
-                            app = %reply.endpoint.name(),
-                            %error,
-                            "dedup store unavailable: answering 503 so that the platform retries"
+                        events::store_failed(
+                            reply.endpoint.name(),
+                            &error,
+                            "dedup store unavailable: answering 503 so that the platform retries",
                         );
                         return Ok(failure(RejectionKind::StoreUnavailable));
                     }
                 },
             }
         }
-        let run = run_handler(service, request, reply, guard);
         match config.ack_deadline {
-            None => run.await,
+            None => run_handler(service, request, reply, guard).await,
             Some(deadline) => {
+                let (summary, endpoint) = (reply.summary.clone(), Arc::clone(&reply.endpoint));
                 // The handler runs as its own task: when the deadline
                 // passes, the acknowledgement goes out and the task keeps
                 // running to completion (and records its answer).
-                let mut task = tokio::spawn(run);
+                let mut task = tokio::spawn(run_handler(service, request, reply, guard));
                 match tokio::time::timeout(deadline, &mut task).await {
                     Ok(Ok(result)) => result,
-                    Ok(Err(_panicked)) => Ok(failure(RejectionKind::HandlerFailed)),
-                    Err(_elapsed) => Ok(ack(fresh_parts(), kind)),
+                    Ok(Err(_panicked)) => {
+                        Ok(failed(&summary, &endpoint, RejectionKind::HandlerFailed))
+                    }
+                    Err(_elapsed) => {
+                        events::acked_early(&summary, &endpoint, deadline);
+                        Ok(ack(fresh_parts(), kind))
+                    }
                 }
             }
         }
@@ -127,8 +172,25 @@ where
 {
     // An error here drops the guard, which releases the claim.
     std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
-    let response = service.call(request).await?;
+    let started = Instant::now();
+    let response = match service.call(request).await {
+        Ok(response) => response,
+        Err(error) => {
+            let latency = started.elapsed();
+            events::accepted(&reply.summary, &reply.endpoint, Outcome::Failed { latency });
+            return Err(error);
+        }
+    };
+    let latency = started.elapsed();
     let (response, answer) = seal(response, &reply);
+    events::accepted(
+        &reply.summary,
+        &reply.endpoint,
+        Outcome::Handled {
+            status: response.status().as_u16(),
+            latency,
+        },
+    );
     if let Some(guard) = guard {
         match answer {
             Some(answer) => guard.complete(answer, reply.config.dedup_window).await,
@@ -141,6 +203,8 @@ where
 /// A claimed message: completed with the answer, or released when dropped
 /// (handler error, 5xx, panic, cancelled future) so that a retry can run it.
 struct ClaimGuard {
+    /// The endpoint's name, for the log events.
+    app: Arc<str>,
     store: Arc<dyn DedupStore>,
     key: DedupKey,
     token: ClaimToken,
@@ -151,7 +215,11 @@ impl ClaimGuard {
     async fn complete(mut self, answer: StoredAnswer, window: std::time::Duration) {
         self.armed = false;
         if let Err(error) = self.store.complete(&self.key, answer, window).await {
-            tracing::warn!(%error, "dedup store: the answer was not recorded; a retry may run the handler again");
+            events::store_failed(
+                &self.app,
+                &error,
+                "dedup store: the answer was not recorded; a retry may run the handler again",
+            );
         }
     }
 }
@@ -162,12 +230,17 @@ impl Drop for ClaimGuard {
             return;
         }
         let (store, key, token) = (Arc::clone(&self.store), self.key.clone(), self.token);
+        let app = Arc::clone(&self.app);
         // Release off the request path; without a runtime (a test dropping
         // the future after its runtime) the claim lapses after its TTL.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Err(error) = store.release(&key, token).await {
-                    tracing::warn!(%error, "dedup store: the claim was not released; it lapses after its TTL");
+                    events::store_failed(
+                        &app,
+                        &error,
+                        "dedup store: the claim was not released; it lapses after its TTL",
+                    );
                 }
             });
         }
@@ -235,6 +308,11 @@ fn seal<B: Body>(
     if reply == Reply::Ack {
         return (ack(parts, kind), Some(StoredAnswer::Ack));
     }
+    // A reply the kind cannot carry (the table on `Reply`) is a
+    // programming error: 500, never sealed and never silently dropped.
+    if !reply.allowed_for(kind) {
+        return (context.failure(RejectionKind::UnsupportedReply), None);
+    }
     let now = unix_secs(context.config.clock.as_ref());
     let plaintext = match kind.reply_format() {
         ReplyFormat::Xml | ReplyFormat::PlainXml if reply.is_xml() => {
@@ -242,9 +320,9 @@ fn seal<B: Body>(
         }
         ReplyFormat::Json => match reply.to_bot_json() {
             Some(json) => json,
-            None => return (failure(RejectionKind::UnsupportedReply), None),
+            None => return (context.failure(RejectionKind::UnsupportedReply), None),
         },
-        _ => return (failure(RejectionKind::UnsupportedReply), None),
+        _ => return (context.failure(RejectionKind::UnsupportedReply), None),
     };
     let response = seal_plaintext(parts, &plaintext, context);
     let answer = response
@@ -289,7 +367,7 @@ fn seal_plaintext<B>(
         ))
     });
     let Some(envelope) = sealed else {
-        return failure(RejectionKind::ReplyFailed);
+        return context.failure(RejectionKind::ReplyFailed);
     };
     let content_type = match endpoint.format() {
         BodyFormat::Xml => "text/xml; charset=utf-8",

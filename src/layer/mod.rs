@@ -1,6 +1,7 @@
-//! [`WeComCallbackLayer`]: the Tower middleware that guards callback paths.
+//! [`WeComCallbackLayer`]: the Tower middleware that guards callback routes.
 //!
-//! On each configured path the layer
+//! On each route it serves (a configured path, or every request that
+//! reaches a [`WeComCallbackLayer::for_route`] layer) the layer
 //!
 //! 1. answers `GET` URL verification itself (200, `text/plain`, exactly the
 //!    decrypted `echostr`); the handler is not called;
@@ -19,8 +20,16 @@
 //!
 //! Bad requests get a 4xx with a short fixed body and a
 //! [`Rejection`] in the response extensions; the handler
-//! is never called. Requests to other paths pass through untouched.
-//! `Content-Type` is ignored (`text/xml`, `application/xml` or none).
+//! is never called. With the `tracing` feature (on by default) each
+//! rejection is also logged as one structured event (see
+//! [the guide](crate::guide#logs)). Requests to paths a path-bound layer
+//! does not serve pass through untouched. `Content-Type` is ignored
+//! (`text/xml`, `application/xml` or none).
+//!
+//! Without axum, [`handler_fn`] turns an async function of
+//! [`Message`](crate::Message) and [`CallbackContext`] into the inner
+//! service, and `Response::from(reply)` makes a response that carries a
+//! [`Reply`](crate::Reply).
 //!
 //! Source: WeCom doc 接收消息与事件 概述 and 加解密方案说明; the timestamp
 //! window follows common webhook practice (SECURITY.md T3/T4 of this
@@ -59,8 +68,10 @@
 
 mod body;
 pub(crate) mod clock;
+mod events;
 mod future;
 mod handle;
+mod handler;
 mod query;
 mod rejection;
 mod service;
@@ -73,6 +84,7 @@ use tower_layer::Layer;
 pub use body::CallbackBody;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use future::ResponseFuture;
+pub use handler::{CallbackMessage, HandlerFn, HandlerFuture, handler_fn};
 pub use rejection::{Rejection, RejectionKind};
 pub use service::WeComCallback;
 
@@ -134,9 +146,24 @@ pub enum StoreFailure {
     Unavailable,
 }
 
+/// Which requests a set of endpoints answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Requests whose path, as the layer sees it, is exactly this one.
+    Exact(String),
+    /// Every request that reaches the layer
+    /// ([`WeComCallbackLayer::for_route`]).
+    Any,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) endpoints: Vec<(String, Candidates)>,
+    /// The endpoints, by route; the first entry is the constructor's.
+    pub(crate) routes: Vec<(Route, Candidates)>,
+    /// The constructor's endpoint and route (also in `routes`), for the
+    /// test kit.
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
+    pub(crate) primary: (Route, Arc<Endpoint>),
     pub(crate) body_limit: usize,
     pub(crate) body_timeout: Duration,
     pub(crate) tolerance_secs: u64,
@@ -150,21 +177,118 @@ pub(crate) struct Config {
 }
 
 impl Config {
+    fn new(route: Route, endpoint: Endpoint) -> Self {
+        let endpoint = Arc::new(endpoint);
+        Self {
+            routes: vec![(route.clone(), Arc::from([Arc::clone(&endpoint)]))],
+            primary: (route, endpoint),
+            body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            tolerance_secs: DEFAULT_TIMESTAMP_TOLERANCE.as_secs(),
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+            dedup: Some(Arc::new(MemoryDedupStore::new())),
+            dedup_window: dedup::DEFAULT_WINDOW,
+            in_flight_ttl: dedup::DEFAULT_IN_FLIGHT_TTL,
+            store_failure: StoreFailure::Process,
+            ack_deadline: None,
+        }
+    }
+
+    /// The endpoints serving `path`: an exact route first, else the
+    /// any-path route, if there is one.
     pub(crate) fn candidates(&self, path: &str) -> Option<&Candidates> {
-        self.endpoints
+        self.routes
             .iter()
-            .find(|(p, _)| p == path)
-            .map(|(_, e)| e)
+            .find(|(route, _)| matches!(route, Route::Exact(p) if p == path))
+            .or_else(|| self.routes.iter().find(|(route, _)| *route == Route::Any))
+            .map(|(_, candidates)| candidates)
+    }
+
+    /// The exact paths served (empty for a [`WeComCallbackLayer::for_route`]
+    /// layer), for diagnostics.
+    #[cfg_attr(not(any(feature = "tracing", feature = "axum")), allow(dead_code))]
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &str> {
+        self.routes.iter().filter_map(|(route, _)| match route {
+            Route::Exact(path) => Some(path.as_str()),
+            Route::Any => None,
+        })
+    }
+
+    /// Every endpoint, in configuration order.
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
+    pub(crate) fn all_endpoints(&self) -> impl Iterator<Item = (&Route, &Arc<Endpoint>)> {
+        self.routes
+            .iter()
+            .flat_map(|(route, candidates)| candidates.iter().map(move |e| (route, e)))
     }
 }
 
-/// The Tower layer. Apply it to an axum `Router` or any service; it guards
-/// the configured callback paths and passes other requests through.
+/// Left in the extensions of a request that a path-bound layer passed
+/// through because it does not serve the request's path, so that the
+/// extractors can say which path the layer saw and which it serves.
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) struct PassedThrough {
+    /// The request path as the layer saw it.
+    pub(crate) seen: String,
+    pub(crate) config: Arc<Config>,
+}
+
+/// The Tower layer: answers WeCom's (or WeChat's) callback requests on the
+/// routes it serves and hands the handler a typed, authenticated message.
+///
+/// Two ways to say which requests it serves:
+///
+/// * [`for_route`](Self::for_route): every request that reaches it. Add it
+///   with axum's `route_layer` on the callback route (or around a single
+///   service); it then works unchanged under `Router::nest` and on routes
+///   with path parameters such as `/wecom/{app}`;
+/// * [`new`](Self::new) with a path: requests whose path, as the layer sees
+///   it, is exactly that path; every other request passes through. For a
+///   layer around a whole `Router` or a plain service.
+///
+/// Several endpoints on one route are told apart by signature
+/// ([`and_endpoint`](Self::and_endpoint), [`endpoint`](Self::endpoint)).
 ///
 /// Defaults: body limit [`DEFAULT_BODY_LIMIT`] (64 KiB), body timeout
 /// [`DEFAULT_BODY_TIMEOUT`] (5 s), timestamp
-/// tolerance [`DEFAULT_TIMESTAMP_TOLERANCE`] (±300 s), the system clock and
-/// the OS random source. `Debug` never prints a Token or key.
+/// tolerance [`DEFAULT_TIMESTAMP_TOLERANCE`] (±300 s), deduplication of
+/// retries in memory, the system clock and the OS random source. `Debug`
+/// never prints a Token or key.
+///
+/// # Example
+///
+/// One route, the layer added with `route_layer`, and the test kit built
+/// from the same endpoint:
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use wecom_callback::testing::TestKit;
+/// use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let endpoint = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
+/// let kit = TestKit::for_route(&endpoint).path("/hooks/wecom");
+///
+/// let wecom = Router::new()
+///     .route("/wecom", post(|m: Message| async move { Reply::text(format!("hi {}", m.from_user_name())) }))
+///     .route_layer(WeComCallbackLayer::for_route(endpoint));
+/// let mut app: Router = Router::new().nest("/hooks", wecom);
+///
+/// let message = TestKit::text_message("wx5823bf96d3bd56c7", "zhangsan", "hello");
+/// let reply = kit.send(&mut app, kit.post(&message)).await?.xml()?;
+/// assert_eq!(reply.reply, Some(Reply::text("hi zhangsan")));
+///
+/// // A forged request never reaches the handler.
+/// let mut forged = kit.post(&message);
+/// *forged.uri_mut() = forged.uri().to_string().replace("nonce=", "nonce=1").parse()?;
+/// let error = kit.send(&mut app, forged).await.unwrap_err();
+/// assert_eq!(error.status(), Some(http::StatusCode::FORBIDDEN));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct WeComCallbackLayer {
     config: Arc<Config>,
@@ -179,28 +303,75 @@ fn check_path(path: &str) -> Result<(), ConfigError> {
 }
 
 impl WeComCallbackLayer {
-    /// A layer serving `endpoint` on `path` (matched exactly against the
-    /// request path, e.g. `/wecom/callback`).
+    /// A layer serving `endpoint` on `path`, matched exactly against the
+    /// request path **as the layer sees it** (e.g. `/wecom/callback`);
+    /// other requests pass through untouched.
+    ///
+    /// The path the layer sees depends on where it sits: a layer on a
+    /// router nested with `Router::nest("/hooks", ..)` sees paths without
+    /// `/hooks`; a layer on the outer router sees them with it. Where that
+    /// is in doubt, or the route has path parameters, use
+    /// [`for_route`](Self::for_route) with `route_layer` instead.
     ///
     /// # Errors
     /// [`ConfigErrorKind::InvalidPath`] unless `path` starts with `/`.
     pub fn new(path: &str, endpoint: Endpoint) -> Result<Self, ConfigError> {
         check_path(path)?;
         Ok(Self {
-            config: Arc::new(Config {
-                endpoints: vec![(path.to_owned(), Arc::from([Arc::new(endpoint)]))],
-                body_limit: DEFAULT_BODY_LIMIT,
-                body_timeout: DEFAULT_BODY_TIMEOUT,
-                tolerance_secs: DEFAULT_TIMESTAMP_TOLERANCE.as_secs(),
-                clock: Arc::new(SystemClock),
-                random: Arc::new(OsRandom),
-                dedup: Some(Arc::new(MemoryDedupStore::new())),
-                dedup_window: dedup::DEFAULT_WINDOW,
-                in_flight_ttl: dedup::DEFAULT_IN_FLIGHT_TTL,
-                store_failure: StoreFailure::Process,
-                ack_deadline: None,
-            }),
+            config: Arc::new(Config::new(Route::Exact(path.to_owned()), endpoint)),
         })
+    }
+
+    /// A layer with no path of its own: it treats **every** request that
+    /// reaches it as a callback for `endpoint`. Put it where only callback
+    /// requests arrive: axum's `route_layer` on the callback route (under
+    /// `Router::nest` too, and on routes with path parameters such as
+    /// `/wecom/{app}`), or around a service that only serves the callback.
+    /// Added with `Router::layer` around a whole router, it would answer
+    /// every route, so it would refuse them all.
+    ///
+    /// Serve more endpoints on the same route with
+    /// [`and_endpoint`](Self::and_endpoint): each request goes to the one
+    /// whose Token verifies its signature.
+    ///
+    /// ```
+    /// use axum::{Router, routing::post};
+    /// use wecom_callback::{CallbackContext, Endpoint, Reply, WeComCallbackLayer};
+    ///
+    /// # fn main() -> Result<(), wecom_callback::ConfigError> {
+    /// let sales = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?
+    ///     .named("sales");
+    /// let support = Endpoint::wecom_app("Tok2", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx5823bf96d3bd56c7")?
+    ///     .named("support");
+    /// let app: Router = Router::new()
+    ///     .route("/wecom/{app}", post(|context: CallbackContext| async move {
+    ///         Reply::text(format!("for {}", context.app))
+    ///     }))
+    ///     .route_layer(WeComCallbackLayer::for_route(sales).and_endpoint(support));
+    /// # let _ = app;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn for_route(endpoint: Endpoint) -> Self {
+        Self {
+            config: Arc::new(Config::new(Route::Any, endpoint)),
+        }
+    }
+
+    /// Serves `endpoint` wherever the layer's first endpoint is served (the
+    /// constructor's path, or every request for a
+    /// [`for_route`](Self::for_route) layer). Each request goes to the
+    /// endpoint whose Token verifies its signature (one SHA-1 per
+    /// candidate; never chosen by the unsigned envelope fields or the
+    /// path); the handler learns which one matched from
+    /// [`CallbackContext::app`].
+    #[must_use]
+    pub fn and_endpoint(mut self, endpoint: Endpoint) -> Self {
+        let config = Arc::make_mut(&mut self.config);
+        if let Some((_, candidates)) = config.routes.first_mut() {
+            add_candidate(candidates, endpoint);
+        }
+        self
     }
 
     /// Serves another endpoint (several apps behind one layer). On a new
@@ -210,23 +381,33 @@ impl WeComCallbackLayer {
     /// unsigned envelope fields). The handler learns which one matched
     /// from [`CallbackContext::app`].
     ///
+    /// On a [`for_route`](Self::for_route) layer, a path given here is
+    /// served by its own endpoints and every other request by the
+    /// `for_route` ones.
+    ///
     /// # Errors
     /// [`ConfigErrorKind::InvalidPath`] unless `path` starts with `/`.
     pub fn endpoint(mut self, path: &str, endpoint: Endpoint) -> Result<Self, ConfigError> {
         check_path(path)?;
         let config = Arc::make_mut(&mut self.config);
-        let endpoint = Arc::new(endpoint);
-        match config.endpoints.iter_mut().find(|(p, _)| p == path) {
-            Some((_, candidates)) => {
-                let mut all: Vec<Arc<Endpoint>> = candidates.iter().cloned().collect();
-                all.push(endpoint);
-                *candidates = Arc::from(all);
-            }
-            None => config
-                .endpoints
-                .push((path.to_owned(), Arc::from([endpoint]))),
+        match config
+            .routes
+            .iter_mut()
+            .find(|(route, _)| matches!(route, Route::Exact(p) if p == path))
+        {
+            Some((_, candidates)) => add_candidate(candidates, endpoint),
+            None => config.routes.push((
+                Route::Exact(path.to_owned()),
+                Arc::from([Arc::new(endpoint)]),
+            )),
         }
         Ok(self)
+    }
+
+    /// The configuration, for the test kit.
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Largest POST body read, in bytes (default 64 KiB). Larger bodies get
@@ -352,6 +533,12 @@ impl WeComCallbackLayer {
         Arc::make_mut(&mut self.config).random = Arc::new(random);
         self
     }
+}
+
+fn add_candidate(candidates: &mut Candidates, endpoint: Endpoint) {
+    let mut all: Vec<Arc<Endpoint>> = candidates.iter().cloned().collect();
+    all.push(Arc::new(endpoint));
+    *candidates = Arc::from(all);
 }
 
 impl<S> Layer<S> for WeComCallbackLayer {

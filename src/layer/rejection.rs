@@ -1,12 +1,14 @@
 //! Rejections: the responses the layer gives instead of calling the handler.
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 
 use crate::crypto::CryptoErrorKind;
+use crate::endpoint::Endpoint;
 
 /// Why a request to a callback path was refused.
 ///
@@ -168,6 +170,42 @@ pub(crate) fn plain_text(status: StatusCode, body: Bytes) -> Response<Full<Bytes
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+/// A rejection on its way out, with what the log event needs beyond the
+/// kind: the endpoint when it is known, and the timestamp skew.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    pub(crate) kind: RejectionKind,
+    /// The endpoint the request was for: the one whose Token verified the
+    /// signature, or the only one on the route.
+    pub(crate) endpoint: Option<Arc<Endpoint>>,
+    /// For [`RejectionKind::StaleTimestamp`]: the server's clock minus the
+    /// query `timestamp`, in seconds (positive: the timestamp is in the
+    /// past).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) skew_secs: Option<i64>,
+}
+
+impl Refusal {
+    /// `kind` after `endpoint` verified the signature.
+    pub(crate) fn for_endpoint(kind: RejectionKind, endpoint: &Arc<Endpoint>) -> Self {
+        Self {
+            kind,
+            endpoint: Some(Arc::clone(endpoint)),
+            skew_secs: None,
+        }
+    }
+}
+
+impl From<RejectionKind> for Refusal {
+    fn from(kind: RejectionKind) -> Self {
+        Self {
+            kind,
+            endpoint: None,
+            skew_secs: None,
+        }
+    }
 }
 
 impl From<RejectionKind> for Rejection {

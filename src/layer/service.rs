@@ -17,11 +17,12 @@ use tower_service::Service;
 
 use super::body::CallbackBody;
 use super::clock::unix_secs;
+use super::events::{self, Summary};
 use super::future::ResponseFuture;
 use super::handle::ReplyContext;
 use super::query::{self, Query};
-use super::rejection::{Rejection, RejectionKind, plain_text};
-use super::{CallbackContext, Candidates, Config};
+use super::rejection::{Refusal, Rejection, RejectionKind, plain_text};
+use super::{CallbackContext, Candidates, Config, PassedThrough};
 use crate::crypto::{CryptoErrorKind, verify_plain_signature};
 use crate::dedup::DedupKey;
 use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, OfficialAccountMode, Scheme, Secret};
@@ -46,15 +47,33 @@ impl<S> WeComCallback<S> {
     }
 }
 
-pub(crate) fn reject(kind: RejectionKind) -> Response<Full<Bytes>> {
-    Rejection::new(kind).into_response()
+/// The response for `refusal`, logged first (feature `tracing`). The
+/// endpoint is named when the signature found it or when it is the only
+/// one on the route.
+pub(crate) fn refuse(
+    mut refusal: Refusal,
+    method: &Method,
+    path: &str,
+    candidates: &Candidates,
+) -> Response<Full<Bytes>> {
+    if refusal.endpoint.is_none() {
+        if let [only] = &candidates[..] {
+            refusal.endpoint = Some(Arc::clone(only));
+        }
+    }
+    events::rejected(method, path, &refusal);
+    Rejection::new(refusal.kind).into_response()
 }
 
-/// Checks the timestamp window (two-sided).
-fn check_window(config: &Config, query: &Query) -> Result<(), RejectionKind> {
+/// Checks the timestamp window (two-sided); a refusal carries the skew.
+fn check_window(config: &Config, query: &Query) -> Result<(), Refusal> {
     let now = unix_secs(config.clock.as_ref());
     if now.abs_diff(query.timestamp_secs) > config.tolerance_secs {
-        return Err(RejectionKind::StaleTimestamp);
+        let signed = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX);
+        return Err(Refusal {
+            skew_secs: Some(signed(now).saturating_sub(signed(query.timestamp_secs))),
+            ..Refusal::from(RejectionKind::StaleTimestamp)
+        });
     }
     Ok(())
 }
@@ -116,26 +135,28 @@ fn verify_url(
     config: &Config,
     candidates: &Candidates,
     uri_query: Option<&str>,
-) -> Response<Full<Bytes>> {
-    let answer = || -> Result<String, RejectionKind> {
-        let query = query::parse_all(uri_query, signature_name(candidates, true))?;
-        check_window(config, &query)?;
-        let mut first_error = None;
-        for endpoint in candidates.iter() {
-            match verify_url_with(endpoint, &query) {
-                Ok(Some(plain)) => return Ok(plain),
-                Ok(None) => {}
-                Err(kind) => {
-                    first_error.get_or_insert(kind);
-                }
+) -> Result<String, Refusal> {
+    let query = query::parse_all(uri_query, signature_name(candidates, true))?;
+    // The query first (SECURITY.md step 2: `echostr` is required on GET,
+    // 400), then the window (step 3, 403).
+    Query::require(&query.echostr, "echostr")?;
+    check_window(config, &query)?;
+    let mut first_error = None;
+    for endpoint in candidates.iter() {
+        match verify_url_with(endpoint, &query) {
+            Ok(Some(plain)) => return Ok(plain),
+            Ok(None) => {}
+            // Decryption and echostr errors come after this endpoint's
+            // Token verified the signature: the endpoint is known.
+            Err(kind @ (RejectionKind::Crypto(_) | RejectionKind::InvalidEchostr)) => {
+                first_error.get_or_insert(Refusal::for_endpoint(kind, endpoint));
+            }
+            Err(kind) => {
+                first_error.get_or_insert(kind.into());
             }
         }
-        Err(first_error.unwrap_or(crypto(CryptoErrorKind::ValidateSignature)))
-    };
-    match answer() {
-        Ok(plain) => plain_text(StatusCode::OK, Bytes::from(plain)),
-        Err(kind) => reject(kind),
     }
+    Err(first_error.unwrap_or(crypto(CryptoErrorKind::ValidateSignature).into()))
 }
 
 /// The query parameter that carries the signature for the first endpoint on
@@ -173,7 +194,7 @@ fn precheck<B: Body>(
     config: &Config,
     candidates: &Candidates,
     req: &Request<B>,
-) -> Result<Query, RejectionKind> {
+) -> Result<Query, Refusal> {
     let query = query::parse_all(req.uri().query(), signature_name(candidates, false))?;
     let mut first_error = None;
     if !candidates
@@ -186,7 +207,9 @@ fn precheck<B: Body>(
             }
         })
     {
-        return Err(first_error.unwrap_or(RejectionKind::MissingParameter("msg_signature")));
+        return Err(first_error
+            .unwrap_or(RejectionKind::MissingParameter("msg_signature"))
+            .into());
     }
     check_window(config, &query)?;
     let declared = req
@@ -196,14 +219,14 @@ fn precheck<B: Body>(
         .and_then(|v| v.parse::<u64>().ok());
     let limit = u64::try_from(config.body_limit).unwrap_or(u64::MAX);
     if declared.is_some_and(|len| len > limit) || req.body().size_hint().lower() > limit {
-        return Err(RejectionKind::PayloadTooLarge);
+        return Err(RejectionKind::PayloadTooLarge.into());
     }
     if req
         .headers()
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
     {
-        return Err(RejectionKind::UnreadableBody);
+        return Err(RejectionKind::UnreadableBody.into());
     }
     Ok(query)
 }
@@ -304,29 +327,61 @@ fn parse_message(endpoint: &Endpoint, plain: &str) -> Result<Parsed, RejectionKi
 /// needed to seal its reply, and its deduplication key (when dedup is on).
 pub(crate) type Accepted<B> = (Request<CallbackBody<B>>, ReplyContext, Option<DedupKey>);
 
+/// What [`PendingPost::open`] made of a body (moved into the response
+/// future's state at once, so the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Opening<B> {
+    /// An authentic callback, for the handler.
+    Accepted(Accepted<B>),
+    /// The rejection to send (already logged).
+    Refused(Response<Full<Bytes>>),
+}
+
 /// A POST whose query passed, waiting for its body.
 #[derive(Debug)]
 pub(crate) struct PendingPost {
     pub(crate) config: Arc<Config>,
     pub(crate) candidates: Candidates,
     pub(crate) query: Query,
+    /// The request path as the layer saw it (for the log events).
+    pub(crate) path: String,
+}
+
+/// Why reading a body failed.
+pub(crate) fn body_error(error: &(dyn std::error::Error + Send + Sync + 'static)) -> RejectionKind {
+    if error.is::<LengthLimitError>() {
+        RejectionKind::PayloadTooLarge
+    } else {
+        RejectionKind::UnreadableBody
+    }
+}
+
+/// An authentic, parsed POST and the endpoint it is for.
+struct Authentic {
+    endpoint: Arc<Endpoint>,
+    opened: Opened,
+    parsed: Parsed,
 }
 
 impl PendingPost {
     /// Verifies, decrypts and parses the body; on success the request for
-    /// the inner service and what is needed to seal its reply.
+    /// the inner service and what is needed to seal its reply, else the
+    /// rejection (logged).
     pub(crate) fn open<B>(
         self,
-        collected: Result<Bytes, Box<dyn std::error::Error + Send + Sync>>,
-        mut parts: request::Parts,
-    ) -> Result<Accepted<B>, RejectionKind> {
-        let body = collected.map_err(|e| {
-            if e.is::<LengthLimitError>() {
-                RejectionKind::PayloadTooLarge
-            } else {
-                RejectionKind::UnreadableBody
+        collected: Result<Bytes, RejectionKind>,
+        parts: request::Parts,
+    ) -> Opening<B> {
+        match self.authenticate(collected) {
+            Ok(authentic) => Opening::Accepted(self.accept(authentic, parts)),
+            Err(refusal) => {
+                Opening::Refused(refuse(refusal, &Method::POST, &self.path, &self.candidates))
             }
-        })?;
+        }
+    }
+
+    fn authenticate(&self, collected: Result<Bytes, RejectionKind>) -> Result<Authentic, Refusal> {
+        let body = collected?;
         let q = &self.query;
         let mut first_error = None;
         let mut matched = None;
@@ -343,7 +398,7 @@ impl PendingPost {
                 // After a verified signature the endpoint is found: its
                 // decryption or receive-id error is the answer.
                 Err(kind @ (RejectionKind::Crypto(_) | RejectionKind::MalformedMessage)) => {
-                    return Err(kind);
+                    return Err(Refusal::for_endpoint(kind, endpoint));
                 }
                 Err(kind) => {
                     // A refusal before the signature (envelope, missing
@@ -354,9 +409,26 @@ impl PendingPost {
             }
         }
         let Some((endpoint, opened)) = matched else {
-            return Err(first_error.unwrap_or(crypto(CryptoErrorKind::ValidateSignature)));
+            return Err(first_error
+                .unwrap_or(crypto(CryptoErrorKind::ValidateSignature))
+                .into());
         };
-        let parsed = parse_message(&endpoint, &opened.plain)?;
+        let parsed = parse_message(&endpoint, &opened.plain)
+            .map_err(|kind| Refusal::for_endpoint(kind, &endpoint))?;
+        Ok(Authentic {
+            endpoint,
+            opened,
+            parsed,
+        })
+    }
+
+    fn accept<B>(self, authentic: Authentic, mut parts: request::Parts) -> Accepted<B> {
+        let Authentic {
+            endpoint,
+            opened,
+            parsed,
+        } = authentic;
+        let q = &self.query;
         let (to_user_name, from_user_name, agent_id) = match &parsed {
             Parsed::Message(m) => (
                 m.from_user_name().to_owned(),
@@ -364,6 +436,22 @@ impl PendingPost {
                 m.agent_id(),
             ),
             Parsed::Bot(_) => (String::new(), String::new(), None),
+        };
+        let summary = match &parsed {
+            Parsed::Message(m) => Summary {
+                path: self.path,
+                msg_type: m.msg_type().to_owned(),
+                event: m.event().map(str::to_owned),
+                info_type: m.info_type().map(str::to_owned),
+                msg_id: m.msg_id().map(|id| id.to_string()),
+            },
+            Parsed::Bot(b) => Summary {
+                path: self.path,
+                msg_type: b.msg_type().to_owned(),
+                event: b.event_type().map(str::to_owned),
+                info_type: None,
+                msg_id: b.msg_id().map(str::to_owned),
+            },
         };
         // Only now, after authentication, does the message touch the dedup
         // store. MsgId (with AgentID: ids are per app) or the robot's msgid
@@ -393,6 +481,7 @@ impl PendingPost {
             secret: opened.secret,
             config: self.config,
             endpoint,
+            summary,
         };
         let plain = Bytes::from(opened.plain);
         // The inner request's framing describes the new body: its length,
@@ -407,11 +496,11 @@ impl PendingPost {
             Parsed::Bot(message) => parts.extensions.insert(message).map(drop),
         };
         parts.extensions.insert(context);
-        Ok((
+        (
             Request::from_parts(parts, CallbackBody::buffered(plain)),
             reply,
             key,
-        ))
+        )
     }
 }
 
@@ -444,22 +533,34 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let Some(candidates) = self.config.candidates(req.uri().path()).cloned() else {
+            events::passed_through(req.method(), req.uri().path(), &self.config);
+            let seen = req.uri().path().to_owned();
+            req.extensions_mut().insert(PassedThrough {
+                seen,
+                config: Arc::clone(&self.config),
+            });
             return ResponseFuture::pass(self.inner.clone(), req.map(CallbackBody::original));
         };
+        let refused = |refusal: Refusal, req: &Request<ReqBody>| {
+            ResponseFuture::answer(refuse(refusal, req.method(), req.uri().path(), &candidates))
+        };
         match *req.method() {
-            Method::GET => {
-                ResponseFuture::answer(verify_url(&self.config, &candidates, req.uri().query()))
-            }
+            Method::GET => match verify_url(&self.config, &candidates, req.uri().query()) {
+                Ok(plain) => ResponseFuture::answer(plain_text(StatusCode::OK, Bytes::from(plain))),
+                Err(refusal) => refused(refusal, &req),
+            },
             Method::POST => match precheck(&self.config, &candidates, &req) {
-                Err(kind) => ResponseFuture::answer(reject(kind)),
+                Err(refusal) => refused(refusal, &req),
                 Ok(query) => {
+                    let path = req.uri().path().to_owned();
                     let (parts, body) = req.into_parts();
                     let pending = PendingPost {
                         config: Arc::clone(&self.config),
                         candidates,
                         query,
+                        path,
                     };
                     // `Limited` + `collect` keep only the frames that have
                     // arrived: nothing is reserved on the word of
@@ -474,7 +575,7 @@ where
                     )
                 }
             },
-            _ => ResponseFuture::answer(reject(RejectionKind::MethodNotAllowed)),
+            _ => refused(RejectionKind::MethodNotAllowed.into(), &req),
         }
     }
 }

@@ -1,0 +1,316 @@
+//! The layer's `tracing` events, captured through a real `tracing-subscriber`
+//! formatter: one `warn` per rejection with its reason, vendor code, app,
+//! skew and hint; one `debug` per accepted callback; never a Token, key,
+//! ciphertext, signature (received or expected) or message content.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::post;
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use tower::ServiceExt;
+use tracing::Level;
+use wecom_callback::testing::TestKit;
+use wecom_callback::{Endpoint, FixedClock, Message, Reply, WeComCallbackLayer};
+
+const TOKEN: &str = "QDG6eK";
+const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+const WRONG_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+const CORP: &str = "wx5823bf96d3bd56c7";
+const PATH: &str = "/wecom/callback";
+const NOW: u64 = 1_700_000_000;
+const CONTENT: &str = "the member's private words";
+
+/// Everything the subscriber wrote.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// A subscriber for this thread that writes plain lines into `Captured`.
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(Level::DEBUG)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, guard)
+}
+
+fn endpoint(key: &str) -> Endpoint {
+    Endpoint::wecom_app(TOKEN, key, CORP)
+        .unwrap()
+        .named("sales")
+}
+
+fn app() -> Router {
+    let layer = WeComCallbackLayer::new(PATH, endpoint(KEY))
+        .unwrap()
+        .clock(FixedClock::from_unix(NOW));
+    Router::new()
+        .route(
+            PATH,
+            post(|m: Message| async move { Reply::text(format!("len {}", m.raw_xml().len())) }),
+        )
+        .layer(layer)
+}
+
+/// The request's body, and the request rebuilt around it.
+async fn split(request: Request<Full<Bytes>>) -> (Request<Full<Bytes>>, String) {
+    let (parts, body) = request.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    (Request::from_parts(parts, Full::new(bytes)), text)
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
+    let start = text.find(open).unwrap() + open.len();
+    let end = start + text[start..].find(close).unwrap();
+    &text[start..end]
+}
+
+fn query_value(uri: &str, name: &str) -> String {
+    let query = uri.split_once('?').unwrap().1;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+        .unwrap()
+        .to_owned()
+}
+
+/// Fails if `log` holds any secret or content.
+fn assert_no_secrets(log: &str, forbidden: &[&str]) {
+    for secret in forbidden {
+        assert!(!secret.is_empty());
+        assert!(!log.contains(secret), "the log holds {secret:?}:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn rejections_and_acceptance_are_logged_without_secrets() {
+    let (captured, _guard) = capture();
+    let kit = TestKit::new(PATH, &endpoint(KEY)).at(NOW);
+    let message = TestKit::text_message(CORP, "zhangsan", CONTENT);
+
+    // 1. A forged signature (nonce changed after signing).
+    let (request, body) = split(kit.post(&message)).await;
+    let encrypt = between(&body, "<Encrypt><![CDATA[", "]]>").to_owned();
+    let uri = request.uri().to_string();
+    let received_signature = query_value(&uri, "msg_signature");
+    let nonce = query_value(&uri, "nonce");
+    let forged_nonce = format!("{nonce}9");
+    let expected_signature =
+        kit.crypt()
+            .unwrap()
+            .signature(&NOW.to_string(), &forged_nonce, &encrypt);
+    let mut forged = request;
+    *forged.uri_mut() = uri
+        .replace(&format!("nonce={nonce}"), &format!("nonce={forged_nonce}"))
+        .parse()
+        .unwrap();
+    let response = app().oneshot(forged).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // 2. A stale timestamp, 1000 s behind the server's clock.
+    let stale = TestKit::new(PATH, &endpoint(KEY)).at(NOW - 1000);
+    let response = app().oneshot(stale.post(&message)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // 3. The right Token with the wrong EncodingAESKey: the signature
+    // verifies, the ciphertext does not decrypt.
+    let wrong_key = TestKit::new(PATH, &endpoint(WRONG_KEY)).at(NOW);
+    let (request, wrong_body) = split(wrong_key.post(&message)).await;
+    let wrong_encrypt = between(&wrong_body, "<Encrypt><![CDATA[", "]]>").to_owned();
+    let response = app().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // 4. The wrong corp id inside the ciphertext.
+    let other_corp = TestKit::new(PATH, &endpoint(KEY))
+        .at(NOW)
+        .receive_id("wwOTHERCORP");
+    let response = app().oneshot(other_corp.post(&message)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // 5. A 405: logged at debug.
+    let put = Request::builder()
+        .method(Method::PUT)
+        .uri(PATH)
+        .body(Full::default())
+        .unwrap();
+    assert_eq!(
+        app().oneshot(put).await.unwrap().status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+
+    // 6. An accepted message.
+    let accepted = kit.post(&message);
+    let accepted_uri = accepted.uri().to_string();
+    let msg_id = between(&message, "<MsgId>", "</MsgId>").to_owned();
+    let response = app().oneshot(accepted).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let reply = kit.open_reply(response).await.unwrap();
+
+    let log = captured.text();
+    eprintln!("{log}");
+
+    let rejected = captured.lines_with("callback rejected");
+    assert_eq!(rejected.len(), 5, "{log}");
+    let signature = &rejected[0];
+    assert!(signature.starts_with(" WARN"), "{signature}");
+    for field in [
+        "method=POST",
+        "path=\"/wecom/callback\"",
+        "status=403",
+        "reason=msg_signature does not match (-40001)",
+        "code=-40001",
+        "app=\"sales\"",
+        "check the Token",
+    ] {
+        assert!(signature.contains(field), "{field} missing: {signature}");
+    }
+    let stale_line = &rejected[1];
+    assert!(stale_line.contains("skew_secs=1000"), "{stale_line}");
+    assert!(
+        stale_line.contains("check the server clock"),
+        "{stale_line}"
+    );
+    assert!(!stale_line.contains("code="), "{stale_line}");
+    let key_line = &rejected[2];
+    assert!(key_line.contains("code=-40008"), "{key_line}");
+    assert!(
+        key_line.contains("EncodingAESKey is most likely wrong"),
+        "{key_line}"
+    );
+    let corp_line = &rejected[3];
+    assert!(corp_line.contains("code=-40005"), "{corp_line}");
+    assert!(corp_line.contains("check the corp id"), "{corp_line}");
+    let method_line = &rejected[4];
+    assert!(method_line.starts_with("DEBUG"), "{method_line}");
+    assert!(method_line.contains("method=PUT") && method_line.contains("status=405"));
+
+    let accepted_lines = captured.lines_with("callback accepted");
+    assert_eq!(accepted_lines.len(), 1, "{log}");
+    let line = &accepted_lines[0];
+    assert!(line.starts_with("DEBUG"), "{line}");
+    for field in [
+        "app=\"sales\"",
+        "kind=\"wecom_app\"",
+        "msg_type=\"text\"",
+        &format!("msg_id=\"{msg_id}\""),
+        "status=200",
+        "latency_ms=",
+    ] {
+        assert!(line.contains(field), "{field} missing: {line}");
+    }
+
+    assert_no_secrets(
+        &log,
+        &[
+            TOKEN,
+            KEY,
+            WRONG_KEY,
+            &encrypt,
+            &encrypt[..24],
+            &wrong_encrypt[..24],
+            &received_signature,
+            &expected_signature,
+            &query_value(&accepted_uri, "msg_signature"),
+            CONTENT,
+            "zhangsan",
+            &reply,
+            "wwOTHERCORP",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn url_verification_failures_are_logged_without_the_echostr() {
+    let (captured, _guard) = capture();
+    let kit = TestKit::new(PATH, &endpoint(KEY)).at(NOW);
+    let request = kit.verify_url("1616140317555161061");
+    let uri = request.uri().to_string();
+    let echostr = query_value(&uri, "echostr");
+    let forged = uri.replace("nonce=", "nonce=7");
+    let request = Request::get(forged).body(Full::default()).unwrap();
+    let response = app().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let log = captured.text();
+    let lines = captured.lines_with("callback rejected");
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(lines[0].contains("method=GET") && lines[0].contains("code=-40001"));
+    assert_no_secrets(
+        &log,
+        &[&echostr, &echostr[..20], "1616140317555161061", TOKEN, KEY],
+    );
+}
+
+#[tokio::test]
+async fn requests_to_other_paths_are_debug_lines_naming_the_served_path() {
+    let (captured, _guard) = capture();
+    let response = app()
+        .oneshot(Request::get("/health").body(Full::default()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let lines = captured.lines_with("passed through");
+    assert_eq!(lines.len(), 1, "{}", captured.text());
+    assert!(lines[0].starts_with("DEBUG"));
+    assert!(lines[0].contains("path=\"/health\""), "{}", lines[0]);
+    assert!(
+        lines[0].contains("served=\"/wecom/callback\""),
+        "{}",
+        lines[0]
+    );
+}
+
+#[tokio::test]
+async fn a_retry_is_logged_as_a_duplicate() {
+    let (captured, _guard) = capture();
+    let kit = TestKit::new(PATH, &endpoint(KEY)).at(NOW);
+    let message = TestKit::text_message(CORP, "zhangsan", CONTENT);
+    let app = app();
+    for _ in 0..2 {
+        let response = app.clone().oneshot(kit.post(&message)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let lines = captured.lines_with("callback accepted");
+    assert_eq!(lines.len(), 2, "{}", captured.text());
+    assert!(lines[0].contains("latency_ms=") && !lines[0].contains("duplicate"));
+    assert!(lines[1].contains("duplicate=\"replayed\""), "{}", lines[1]);
+}
