@@ -5,7 +5,10 @@
 //! the decrypted messages are one root element `xml` whose direct children
 //! carry the data. [`parse`] walks the whole document with quick-xml's pull
 //! reader, validates it and returns the root's direct children with their
-//! text. It refuses what a callback never needs and an attacker might use:
+//! text; [`parse_tree`] does the same and also keeps the elements nested in
+//! them (`SendPicsInfo/PicList/item`, `ApprovalInfo/…`), built with an
+//! explicit stack rather than recursion. Both refuse what a callback never
+//! needs and an attacker might use:
 //! a DOCTYPE (XXE, entity expansion), processing instructions, entity
 //! references other than the five predefined ones and character references,
 //! a second root, text after the root, and nesting deeper than [`MAX_DEPTH`].
@@ -30,8 +33,9 @@ pub(crate) struct Document {
     pub(crate) children: Vec<Child>,
 }
 
-/// One direct child of the root.
-#[derive(Debug, Clone, PartialEq)]
+/// One element below the root: a direct child of the root, or (with
+/// [`parse_tree`]) an element nested in one.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Child {
     /// Element name as written, e.g. `MsgType`.
     pub(crate) name: String,
@@ -45,10 +49,16 @@ pub(crate) struct Child {
     /// `true` when the element's own text used an entity or character
     /// reference (`&amp;`, `&#65;`).
     pub(crate) has_ref: bool,
+    /// The element's own child elements, in document order: filled by
+    /// [`parse_tree`] (and the JSON reading of messages); always empty from
+    /// [`parse`], which only flags them with [`nested`](Self::nested).
+    pub(crate) children: Vec<Child>,
 }
 
 impl Document {
-    /// The first direct child called `name`.
+    /// The first direct child called `name` (the tests' reader; messages
+    /// go through `message::fields`).
+    #[cfg(test)]
     pub(crate) fn get(&self, name: &str) -> Option<&Child> {
         self.children.iter().find(|c| c.name == name)
     }
@@ -122,14 +132,16 @@ impl fmt::Display for XmlError {
 
 impl std::error::Error for XmlError {}
 
-/// Text pieces of the child being read: plain text may be trimmed at the
-/// ends, CDATA and resolved references never are.
+/// An element being read: its text pieces (plain text may be trimmed at the
+/// ends, CDATA and resolved references never are) and, for [`parse_tree`],
+/// its finished child elements.
 #[derive(Default)]
 struct Pending {
     name: String,
     pieces: Vec<(bool, String)>,
     nested: bool,
     has_ref: bool,
+    children: Vec<Child>,
 }
 
 impl Pending {
@@ -165,6 +177,7 @@ impl Pending {
             text,
             nested: self.nested,
             has_ref: self.has_ref,
+            children: self.children,
         }
     }
 }
@@ -179,7 +192,23 @@ fn is_blank(s: &str) -> bool {
 }
 
 /// Parses and validates `input`; see the module docs for what is refused.
+/// Returns the root's direct children only (nested elements are flagged,
+/// not kept).
 pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
+    read(input, false)
+}
+
+/// As [`parse`], and keeps every nested element in
+/// [`Child::children`] (at most [`MAX_DEPTH`] levels, so the tree is small
+/// and shallow).
+pub(crate) fn parse_tree(input: &str) -> Result<Document, XmlError> {
+    read(input, true)
+}
+
+/// The reader behind [`parse`] and [`parse_tree`]. `open` is the stack of
+/// elements below the root that are being read (never deeper than
+/// [`MAX_DEPTH`]); text always goes to the innermost one.
+fn read(input: &str, keep_nested: bool) -> Result<Document, XmlError> {
     use XmlErrorKind::*;
     // XML 1.0 documents cannot hold these characters; quick-xml does not
     // check, so a strict parser and this one would read such input
@@ -192,7 +221,21 @@ pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
     let mut root_closed = false;
     let mut depth = 0usize;
     let mut children = Vec::new();
-    let mut pending: Option<Pending> = None;
+    let mut open: Vec<Pending> = Vec::new();
+
+    // A finished element goes to its parent (or, below the root, to the
+    // document's children); nested ones are dropped unless kept.
+    let mut close = |open: &mut Vec<Pending>, done: Pending| {
+        let child = done.finish();
+        match open.last_mut() {
+            Some(parent) => {
+                if keep_nested {
+                    parent.children.push(child);
+                }
+            }
+            None => children.push(child),
+        }
+    };
 
     loop {
         let event = reader.read_event().map_err(|_| XmlError::new(Malformed))?;
@@ -217,43 +260,37 @@ pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
                 }
             }
             Event::Start(start) => {
-                if depth == 1 {
-                    pending = Some(Pending {
-                        name: start.name().as_ref().to_owned(),
-                        ..Pending::default()
-                    });
-                } else if let Some(p) = pending.as_mut() {
-                    p.nested = true;
-                }
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err(XmlError::new(TooDeep));
                 }
+                if let Some(parent) = open.last_mut() {
+                    parent.nested = true;
+                }
+                open.push(Pending {
+                    name: start.name().as_ref().to_owned(),
+                    ..Pending::default()
+                });
             }
             Event::Empty(start) => {
-                if depth == 1 {
-                    children.push(
-                        Pending {
-                            name: start.name().as_ref().to_owned(),
-                            ..Pending::default()
-                        }
-                        .finish(),
-                    );
-                } else if let Some(p) = pending.as_mut() {
-                    p.nested = true;
-                }
                 if depth + 1 > MAX_DEPTH {
                     return Err(XmlError::new(TooDeep));
                 }
+                if let Some(parent) = open.last_mut() {
+                    parent.nested = true;
+                }
+                let empty = Pending {
+                    name: start.name().as_ref().to_owned(),
+                    ..Pending::default()
+                };
+                close(&mut open, empty);
             }
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
-                if depth == 1 {
-                    if let Some(p) = pending.take() {
-                        children.push(p.finish());
-                    }
-                } else if depth == 0 {
+                if depth == 0 {
                     root_closed = true;
+                } else if let Some(done) = open.pop() {
+                    close(&mut open, done);
                 }
             }
             Event::Text(text) => {
@@ -263,23 +300,16 @@ pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
                     return Err(XmlError::new(Malformed));
                 }
                 let content = text.xml10_content();
-                if depth == 2 {
-                    if let Some(p) = pending.as_mut() {
-                        p.pieces.push((true, content.into_owned()));
-                    }
-                } else if depth < 2 && !is_blank(&content) {
-                    return Err(XmlError::new(StrayText));
+                match open.last_mut() {
+                    Some(p) => p.pieces.push((true, content.into_owned())),
+                    None if !is_blank(&content) => return Err(XmlError::new(StrayText)),
+                    None => {}
                 }
             }
-            Event::CData(cdata) => {
-                if depth == 2 {
-                    if let Some(p) = pending.as_mut() {
-                        p.pieces.push((false, cdata.xml10_content().into_owned()));
-                    }
-                } else if depth < 2 {
-                    return Err(XmlError::new(StrayText));
-                }
-            }
+            Event::CData(cdata) => match open.last_mut() {
+                Some(p) => p.pieces.push((false, cdata.xml10_content().into_owned())),
+                None => return Err(XmlError::new(StrayText)),
+            },
             Event::GeneralRef(reference) => {
                 let resolved = if reference.is_char_ref() {
                     match reference.resolve_char_ref() {
@@ -292,13 +322,12 @@ pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
                         None => return Err(XmlError::new(UnknownEntity)),
                     }
                 };
-                if depth == 2 {
-                    if let Some(p) = pending.as_mut() {
+                match open.last_mut() {
+                    Some(p) => {
                         p.has_ref = true;
                         p.pieces.push((false, resolved));
                     }
-                } else if depth < 2 {
-                    return Err(XmlError::new(StrayText));
+                    None => return Err(XmlError::new(StrayText)),
                 }
             }
             Event::Eof => break,
@@ -307,7 +336,7 @@ pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
 
     match root {
         None => Err(XmlError::new(NoRoot)),
-        Some(_) if !root_closed || depth != 0 => Err(XmlError::new(Malformed)),
+        Some(_) if !root_closed || depth != 0 || !open.is_empty() => Err(XmlError::new(Malformed)),
         Some(root) => Ok(Document { root, children }),
     }
 }
@@ -333,7 +362,27 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
     let mut start = 0;
     let mut i = 0;
     let mut brackets = 0usize;
+    // Below this index, bytes are looked at one by one (a chunk that was
+    // checked and holds something to act on).
+    let mut slow_until = 0;
     while let Some(&b) = bytes.get(i) {
+        // Fast path: with no `]` pending, a chunk that holds no byte this
+        // loop acts on (`]`, a C0 control, the lead byte 0xEF of
+        // U+FFFE/U+FFFF) leaves every state as it was: skip it whole. The
+        // check is branch-free, so the compiler vectorises it.
+        if brackets == 0 && i >= slow_until {
+            let chunk = bytes.get(i..).and_then(<[u8]>::first_chunk::<CDATA_CHUNK>);
+            if let Some(chunk) = chunk {
+                let quiet = chunk.iter().fold(true, |quiet, &c| {
+                    quiet & (c != b']') & (c >= 0x20) & (c != 0xEF)
+                });
+                if quiet {
+                    i += CDATA_CHUNK;
+                    continue;
+                }
+                slow_until = i + CDATA_CHUNK;
+            }
+        }
         match b {
             b']' => {
                 brackets += 1;
@@ -362,6 +411,12 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
     out.push_str(text.get(start..).unwrap_or_default());
     out.push_str("]]>");
 }
+
+/// Bytes [`push_cdata`] checks at once before looking at them one by one.
+/// Skipping a chunk moves `i` past bytes that are never cut points, so
+/// every cut still falls on an ASCII byte or on 0xEF (a lead byte): always
+/// a character boundary.
+const CDATA_CHUNK: usize = 32;
 
 /// Appends `<name><![CDATA[text]]></name>` (see [`push_cdata`]). `name` is
 /// one of the crate's own element names, never input.
@@ -437,6 +492,68 @@ mod tests {
         assert!(doc.get("P").unwrap().nested);
         assert_eq!(doc.get("P").unwrap().text, "");
         assert_eq!(doc.get("Count").unwrap().text, "2");
+    }
+
+    #[test]
+    fn tree_keeps_nested_elements_in_order() {
+        let doc = parse_tree(
+            "<xml><E>k</E><S><PicList><item><M><![CDATA[a]]></M></item></PicList>\
+             <PicList><item><M> b </M></item></PicList><Count>2</Count><Z/></S></xml>",
+        )
+        .unwrap();
+        let names: Vec<_> = doc.children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["E", "S"]);
+        let s = doc.get("S").unwrap();
+        assert!(s.nested);
+        assert_eq!(s.text, "");
+        let inner: Vec<_> = s.children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(inner, ["PicList", "PicList", "Count", "Z"]);
+        let m: Vec<_> = s
+            .children
+            .iter()
+            .filter(|c| c.name == "PicList")
+            .map(|p| p.children[0].children[0].text.as_str())
+            .collect();
+        assert_eq!(m, ["a", "b"]);
+        assert_eq!(s.children[2].text, "2");
+        assert!(!s.children[3].nested);
+        // The flat reader flags, but does not keep, nested elements.
+        let flat = parse("<xml><S><A>1</A></S></xml>").unwrap();
+        assert!(flat.get("S").unwrap().nested);
+        assert!(flat.get("S").unwrap().children.is_empty());
+    }
+
+    #[test]
+    fn tree_refuses_what_the_flat_reader_refuses() {
+        for bad in [
+            "<!DOCTYPE x><xml/>",
+            "<xml><A><B>&xxe;</B></A></xml>",
+            "<xml><A><B><![CDATA[a]]>b]]></B></A></xml>",
+            "<xml><A><B>\u{1}</B></A></xml>",
+            "<xml><A><B></A></B></xml>",
+            "<xml><A><B></B></A>",
+        ] {
+            assert_eq!(parse_tree(bad).is_err(), parse(bad).is_err(), "{bad}");
+            assert!(parse_tree(bad).is_err(), "{bad}");
+        }
+        // The root is level 1: 31 levels below it fit, 32 do not.
+        let below = MAX_DEPTH - 1;
+        let deep = format!(
+            "<xml>{}{}</xml>",
+            "<a>".repeat(below + 1),
+            "</a>".repeat(below + 1)
+        );
+        assert_eq!(parse_tree(&deep).unwrap_err().kind(), XmlErrorKind::TooDeep);
+        let ok = format!("<xml>{}{}</xml>", "<a>".repeat(below), "</a>".repeat(below));
+        let mut node = &parse_tree(&ok).unwrap().children[0];
+        let mut levels = 1;
+        while let Some(next) = node.children.first() {
+            node = next;
+            levels += 1;
+        }
+        assert_eq!(levels, below);
+        let deep = format!("<xml><E>x</E>{}</xml>", "<a>".repeat(200_000));
+        assert_eq!(parse_tree(&deep).unwrap_err().kind(), XmlErrorKind::TooDeep);
     }
 
     #[test]

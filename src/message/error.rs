@@ -4,7 +4,10 @@ use std::fmt;
 
 use crate::xml::XmlError;
 
-/// Why [`Message::parse`](super::Message::parse) refused a decrypted message.
+/// What went wrong with a decrypted message: why
+/// [`Message::parse`](super::Message::parse) refused it ([`Xml`](Self::Xml),
+/// [`Json`](Self::Json)), or which element did not fit
+/// ([`Message::problem`](super::Message::problem): the other kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MessageErrorKind {
@@ -12,11 +15,12 @@ pub enum MessageErrorKind {
     /// refuses: a DOCTYPE, a processing instruction, an unknown entity, a
     /// second root, text after the root, nesting deeper than 32 levels.
     Xml,
-    /// The root element is not `<xml>`.
+    /// The root element is not `<xml>` (a problem, not a refusal).
     WrongRoot,
     /// A required element is absent: one of the header elements
     /// (`ToUserName`, `FromUserName`, `CreateTime`, `MsgType`) or an element
-    /// that a typed [`MessageKind`](super::MessageKind) variant reads.
+    /// that a typed [`MessageKind`](super::MessageKind) variant reads (a
+    /// problem, not a refusal).
     MissingField,
     /// An element that is read has the wrong shape: a number that is not
     /// decimal text (`CreateTime`, `AgentID`, `MsgId`, `Scale`,
@@ -31,24 +35,31 @@ pub enum MessageErrorKind {
     Json,
 }
 
-/// A refused decrypted message (WeCom doc 消息格式, 事件格式).
+/// A refused decrypted message, or the problem of one that parsed (WeCom
+/// doc 消息格式, 事件格式).
 ///
 /// Opaque: ask [`kind`](Self::kind) what went wrong and
 /// [`element`](Self::element) which element it was about. `Display` names
 /// the element and the rule it broke but never prints a value from the
-/// message, so the error is safe to log.
+/// message, so it is safe to log.
 ///
 /// ```
 /// use wecom_callback::message::{Message, MessageErrorKind};
 ///
-/// let err = Message::parse(
+/// // Well-formed: it parses, and the problem is reported.
+/// let message = Message::parse(
 ///     "<xml><ToUserName>corp</ToUserName><FromUserName>u</FromUserName>\
-///      <CreateTime>soon</CreateTime><MsgType>text</MsgType></xml>",
-/// )
-/// .unwrap_err();
-/// assert_eq!(err.kind(), MessageErrorKind::InvalidField);
-/// assert_eq!(err.element(), Some("CreateTime"));
-/// assert!(!err.to_string().contains("soon"));
+///      <CreateTime>soon</CreateTime><MsgType>text</MsgType><Content>hi</Content></xml>",
+/// )?;
+/// let problem = message.problem().unwrap();
+/// assert_eq!(problem.kind(), MessageErrorKind::InvalidField);
+/// assert_eq!(problem.element(), Some("CreateTime"));
+/// assert!(!problem.to_string().contains("soon"));
+///
+/// // Not well-formed: refused.
+/// let err = Message::parse("<xml><Content>hi</xml>").unwrap_err();
+/// assert_eq!(err.kind(), MessageErrorKind::Xml);
+/// # Ok::<(), wecom_callback::MessageError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageError {

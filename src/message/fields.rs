@@ -1,33 +1,52 @@
-//! Typed reads of the root's direct children, with the number rules of the
-//! message module.
+//! Typed reads of a message's elements (the root's children, or the
+//! children of a nested element such as `SendPicsInfo`), with the number
+//! rules of the message module.
 
 use super::error::MessageError;
-use crate::xml::{Child, Document, is_xml_space};
+use crate::xml::{Child, is_xml_space};
 
 const UNSIGNED: &str = "an unsigned decimal integer";
+const SIGNED: &str = "a decimal integer";
 const DECIMAL: &str = "a decimal number";
 const TEXT: &str = "text (it has element children)";
+const LIST: &str = "a comma-separated list of unsigned decimal integers";
 
-/// The top-level elements of a parsed message.
+/// The elements at one level of a parsed message.
+#[derive(Clone, Copy)]
 pub(super) struct Fields<'a> {
-    doc: &'a Document,
+    children: &'a [Child],
 }
 
 impl<'a> Fields<'a> {
-    pub(super) fn new(doc: &'a Document) -> Self {
-        Self { doc }
+    pub(super) fn new(children: &'a [Child]) -> Self {
+        Self { children }
     }
 
-    /// The single element called `name`, if any.
+    fn named(&self, name: &'a str) -> impl Iterator<Item = &'a Child> + 'a {
+        let children = self.children;
+        children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The single element called `name`, if any, whatever it holds.
+    ///
+    /// # Errors
+    /// `DuplicateField` when it appears more than once.
+    fn single(&self, name: &'static str) -> Result<Option<&'a Child>, MessageError> {
+        let mut found = self.named(name);
+        let first = found.next();
+        if found.next().is_some() {
+            return Err(MessageError::duplicate(name));
+        }
+        Ok(first)
+    }
+
+    /// The single text element called `name`, if any.
     ///
     /// # Errors
     /// `DuplicateField` when it appears more than once, `InvalidField` when it
     /// has element children.
     fn child(&self, name: &'static str) -> Result<Option<&'a Child>, MessageError> {
-        if self.doc.count(name) > 1 {
-            return Err(MessageError::duplicate(name));
-        }
-        match self.doc.get(name) {
+        match self.single(name)? {
             Some(child) if child.nested => Err(MessageError::invalid(name, TEXT)),
             other => Ok(other),
         }
@@ -44,6 +63,7 @@ impl<'a> Fields<'a> {
             .ok_or_else(|| MessageError::missing(name))
     }
 
+    /// Free text (a message's `Content`, a `Label`): as sent, if present.
     pub(super) fn optional_string(
         &self,
         name: &'static str,
@@ -51,8 +71,29 @@ impl<'a> Fields<'a> {
         Ok(self.optional_str(name)?.map(str::to_owned))
     }
 
+    /// Free text, which must be present.
     pub(super) fn string(&self, name: &'static str) -> Result<String, MessageError> {
         self.str(name).map(str::to_owned)
+    }
+
+    /// An identifier, key, code or enumeration value (`EventKey`,
+    /// `UserID`, `ChangeType`, `SuiteTicket`…): trimmed of XML whitespace,
+    /// if present.
+    pub(super) fn optional_token(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<String>, MessageError> {
+        Ok(self.optional_str(name)?.map(|t| trim(t).to_owned()))
+    }
+
+    /// An identifier that must be present (trimmed).
+    pub(super) fn token(&self, name: &'static str) -> Result<String, MessageError> {
+        self.str(name).map(|t| trim(t).to_owned())
+    }
+
+    /// An identifier that reads as empty when absent (trimmed).
+    pub(super) fn token_or_empty(&self, name: &'static str) -> Result<String, MessageError> {
+        Ok(self.optional_token(name)?.unwrap_or_default())
     }
 
     /// A required unsigned decimal integer (see [`parse_unsigned`]).
@@ -78,13 +119,124 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional decimal integer with an optional `-` (error codes):
+    /// absent or empty is `None`.
+    pub(super) fn optional_signed(&self, name: &'static str) -> Result<Option<i64>, MessageError> {
+        match self.optional_str(name)? {
+            None => Ok(None),
+            Some(text) if trim(text).is_empty() => Ok(None),
+            Some(text) => {
+                let text = trim(text);
+                let digits = text.strip_prefix('-').unwrap_or(text);
+                parse_unsigned::<i64>(digits)
+                    .and_then(|_| text.parse().ok())
+                    .map(Some)
+                    .ok_or_else(|| MessageError::invalid(name, SIGNED))
+            }
+        }
+    }
+
     /// A required decimal number (see [`parse_decimal`]).
     pub(super) fn decimal(&self, name: &'static str) -> Result<f64, MessageError> {
         parse_decimal(self.str(name)?).ok_or_else(|| MessageError::invalid(name, DECIMAL))
     }
+
+    /// An optional decimal number: absent or empty (after trimming) is
+    /// `None`.
+    pub(super) fn optional_decimal(&self, name: &'static str) -> Result<Option<f64>, MessageError> {
+        match self.optional_str(name)? {
+            None => Ok(None),
+            Some(text) if trim(text).is_empty() => Ok(None),
+            Some(text) => parse_decimal(text)
+                .map(Some)
+                .ok_or_else(|| MessageError::invalid(name, DECIMAL)),
+        }
+    }
+
+    /// A comma-separated list of unsigned integers (`Department`
+    /// `1,2,3`); absent or empty is an empty list.
+    pub(super) fn number_list(&self, name: &'static str) -> Result<Vec<u64>, MessageError> {
+        let Some(text) = self.optional_str(name)? else {
+            return Ok(Vec::new());
+        };
+        split_list(text)
+            .map(|item| parse_unsigned(item).ok_or_else(|| MessageError::invalid(name, LIST)))
+            .collect()
+    }
+
+    /// A comma-separated list of names (`AddUserItems` `zhangsan,lisi`),
+    /// or the texts of `<Item>` children (`MemChangeList`, newer form);
+    /// absent or empty is an empty list.
+    pub(super) fn name_list(&self, name: &'static str) -> Result<Vec<String>, MessageError> {
+        match self.single(name)? {
+            None => Ok(Vec::new()),
+            Some(child) if child.nested => Ok(child
+                .children
+                .iter()
+                .filter(|c| !c.nested)
+                .map(|c| trim(&c.text).to_owned())
+                .filter(|c| !c.is_empty())
+                .collect()),
+            Some(child) => Ok(split_list(&child.text).map(str::to_owned).collect()),
+        }
+    }
+
+    /// The texts of every element called `name` at this level, in order
+    /// (`OptionId`, `PicMd5Sum`), trimmed.
+    pub(super) fn tokens(&self, name: &'static str) -> Result<Vec<String>, MessageError> {
+        self.named(name)
+            .map(|c| {
+                if c.nested {
+                    Err(MessageError::invalid(name, TEXT))
+                } else {
+                    Ok(trim(&c.text).to_owned())
+                }
+            })
+            .collect()
+    }
+
+    /// The single element called `name` as a group of elements
+    /// (`ScanCodeInfo`, `ApprovalInfo`), if present; an element without
+    /// children is an empty group.
+    pub(super) fn optional_group(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<Fields<'a>>, MessageError> {
+        Ok(self.single(name)?.map(|c| Fields::new(&c.children)))
+    }
+
+    /// As [`optional_group`](Self::optional_group), required.
+    pub(super) fn group(&self, name: &'static str) -> Result<Fields<'a>, MessageError> {
+        self.optional_group(name)?
+            .ok_or_else(|| MessageError::missing(name))
+    }
+
+    /// Every element called `name` at this level, as groups, in order
+    /// (`PicList`, `ApprovalNode`, `item`).
+    pub(super) fn groups(&self, name: &'static str) -> impl Iterator<Item = Fields<'a>> + 'a {
+        let children = self.children;
+        children
+            .iter()
+            .filter(move |c| c.name == name)
+            .map(|c| Fields::new(&c.children))
+    }
+
+    /// Reads every `name` group with `read`, in order.
+    pub(super) fn each<T>(
+        &self,
+        name: &'static str,
+        read: impl Fn(Fields<'a>) -> Result<T, MessageError>,
+    ) -> Result<Vec<T>, MessageError> {
+        self.groups(name).map(read).collect()
+    }
 }
 
-fn trim(text: &str) -> &str {
+/// The non-empty, trimmed items of a comma-separated list.
+fn split_list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(trim).filter(|item| !item.is_empty())
+}
+
+pub(super) fn trim(text: &str) -> &str {
     text.trim_matches(is_xml_space)
 }
 

@@ -1,22 +1,42 @@
-//! [`MessageKind`] and the small structs its variants carry.
+//! [`MessageKind`]: what a message is, and the dispatch from `MsgType`,
+//! `Event` and `InfoType` to the family modules that read each variant.
 
+use super::contact::{
+    ChangeContact, ChangeExternalChat, ChangeExternalContact, ChangeExternalTag, KfMsgOrEvent,
+};
 use super::error::MessageError;
 use super::fields::Fields;
+use super::official_account::{MassSendJobFinish, Scan, TemplateSendJobFinish};
+use super::open_platform::{Authorization, ComponentVerifyTicket, Unauthorized};
+use super::suite::{
+    CancelAuth, ChangeAuth, CreateAuth, RegisterCorp, ResetPermanentCode, SuiteTicket,
+};
+use super::wecom::{
+    BatchJobResult, Click, EnterAgent, Image, Link, Location, LocationReport, LocationSelect,
+    OpenApprovalChange, ScanCode, SendPics, Subscribe, SysApprovalChange, TaskcardClick,
+    TemplateCardEvent, TemplateCardMenuEvent, Text, Unsubscribe, Video, View, ViewMiniprogram,
+    Voice,
+};
+use super::{Header, contact, official_account, open_platform, suite, wecom};
 
-/// What a message or event is, with the elements of the typed ones.
+/// What a message, event or system push is, with its elements typed.
 ///
-/// Sources: WeCom doc 消息格式 (接收消息与事件) for the messages, 事件格式
-/// for the events (`MsgType` `event`). `MsgType` and `Event` are matched
-/// without regard to ASCII case: WeCom sends `click`/`view`, the WeChat
-/// Official Account `CLICK`/`VIEW`, both send `LOCATION`. The original
-/// spelling stays in [`Header`](super::Header).
+/// Sources, by family: WeCom doc 消息格式 (接收消息与事件) for the messages,
+/// 事件格式 for the events (`MsgType` `event`), WeCom doc 回调通知 for the
+/// third-party suite's instruction callbacks (`InfoType`), WeChat doc
+/// 接收普通消息 / 接收事件推送 for the Official Account, and WeChat Open
+/// Platform doc 验证票据 / 授权变更通知推送 for the component's pushes.
 ///
-/// Anything else lands in [`Other`](MessageKind::Other), never in an error;
-/// its elements are available through
-/// [`Message::field`](super::Message::field) and
-/// [`Message::raw_xml`](super::Message::raw_xml). Variants may be added in
-/// minor releases, so a message that is `Other` today may get its own
-/// variant later: match on `Other` only as a fallback.
+/// `MsgType`, `Event` and `InfoType` are matched without regard to ASCII
+/// case and surrounding whitespace: WeCom sends `click`/`view`, the
+/// Official Account `CLICK`/`VIEW`; the original spelling stays in
+/// [`Header`]. A variant is chosen only when every element it reads fits
+/// (required ones present, numbers decimal, no duplicates); otherwise the
+/// message is [`Other`](MessageKind::Other) with the
+/// [`problem`](OtherKind::problem) that stopped it, so an authentic
+/// message always reaches the handler. Unknown names are `Other` too, with
+/// no problem. Variants may be added in minor releases: match on `Other`
+/// only as a fallback.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum MessageKind {
@@ -28,255 +48,177 @@ pub enum MessageKind {
     Voice(Voice),
     /// `MsgType` `video`: a video.
     Video(Video),
-    /// `MsgType` `location`: a location the member sent as a message.
+    /// `MsgType` `shortvideo` (Official Account): a short video.
+    ShortVideo(Video),
+    /// `MsgType` `location`: a location sent as a message.
     Location(Location),
     /// `MsgType` `link`: a shared link.
     Link(Link),
-    /// Event `subscribe`: the member started following the app
-    /// (成员关注事件).
+    /// Event `subscribe`: a member followed the app, or a user the Official
+    /// Account (possibly by scanning a QR code with a scene).
     Subscribe(Subscribe),
-    /// Event `unsubscribe`: the member stopped following the app
-    /// (取消关注事件).
+    /// Event `unsubscribe`.
     Unsubscribe(Unsubscribe),
     /// Event `enter_agent`: the member opened the app (进入应用).
     EnterAgent(EnterAgent),
-    /// Event `LOCATION`: the app reported the member's position
-    /// (上报地理位置).
+    /// Event `LOCATION`: the position the app or account reports (上报地理位置).
     LocationReport(LocationReport),
-    /// Event `click`: the member tapped a menu item that sends a key
-    /// (点击菜单拉取消息的事件推送).
+    /// Event `click` / `CLICK`: a menu item that sends a key.
     Click(Click),
-    /// Event `view`: the member tapped a menu item that opens a URL
-    /// (点击菜单跳转链接的事件推送).
+    /// Event `view` / `VIEW`: a menu item that opens a URL.
     View(View),
-    /// Any other `MsgType` or `Event`, e.g. `change_contact`,
-    /// `change_external_contact`, `taskcard_click`, `pic_weixin`,
-    /// `open_approval_change`.
+    /// Event `view_miniprogram`: a menu item that opens a mini program page.
+    ViewMiniprogram(ViewMiniprogram),
+    /// Event `scancode_push`: the menu's scanner showed the result
+    /// (扫码推事件).
+    ScanCodePush(ScanCode),
+    /// Event `scancode_waitmsg`: the menu's scanner waits for the app's
+    /// answer (扫码推事件且弹出"消息接收中"提示框).
+    ScanCodeWaitMsg(ScanCode),
+    /// Event `pic_sysphoto`: photos taken with the camera (弹出系统拍照发图).
+    PicSysPhoto(SendPics),
+    /// Event `pic_photo_or_album`: photos from camera or album.
+    PicPhotoOrAlbum(SendPics),
+    /// Event `pic_weixin`: photos from the WeChat / WeCom album.
+    PicWeixin(SendPics),
+    /// Event `location_select`: a place picked on a map (弹出地理位置选择器).
+    LocationSelect(LocationSelect),
+    /// Event `batch_job_result`: an asynchronous contact job finished
+    /// (异步任务完成事件推送).
+    BatchJobResult(BatchJobResult),
+    /// Event (or suite `InfoType`) `change_contact`: a member, department or
+    /// tag changed (通讯录变更事件).
+    ChangeContact(ChangeContact),
+    /// Event `open_approval_change`: a third-party approval changed state
+    /// (审批状态通知事件).
+    OpenApprovalChange(OpenApprovalChange),
+    /// Event `sys_approval_change`: an approval of the built-in approval app
+    /// changed state (审批申请状态变化回调通知).
+    SysApprovalChange(SysApprovalChange),
+    /// Event `taskcard_click`: a button of a (legacy) task card was tapped.
+    TaskcardClick(TaskcardClick),
+    /// Event `template_card_event`: a button of a template card was tapped
+    /// (模板卡片事件推送); answer with
+    /// [`Reply::update_template_card`](super::Reply::update_template_card)
+    /// or [`Reply::update_button`](super::Reply::update_button).
+    TemplateCardEvent(TemplateCardEvent),
+    /// Event `template_card_menu_event`: an item of a template card's menu
+    /// was tapped (通用模板卡片右上角菜单事件推送).
+    TemplateCardMenuEvent(TemplateCardMenuEvent),
+    /// Event (or suite `InfoType`) `change_external_contact`: a customer
+    /// contact changed (客户变更回调).
+    ChangeExternalContact(ChangeExternalContact),
+    /// Event `change_external_chat`: a customer group changed (客户群变更事件).
+    ChangeExternalChat(ChangeExternalChat),
+    /// Event `change_external_tag`: a customer tag changed (企业客户标签变更事件).
+    ChangeExternalTag(ChangeExternalTag),
+    /// Event `kf_msg_or_event`: WeChat customer service (微信客服) has
+    /// messages to fetch with the `sync_msg` API.
+    KfMsgOrEvent(KfMsgOrEvent),
+    /// Event `SCAN` (Official Account): a follower scanned a QR code with a
+    /// scene.
+    Scan(Scan),
+    /// Event `MASSSENDJOBFINISH` (Official Account): a mass send finished.
+    MassSendJobFinish(MassSendJobFinish),
+    /// Event `TEMPLATESENDJOBFINISH` (Official Account): a template message
+    /// was delivered or not.
+    TemplateSendJobFinish(TemplateSendJobFinish),
+    /// Suite `InfoType` `suite_ticket`: the ticket for the suite access token
+    /// (推送suite_ticket).
+    SuiteTicket(SuiteTicket),
+    /// Suite `InfoType` `create_auth`: a corp installed the app (授权成功通知).
+    CreateAuth(CreateAuth),
+    /// Suite `InfoType` `change_auth`: a corp changed its authorization.
+    ChangeAuth(ChangeAuth),
+    /// Suite `InfoType` `cancel_auth`: a corp removed the app.
+    CancelAuth(CancelAuth),
+    /// Suite `InfoType` `reset_permanent_code` (服务商代开发): a new
+    /// authorization code for the permanent code.
+    ResetPermanentCode(ResetPermanentCode),
+    /// Suite `InfoType` `register_corp`: a corp registered through the
+    /// provider's QR code (推广二维码注册完成通知).
+    RegisterCorp(RegisterCorp),
+    /// Open Platform `InfoType` `component_verify_ticket` (验证票据).
+    ComponentVerifyTicket(ComponentVerifyTicket),
+    /// Open Platform `InfoType` `authorized`: an account authorized the
+    /// component.
+    Authorized(Authorization),
+    /// Open Platform `InfoType` `updateauthorized`: an account changed its
+    /// authorization.
+    UpdateAuthorized(Authorization),
+    /// Open Platform `InfoType` `unauthorized`: an account withdrew its
+    /// authorization.
+    Unauthorized(Unauthorized),
+    /// Anything else: an unknown `MsgType`, `Event` or `InfoType`, or a
+    /// known one whose elements did not fit its variant (see
+    /// [`OtherKind::problem`]). Read the elements with
+    /// [`Message::field`](super::Message::field) or
+    /// [`Message::raw_xml`](super::Message::raw_xml).
     Other(OtherKind),
 }
 
-/// A text message: `MsgType` `text` (WeCom doc 消息格式, 文本消息).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Text {
-    /// `Content`: the text as the member typed it.
-    pub content: String,
-}
-
-/// A picture: `MsgType` `image` (WeCom doc 消息格式, 图片消息).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Image {
-    /// `PicUrl`: link to the picture.
-    pub pic_url: String,
-    /// `MediaId`: media id for the 获取临时素材 API; the doc says it is valid
-    /// for three days only.
-    pub media_id: String,
-}
-
-/// A voice recording: `MsgType` `voice` (WeCom doc 消息格式, 语音消息).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Voice {
-    /// `MediaId`: media id for the 获取临时素材 API.
-    pub media_id: String,
-    /// `Format`: the audio format, e.g. `amr` or `speex`.
-    pub format: String,
-}
-
-/// A video: `MsgType` `video` (WeCom doc 消息格式, 视频消息).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Video {
-    /// `MediaId`: media id of the video for the 获取临时素材 API.
-    pub media_id: String,
-    /// `ThumbMediaId`: media id of the video's thumbnail.
-    pub thumb_media_id: String,
-}
-
-/// A location sent as a message: `MsgType` `location` (WeCom doc 消息格式,
-/// 位置消息).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Location {
-    /// `Location_X`: latitude, in degrees.
-    pub location_x: f64,
-    /// `Location_Y`: longitude, in degrees.
-    pub location_y: f64,
-    /// `Scale`: the map zoom level.
-    pub scale: u32,
-    /// `Label`: the place's description, e.g. a street address.
-    pub label: String,
-}
-
-/// A shared link: `MsgType` `link` (WeCom doc 消息格式, 链接消息).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Link {
-    /// `Title`: the link's title.
-    pub title: String,
-    /// `Description`: the link's description.
-    pub description: String,
-    /// `Url`: the link's target.
-    pub url: String,
-    /// `PicUrl`: the cover thumbnail. WeCom always sends it; `None` when the
-    /// element is absent (the WeChat Official Account's link message has
-    /// none).
-    pub pic_url: Option<String>,
-}
-
-/// The `subscribe` event (WeCom doc 事件格式, 成员关注及取消关注事件).
-///
-/// It carries nothing beyond the [`Header`](super::Header); a struct so that
-/// fields can be added later.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Subscribe {}
-
-/// The `unsubscribe` event (WeCom doc 事件格式, 成员关注及取消关注事件).
-///
-/// It carries nothing beyond the [`Header`](super::Header); a struct so that
-/// fields can be added later.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Unsubscribe {}
-
-/// The `enter_agent` event (WeCom doc 事件格式, 进入应用).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct EnterAgent {
-    /// `EventKey`: empty for this event according to the doc; an absent
-    /// element reads as empty too.
-    pub event_key: String,
-}
-
-/// The `LOCATION` event (WeCom doc 事件格式, 上报地理位置), sent when the app
-/// is set to report the member's position.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct LocationReport {
-    /// `Latitude`, in degrees.
-    pub latitude: f64,
-    /// `Longitude`, in degrees.
-    pub longitude: f64,
-    /// `Precision`: the position's accuracy (地理位置精度), as sent.
-    pub precision: f64,
-}
-
-/// The `click` event of a menu item (WeCom doc 事件格式, 点击菜单拉取消息的事件推送).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Click {
-    /// `EventKey`: the `key` configured for the menu item.
-    pub event_key: String,
-}
-
-/// The `view` event of a menu item (WeCom doc 事件格式, 点击菜单跳转链接的事件推送).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct View {
-    /// `EventKey`: the URL the menu item opens.
-    pub event_key: String,
-}
-
-/// A message or event without a typed variant; read its elements with
-/// [`Message::field`](super::Message::field) or
-/// [`Message::raw_xml`](super::Message::raw_xml).
+/// A message, event or push without a typed variant.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OtherKind {
-    /// `MsgType` as sent.
+    /// `MsgType` as sent (trimmed); empty for system pushes.
     pub msg_type: String,
     /// `Event` as sent, when `MsgType` is `event` and the element is there.
     pub event: Option<String>,
+    /// `InfoType` of a system push, when there is one.
+    pub info_type: Option<String>,
+    /// Why a known `MsgType`, `Event` or `InfoType` did not become its
+    /// typed variant (the first element that did not fit, e.g. a `click`
+    /// without `EventKey`); `None` for names this crate does not type.
+    pub problem: Option<MessageError>,
 }
 
+/// A family's reader: `None` when the name is not one of its own.
+pub(super) type Read = Option<Result<MessageKind, MessageError>>;
+
 impl MessageKind {
-    /// Reads the variant for `msg_type` / `event` from `fields`.
-    pub(super) fn read(
-        fields: &Fields<'_>,
-        msg_type: &str,
-        event: Option<&str>,
-    ) -> Result<Self, MessageError> {
-        let is = |name: &str| msg_type.eq_ignore_ascii_case(name);
-        let kind = if is("text") {
-            Self::Text(Text {
-                content: fields.string("Content")?,
-            })
-        } else if is("image") {
-            Self::Image(Image {
-                pic_url: fields.string("PicUrl")?,
-                media_id: fields.string("MediaId")?,
-            })
-        } else if is("voice") {
-            Self::Voice(Voice {
-                media_id: fields.string("MediaId")?,
-                format: fields.string("Format")?,
-            })
-        } else if is("video") {
-            Self::Video(Video {
-                media_id: fields.string("MediaId")?,
-                thumb_media_id: fields.string("ThumbMediaId")?,
-            })
-        } else if is("location") {
-            Self::Location(Location {
-                location_x: fields.decimal("Location_X")?,
-                location_y: fields.decimal("Location_Y")?,
-                scale: fields.unsigned("Scale")?,
-                label: fields.string("Label")?,
-            })
-        } else if is("link") {
-            Self::Link(Link {
-                title: fields.string("Title")?,
-                description: fields.string("Description")?,
-                url: fields.string("Url")?,
-                pic_url: fields.optional_string("PicUrl")?,
-            })
-        } else if is("event") {
-            match event {
-                Some(event) => Self::read_event(fields, msg_type, event)?,
-                None => Self::other(msg_type, None),
+    /// Reads the variant that `header` names from `fields`: the typed one
+    /// when every element fits, otherwise [`MessageKind::Other`] with the
+    /// problem.
+    pub(super) fn read(fields: &Fields<'_>, header: &Header) -> Self {
+        let read = match (&header.info_type, header.event.as_deref()) {
+            (Some(info_type), _) => {
+                let name = info_type.to_ascii_lowercase();
+                suite::read(fields, &name)
+                    .or_else(|| open_platform::read(fields, &name))
+                    .or_else(|| contact::read(fields, &name))
             }
-        } else {
-            Self::other(msg_type, None)
+            (None, Some(event)) => {
+                let name = event.to_ascii_lowercase();
+                wecom::read_event(fields, &name)
+                    .or_else(|| contact::read(fields, &name))
+                    .or_else(|| official_account::read_event(fields, &name))
+            }
+            (None, None) => wecom::read_message(fields, &header.msg_type.to_ascii_lowercase()),
         };
-        Ok(kind)
+        match read {
+            Some(Ok(kind)) => kind,
+            Some(Err(problem)) => Self::other(header, Some(problem)),
+            None => Self::other(header, None),
+        }
     }
 
-    fn read_event(fields: &Fields<'_>, msg_type: &str, event: &str) -> Result<Self, MessageError> {
-        let is = |name: &str| event.eq_ignore_ascii_case(name);
-        let kind = if is("subscribe") {
-            Self::Subscribe(Subscribe {})
-        } else if is("unsubscribe") {
-            Self::Unsubscribe(Unsubscribe {})
-        } else if is("enter_agent") {
-            Self::EnterAgent(EnterAgent {
-                event_key: fields.optional_string("EventKey")?.unwrap_or_default(),
-            })
-        } else if is("LOCATION") {
-            Self::LocationReport(LocationReport {
-                latitude: fields.decimal("Latitude")?,
-                longitude: fields.decimal("Longitude")?,
-                precision: fields.decimal("Precision")?,
-            })
-        } else if is("click") {
-            Self::Click(Click {
-                event_key: fields.string("EventKey")?,
-            })
-        } else if is("view") {
-            Self::View(View {
-                event_key: fields.string("EventKey")?,
-            })
-        } else {
-            Self::other(msg_type, Some(event))
-        };
-        Ok(kind)
-    }
-
-    fn other(msg_type: &str, event: Option<&str>) -> Self {
+    /// [`MessageKind::Other`] for `header`.
+    pub(super) fn other(header: &Header, problem: Option<MessageError>) -> Self {
         Self::Other(OtherKind {
-            msg_type: msg_type.to_owned(),
-            event: event.map(str::to_owned),
+            msg_type: header.msg_type.clone(),
+            event: header.event.clone(),
+            info_type: header.info_type.clone(),
+            problem,
         })
+    }
+
+    /// The typed variant's problem: `None` for typed variants and for
+    /// unknown names.
+    pub(super) fn problem(&self) -> Option<&MessageError> {
+        match self {
+            Self::Other(other) => other.problem.as_ref(),
+            _ => None,
+        }
     }
 }

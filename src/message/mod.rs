@@ -1,19 +1,32 @@
-//! Typed inbound messages and outbound passive replies of a WeCom
-//! self-built app (企业内部开发).
+//! Typed inbound messages and outbound passive replies of every callback
+//! kind (see [`CallbackKind`](crate::CallbackKind)).
 //!
-//! * [`Message`] is the decrypted XML that WeCom pushes to the app's
-//!   "接收消息" URL: the common [`Header`] (`ToUserName`, `FromUserName`,
-//!   `CreateTime`, `MsgType`, `AgentID`, `MsgId`, `Event`) and a
-//!   [`MessageKind`] with the elements of the messages of WeCom doc 消息格式
-//!   (接收消息与事件) and of a few events of WeCom doc 事件格式. Every other
-//!   message or event parses too, as [`MessageKind::Other`]; its elements
-//!   stay readable through [`Message::field`] and [`Message::raw_xml`].
-//! * [`Reply`] is a passive reply (WeCom doc 被动回复消息格式): text, image,
-//!   voice, video or news. [`Reply::to_xml`] renders the plaintext XML that
-//!   is then encrypted into the reply envelope.
+//! * [`Message`] is the decrypted XML (or the vendor's JSON form) that
+//!   WeCom or WeChat pushes: the common [`Header`] (`ToUserName`,
+//!   `FromUserName`, `CreateTime`, `MsgType`, `AgentID`, `MsgId`, `Event`,
+//!   or `InfoType` for system pushes) and a [`MessageKind`] with the typed
+//!   elements of every message, event and push of this project's
+//!   MESSAGES.md catalog: WeCom app messages and events (WeCom doc 消息格式,
+//!   事件格式), contact and customer-contact events, the suite's instruction
+//!   callbacks (WeCom doc 回调通知), the Official Account's events (WeChat doc
+//!   接收事件推送) and the Open Platform's pushes (验证票据, 授权变更通知推送).
+//!   Anything else, or a known name whose elements do not fit, parses too,
+//!   as [`MessageKind::Other`] with the [`problem`](Message::problem); its
+//!   elements stay readable through [`Message::field`] and
+//!   [`Message::raw_xml`]. **Only text that is not well-formed XML (or not a
+//!   JSON object) is refused**: an authentic message always reaches the
+//!   handler.
+//! * [`BotMessage`] is the WeCom intelligent robot's JSON callback.
+//! * [`Reply`] is a passive reply (WeCom doc 被动回复消息格式, WeChat doc
+//!   被动回复用户消息, WeCom doc 智能机器人 被动回复消息): text, image, voice,
+//!   video, news, music, card updates, customer-service transfer, the
+//!   robot's JSON replies. [`Reply::to_xml`] and [`Reply::to_bot_json`]
+//!   render the plaintext that is then encrypted into the reply envelope;
+//!   [`Reply::check_for`] says whether a kind can carry it.
 //!
 //! Pure code: no HTTP types. The XML reader refuses DOCTYPEs, processing
-//! instructions, unknown entities and deep nesting; see [`MessageError`].
+//! instructions, unknown entities, characters XML forbids and deep
+//! nesting; see [`MessageError`].
 //!
 //! # Example
 //!
@@ -48,15 +61,22 @@
 //!      <Content><![CDATA[you said: this is a test]]></Content></xml>"
 //! );
 //!
-//! // Unknown events are not errors.
+//! // Unknown events are not errors; neither is a known one with a field
+//! // missing: it arrives as `Other`, with the problem.
 //! let event = Message::parse(
 //!     "<xml><ToUserName>corp</ToUserName><FromUserName>sys</FromUserName>\
 //!      <CreateTime>1403610513</CreateTime><MsgType>event</MsgType>\
-//!      <Event>change_contact</Event><ChangeType>update_user</ChangeType></xml>",
+//!      <Event>living_status_change</Event><LivingId>l1</LivingId></xml>",
 //! )?;
 //! assert!(matches!(event.kind(), MessageKind::Other(_)));
-//! assert_eq!(event.event(), Some("change_contact"));
-//! assert_eq!(event.field("ChangeType"), Some("update_user"));
+//! assert_eq!(event.event(), Some("living_status_change"));
+//! assert_eq!(event.field("LivingId"), Some("l1"));
+//! let click = Message::parse(
+//!     "<xml><ToUserName>corp</ToUserName><FromUserName>u</FromUserName>\
+//!      <CreateTime>1</CreateTime><MsgType>event</MsgType><Event>click</Event></xml>",
+//! )?;
+//! assert!(matches!(click.kind(), MessageKind::Other(_)));
+//! assert_eq!(click.problem().and_then(|p| p.element()), Some("EventKey"));
 //!
 //! // A news reply takes 1 to 8 articles.
 //! let news = Reply::news([Article::new("Release notes").url("https://example.com/notes")])?;
@@ -66,50 +86,88 @@
 //! ```
 
 mod bot;
+mod card;
+mod contact;
 mod error;
 mod fields;
 mod kind;
+mod menu;
+mod official_account;
+mod open_platform;
+mod parts;
+mod render;
 mod reply;
+mod suite;
+#[cfg(test)]
+mod tests;
+mod wecom;
+mod work;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use bot::BotMessage;
-pub use error::{MessageError, MessageErrorKind};
-pub use kind::{
-    Click, EnterAgent, Image, Link, Location, LocationReport, MessageKind, OtherKind, Subscribe,
-    Text, Unsubscribe, Video, View, Voice,
+pub use card::CardError;
+pub use contact::{
+    ChangeContact, ChangeExternalChat, ChangeExternalContact, ChangeExternalTag, ContactChange,
+    ContactUser, ExtAttr, ExternalChatChange, ExternalContactChange, ExternalTagChange,
+    KfMsgOrEvent, Party, TagChange,
 };
-pub use reply::{Article, NewsError, Reply};
+pub use error::{MessageError, MessageErrorKind};
+pub use kind::{MessageKind, OtherKind};
+pub use official_account::{
+    ArticleUrl, CopyrightCheck, CopyrightResult, MassSendJobFinish, Scan, TemplateSendJobFinish,
+};
+pub use open_platform::{Authorization, ComponentVerifyTicket, Unauthorized};
+pub use parts::{Article, Music, NewsError};
+pub use render::ReplyNotAllowed;
+pub use reply::Reply;
+pub use suite::{
+    CancelAuth, ChangeAuth, CreateAuth, RegisterCorp, ResetPermanentCode, SuiteTicket,
+};
+pub use wecom::{
+    ApprovalItem, ApprovalNode, BatchJobResult, Click, EnterAgent, Image, Link, Location,
+    LocationReport, LocationSelect, NotifyNode, OpenApprovalChange, ScanCode, SelectedItem,
+    SendPics, SpDetail, SpRecord, Subscribe, SysApprovalChange, TaskcardClick, TemplateCardEvent,
+    TemplateCardMenuEvent, Text, Unsubscribe, Video, View, ViewMiniprogram, Voice,
+};
 
 use crate::xml::{self, Child};
 use fields::Fields;
 
-/// The elements every WeCom message and event carries (WeCom doc 消息格式,
-/// 事件格式), plus `MsgId` and `Event` where present.
+/// The elements every message and event carries (WeCom doc 消息格式,
+/// 事件格式; WeChat doc 接收普通消息), plus `MsgId` and `Event` where
+/// present, or the `InfoType` of a system push.
 ///
-/// Strings are the element text: CDATA verbatim, plain text with entities
-/// resolved and surrounding whitespace trimmed. Numbers are decimal text
-/// (surrounding whitespace allowed, no sign).
+/// Strings are trimmed of surrounding XML whitespace (CDATA or not); numbers
+/// are decimal text. A header element that is missing or malformed leaves
+/// its field empty (`""`, `0`, `None`) and is reported by
+/// [`Message::problem`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Header {
-    /// `ToUserName`: the corp id (企业微信 CorpID) the message was sent to.
+    /// `ToUserName`: the corp id (企业微信 CorpID), the Official Account's
+    /// original id (`gh_…`), or for system pushes the `SuiteId`, `AppId` or
+    /// `ServiceCorpId`.
     pub to_user_name: String,
-    /// `FromUserName`: the member's UserID, or `sys` for system events such
-    /// as `change_contact` and `change_external_contact`.
+    /// `FromUserName`: the member's UserID or the follower's openid, or
+    /// `sys` for system events such as `change_contact`; empty for system
+    /// pushes.
     pub from_user_name: String,
-    /// `CreateTime`: when the message was created, unix seconds.
+    /// `CreateTime` (system pushes: `TimeStamp` or `CreateTime`): when the
+    /// message was created, unix seconds; 0 when absent or malformed.
     pub create_time: u64,
     /// `MsgType`: `text`, `image`, `voice`, `video`, `location`, `link`,
-    /// `event`, or any other value WeCom adds, as sent.
+    /// `event`, or any other value the vendor adds, as sent; empty for
+    /// system pushes.
     pub msg_type: String,
     /// `AgentID`: the app's id; `None` when absent (contact and
-    /// customer-contact events) or empty.
+    /// customer-contact events, the Official Account), empty or malformed.
     pub agent_id: Option<u64>,
     /// `MsgId`: the message id (64 bits), carried by messages but not by
-    /// events; the key for de-duplicating WeCom's retries. `None` when
-    /// absent or empty.
+    /// events; the key for de-duplicating retries. `None` when absent,
+    /// empty or not a decimal (the text stays in
+    /// [`Message::field`]`("MsgId")`).
     pub msg_id: Option<u64>,
     /// `Event`, as sent, when `MsgType` is `event` (compare it without regard
     /// to ASCII case: WeCom sends `click`, the WeChat Official Account
@@ -119,163 +177,123 @@ pub struct Header {
     /// instruction callback (`suite_ticket`, `create_auth`, …, WeCom doc
     /// 回调通知) or an Open Platform push (`component_verify_ticket`,
     /// `authorized`, …, WeChat Open Platform doc 验证票据). For those,
-    /// `msg_type` is empty, `to_user_name` is the `SuiteId` or `AppId`,
-    /// `from_user_name` is empty and `create_time` is `TimeStamp` or
-    /// `CreateTime`. `None` for messages and events.
+    /// `msg_type` is empty, `to_user_name` is the `SuiteId`, `AppId` or
+    /// `ServiceCorpId`, `from_user_name` is empty and `create_time` is
+    /// `TimeStamp` or `CreateTime`. `None` for messages and events.
     pub info_type: Option<String>,
 }
 
-/// A decrypted WeCom message or event (WeCom doc 消息格式 (接收消息与事件),
-/// 事件格式).
+/// A decrypted message, event or system push (WeCom doc 消息格式
+/// (接收消息与事件), 事件格式, 回调通知; WeChat doc 接收普通消息, 接收事件推送;
+/// WeChat Open Platform doc 验证票据).
 ///
-/// Built by [`Message::parse`] (or [`str::parse`]). Holds the [`Header`],
-/// the typed [`MessageKind`], the exact XML it was parsed from, and the text
-/// of every top-level element for [`field`](Self::field).
+/// Built by [`Message::parse`] (or [`str::parse`]) or
+/// [`Message::parse_json`]. Holds the [`Header`], the typed
+/// [`MessageKind`], the first [`problem`](Self::problem) met while typing
+/// it, the exact text it was parsed from, and the elements for
+/// [`field`](Self::field).
 ///
-/// `Debug` shows the header and the kind, not the raw XML.
+/// `Debug` shows the header, the kind and the problem, not the raw XML.
 #[derive(Clone, PartialEq)]
 pub struct Message {
     header: Header,
     kind: MessageKind,
+    problem: Option<MessageError>,
     raw_xml: String,
     children: Vec<Child>,
 }
 
+/// Keeps the first problem met; returns the value, or `fallback` on error.
+fn noted<T>(read: Result<T, MessageError>, fallback: T, problem: &mut Option<MessageError>) -> T {
+    read.unwrap_or_else(|error| {
+        problem.get_or_insert(error);
+        fallback
+    })
+}
+
 impl Message {
-    /// Parses the decrypted XML of a message or event.
+    /// Parses the decrypted XML of a message, event or system push.
     ///
-    /// The root must be `<xml>`. Required: `ToUserName`, `FromUserName`,
-    /// `CreateTime` (unsigned decimal) and `MsgType`; `AgentID` and `MsgId`
-    /// are optional but, when present and not empty, must be unsigned
-    /// decimals that fit in a `u64`. Element names are case-sensitive;
-    /// unknown elements are ignored (and available via
-    /// [`field`](Self::field)).
+    /// Only XML that is not well-formed, or that uses what the reader
+    /// refuses, is an error. Everything else parses, so that an authentic
+    /// message always reaches the handler:
     ///
-    /// For a typed [`MessageKind`] variant, the elements it reads are
-    /// required and must be well-formed too (see each variant's struct):
-    /// a `text` message without `Content`, or a `LOCATION` event whose
-    /// `Latitude` is not a decimal number, is an error rather than
-    /// [`MessageKind::Other`]. Decimal numbers are plain notation (`-12.5`,
-    /// no exponent, `inf` or `NaN`). An element that is read may appear only
-    /// once and must hold text, not element children.
+    /// * the header is read leniently: `ToUserName`, `FromUserName`,
+    ///   `CreateTime` (unsigned decimal) and `MsgType` are expected, and
+    ///   `AgentID` and `MsgId` must be unsigned decimals when present and
+    ///   not empty; a missing or malformed one leaves its [`Header`] field
+    ///   empty and is reported by [`problem`](Self::problem);
+    /// * the [`MessageKind`] is the typed variant when every element the
+    ///   variant reads fits (required ones present, numbers decimal in
+    ///   plain notation, no duplicates, text where text is expected);
+    ///   otherwise [`MessageKind::Other`] with that problem (a `click`
+    ///   without `EventKey`, a `LOCATION` whose `Latitude` is `n/a`);
+    /// * a root other than `<xml>`, or neither `MsgType` nor `InfoType`,
+    ///   gives `Other` with the problem too.
+    ///
+    /// `MsgType`, `Event` and `InfoType` match without regard to ASCII case
+    /// and surrounding whitespace; values are read with or without CDATA.
+    /// Element names are case-sensitive; unknown elements are ignored (and
+    /// available via [`field`](Self::field)).
     ///
     /// # Errors
-    /// [`MessageError`] with kind
-    /// [`Xml`](MessageErrorKind::Xml) (not well-formed, or a DOCTYPE,
-    /// processing instruction, unknown entity, second root, trailing text or
-    /// nesting deeper than 32),
-    /// [`WrongRoot`](MessageErrorKind::WrongRoot),
-    /// [`MissingField`](MessageErrorKind::MissingField),
-    /// [`InvalidField`](MessageErrorKind::InvalidField) or
-    /// [`DuplicateField`](MessageErrorKind::DuplicateField).
+    /// [`MessageError`] of kind [`Xml`](MessageErrorKind::Xml): not
+    /// well-formed, or a DOCTYPE, processing instruction, unknown entity,
+    /// character XML 1.0 forbids, `]]>` in text, second root, trailing text
+    /// or nesting deeper than 32.
     pub fn parse(xml: &str) -> Result<Self, MessageError> {
-        let doc = xml::parse(xml).map_err(MessageError::xml)?;
-        if doc.root != "xml" {
-            return Err(MessageError::wrong_root());
-        }
-        Self::from_document(doc, xml.to_owned())
+        let doc = xml::parse_tree(xml).map_err(MessageError::xml)?;
+        Ok(Self::from_document(doc, xml.to_owned()))
     }
 
     /// Parses a decrypted JSON message of the vendor's JSON callback format
     /// (`{"ToUserName": …, "MsgType": "text", "Content": …}`): a JSON object
-    /// whose members stand for the XML elements. Strings and numbers are
-    /// the element text; objects and arrays count as elements with children
-    /// (see [`field`](Self::field)). The same rules as [`Message::parse`]
-    /// apply after that; [`raw_xml`](Self::raw_xml) returns the JSON text.
+    /// whose members stand for the XML elements. Strings, numbers and
+    /// booleans are the element text, `null` is empty text, an object is an
+    /// element with children (its members), and an array is the element
+    /// repeated once per item (`"PicList": [{…}, {…}]`); nesting beyond 32
+    /// levels is dropped. The same rules as [`Message::parse`] apply after
+    /// that; [`raw_xml`](Self::raw_xml) returns the JSON text.
     ///
     /// # Errors
-    /// [`MessageErrorKind::Json`] unless `json` is a JSON object; then as
-    /// [`Message::parse`].
+    /// [`MessageErrorKind::Json`] unless `json` is a JSON object.
     pub fn parse_json(json: &str) -> Result<Self, MessageError> {
         let serde_json::Value::Object(map) =
             serde_json::from_str(json).map_err(|_| MessageError::json())?
         else {
             return Err(MessageError::json());
         };
-        let children = map
-            .into_iter()
-            .map(|(name, value)| {
-                let (text, nested) = match value {
-                    serde_json::Value::String(text) => (text, false),
-                    serde_json::Value::Number(n) => (n.to_string(), false),
-                    serde_json::Value::Bool(b) => (b.to_string(), false),
-                    serde_json::Value::Null => (String::new(), false),
-                    serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
-                        (String::new(), true)
-                    }
-                };
-                Child {
-                    name,
-                    text,
-                    nested,
-                    has_ref: false,
-                }
-            })
-            .collect();
+        let mut children = Vec::new();
+        for (name, value) in map {
+            json_elements(name, value, 2, &mut children);
+        }
         let doc = xml::Document {
             root: "xml".to_owned(),
             children,
         };
-        Self::from_document(doc, json.to_owned())
+        Ok(Self::from_document(doc, json.to_owned()))
     }
 
-    fn from_document(doc: xml::Document, raw: String) -> Result<Self, MessageError> {
-        let fields = Fields::new(&doc);
-        let info_type = fields.optional_str("InfoType")?;
-        let header = match (fields.optional_str("MsgType")?, info_type) {
-            (None, Some(info_type)) => {
-                // A system push: SuiteId/AppId and TimeStamp/CreateTime, no
-                // member, no MsgType (WeCom doc 回调通知; Open Platform doc
-                // 验证票据).
-                let to_user_name = match fields.optional_string("SuiteId")? {
-                    Some(id) => id,
-                    None => fields.optional_string("AppId")?.unwrap_or_default(),
-                };
-                let create_time = match fields.optional_unsigned("TimeStamp")? {
-                    Some(t) => t,
-                    None => fields.optional_unsigned("CreateTime")?.unwrap_or(0),
-                };
-                Header {
-                    to_user_name,
-                    from_user_name: String::new(),
-                    create_time,
-                    msg_type: String::new(),
-                    agent_id: None,
-                    msg_id: None,
-                    event: None,
-                    info_type: Some(info_type.to_owned()),
-                }
+    fn from_document(doc: xml::Document, raw: String) -> Self {
+        let fields = Fields::new(&doc.children);
+        let mut problem = (doc.root != "xml").then(MessageError::wrong_root);
+        let header = read_header(&fields, &mut problem);
+        let kind = match &problem {
+            Some(p) if p.kind() == MessageErrorKind::WrongRoot => {
+                MessageKind::other(&header, Some(p.clone()))
             }
-            (msg_type, _) => {
-                let msg_type = msg_type.ok_or_else(|| MessageError::missing("MsgType"))?;
-                let event = if msg_type.eq_ignore_ascii_case("event") {
-                    fields.optional_str("Event")?
-                } else {
-                    None
-                };
-                Header {
-                    to_user_name: fields.string("ToUserName")?,
-                    from_user_name: fields.string("FromUserName")?,
-                    create_time: fields.unsigned("CreateTime")?,
-                    msg_type: msg_type.to_owned(),
-                    agent_id: fields.optional_unsigned("AgentID")?,
-                    msg_id: fields.optional_unsigned("MsgId")?,
-                    event: event.map(str::to_owned),
-                    info_type: None,
-                }
+            Some(p) if header.msg_type.is_empty() && header.info_type.is_none() => {
+                MessageKind::other(&header, Some(p.clone()))
             }
+            _ => MessageKind::read(&fields, &header),
         };
-        let kind = if header.info_type.is_some() {
-            MessageKind::read(&fields, "", None)?
-        } else {
-            MessageKind::read(&fields, &header.msg_type, header.event.as_deref())?
-        };
-        Ok(Self {
+        Self {
             header,
             kind,
+            problem,
             raw_xml: raw,
             children: doc.children,
-        })
+        }
     }
 
     /// The common elements.
@@ -288,8 +306,17 @@ impl Message {
         &self.kind
     }
 
-    /// The decrypted XML exactly as received, for elements this crate does
-    /// not type (nested ones such as `ApprovalInfo` or `SendPicsInfo`).
+    /// The first element that did not fit, if any: a header element (its
+    /// [`Header`] field is then empty), or an element of the variant that
+    /// `MsgType`/`Event`/`InfoType` names (the kind is then
+    /// [`MessageKind::Other`], see [`OtherKind::problem`]). `None` when
+    /// everything fit. Its `Display` names the element, never a value.
+    pub fn problem(&self) -> Option<&MessageError> {
+        self.problem.as_ref().or_else(|| self.kind.problem())
+    }
+
+    /// The decrypted XML (or JSON) exactly as received, for elements this
+    /// crate does not type.
     pub fn raw_xml(&self) -> &str {
         &self.raw_xml
     }
@@ -300,7 +327,8 @@ impl Message {
     /// CDATA is returned verbatim, plain text with entities resolved and
     /// surrounding whitespace trimmed. `None` when there is no such element,
     /// or when it has element children (such as `ExtAttr` or
-    /// `SendPicsInfo`; read those from [`raw_xml`](Self::raw_xml)).
+    /// `SendPicsInfo`: typed in [`kind`](Self::kind), or read them from
+    /// [`raw_xml`](Self::raw_xml)).
     pub fn field(&self, name: &str) -> Option<&str> {
         self.children
             .iter()
@@ -326,12 +354,14 @@ impl Message {
         self.header.event.as_deref()
     }
 
-    /// `FromUserName`: the member's UserID (`sys` for system events).
+    /// `FromUserName`: the member's UserID or follower's openid (`sys` for
+    /// system events, empty for system pushes).
     pub fn from_user_name(&self) -> &str {
         &self.header.from_user_name
     }
 
-    /// `ToUserName`: the corp id.
+    /// `ToUserName`: the corp id or the account's original id (for system
+    /// pushes: `SuiteId`, `AppId` or `ServiceCorpId`).
     pub fn to_user_name(&self) -> &str {
         &self.header.to_user_name
     }
@@ -367,302 +397,101 @@ impl fmt::Debug for Message {
         f.debug_struct("Message")
             .field("header", &self.header)
             .field("kind", &self.kind)
+            .field("problem", &self.problem)
             .finish_non_exhaustive()
     }
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
-mod tests {
-    use super::*;
-
-    fn xml(body: &str) -> String {
-        format!(
-            "<xml><ToUserName><![CDATA[corp]]></ToUserName><FromUserName><![CDATA[u1]]></FromUserName>\
-             <CreateTime>1700000000</CreateTime>{body}</xml>"
-        )
-    }
-
-    fn err(input: &str) -> (MessageErrorKind, Option<&'static str>) {
-        let e = Message::parse(input).unwrap_err();
-        (e.kind(), e.element())
-    }
-
-    #[test]
-    fn header_and_text() {
-        let m = Message::parse(&xml(
-            "<MsgType>text</MsgType><Content><![CDATA[ hi ]]></Content><MsgId>9</MsgId><AgentID>1000002</AgentID>",
-        ))
-        .unwrap();
-        assert_eq!(m.to_user_name(), "corp");
-        assert_eq!(m.from_user_name(), "u1");
-        assert_eq!(m.create_time(), 1_700_000_000);
-        assert_eq!(m.msg_type(), "text");
-        assert_eq!(m.msg_id(), Some(9));
-        assert_eq!(m.agent_id(), Some(1_000_002));
-        assert_eq!(m.event(), None);
-        assert_eq!(
-            m.kind(),
-            &MessageKind::Text(Text {
-                content: " hi ".into()
-            })
-        );
-        assert_eq!(m.field("Content"), Some(" hi "));
-        assert_eq!(m.field("content"), None);
-        let same: Message = xml(
-            "<MsgType>text</MsgType><Content><![CDATA[ hi ]]></Content><MsgId>9</MsgId><AgentID>1000002</AgentID>",
-        )
-        .parse()
-        .unwrap();
-        assert_eq!(same, m);
-    }
-
-    #[test]
-    fn optional_numbers_may_be_absent_or_empty() {
-        let m = Message::parse(&xml(
-            "<MsgType>event</MsgType><Event>subscribe</Event><AgentID></AgentID><MsgId><![CDATA[ ]]></MsgId>",
-        ))
-        .unwrap();
-        assert_eq!(m.agent_id(), None);
-        assert_eq!(m.msg_id(), None);
-        assert_eq!(m.kind(), &MessageKind::Subscribe(Subscribe {}));
-    }
-
-    #[test]
-    fn numbers_accept_cdata_and_whitespace() {
-        let m = Message::parse(
-            "<xml><ToUserName>c</ToUserName><FromUserName>u</FromUserName>\
-             <CreateTime><![CDATA[ 12 ]]></CreateTime><MsgType>event</MsgType><Event>unsubscribe</Event>\
-             <AgentID><![CDATA[7]]></AgentID></xml>",
-        )
-        .unwrap();
-        assert_eq!(m.create_time(), 12);
-        assert_eq!(m.agent_id(), Some(7));
-        assert!(matches!(m.kind(), MessageKind::Unsubscribe(_)));
-    }
-
-    #[test]
-    fn header_errors() {
-        use MessageErrorKind::*;
-        assert_eq!(err("<xml><MsgType>text</MsgType>"), (Xml, None));
-        assert_eq!(err("<!DOCTYPE xml><xml/>"), (Xml, None));
-        assert_eq!(
-            err("<root><MsgType>text</MsgType></root>"),
-            (WrongRoot, None)
-        );
-        assert_eq!(err("<XML></XML>"), (WrongRoot, None));
-        assert_eq!(err(&xml("")), (MissingField, Some("MsgType")));
-        assert_eq!(
-            err(
-                "<xml><FromUserName>u</FromUserName><CreateTime>1</CreateTime><MsgType>x</MsgType></xml>"
-            ),
-            (MissingField, Some("ToUserName"))
-        );
-        assert_eq!(
-            err(
-                "<xml><ToUserName>c</ToUserName><CreateTime>1</CreateTime><MsgType>x</MsgType></xml>"
-            ),
-            (MissingField, Some("FromUserName"))
-        );
-        assert_eq!(
-            err(
-                "<xml><ToUserName>c</ToUserName><FromUserName>u</FromUserName><MsgType>x</MsgType></xml>"
-            ),
-            (MissingField, Some("CreateTime"))
-        );
-        for bad in ["", "-1", "+1", "1.5", "1e9", "18446744073709551616", "now"] {
-            let input = format!(
-                "<xml><ToUserName>c</ToUserName><FromUserName>u</FromUserName><CreateTime>{bad}</CreateTime><MsgType>x</MsgType></xml>"
-            );
-            assert_eq!(err(&input), (InvalidField, Some("CreateTime")), "{bad:?}");
+/// The header: lenient, each problem noted (the first one kept).
+fn read_header(fields: &Fields<'_>, problem: &mut Option<MessageError>) -> Header {
+    let info_type =
+        noted(fields.optional_token("InfoType"), None, problem).filter(|t| !t.is_empty());
+    let msg_type = noted(fields.optional_token("MsgType"), None, problem);
+    match (msg_type, info_type) {
+        (None, Some(info_type)) => {
+            // A system push: SuiteId/AppId/ServiceCorpId and
+            // TimeStamp/CreateTime, no member, no MsgType (WeCom doc 回调通知;
+            // Open Platform doc 验证票据).
+            let mut to_user_name = None;
+            for id in ["SuiteId", "AppId", "ServiceCorpId"] {
+                if to_user_name.is_none() {
+                    to_user_name = noted(fields.optional_token(id), None, problem);
+                }
+            }
+            let mut create_time = noted(fields.optional_unsigned("TimeStamp"), None, problem);
+            if create_time.is_none() {
+                create_time = noted(fields.optional_unsigned("CreateTime"), None, problem);
+            }
+            Header {
+                to_user_name: to_user_name.unwrap_or_default(),
+                from_user_name: String::new(),
+                create_time: create_time.unwrap_or(0),
+                msg_type: String::new(),
+                agent_id: None,
+                msg_id: None,
+                event: None,
+                info_type: Some(info_type),
+            }
         }
-        assert_eq!(
-            err(&xml("<MsgType>x</MsgType><AgentID>one</AgentID>")),
-            (InvalidField, Some("AgentID"))
-        );
-        assert_eq!(
-            err(&xml("<MsgType>x</MsgType><MsgId>-3</MsgId>")),
-            (InvalidField, Some("MsgId"))
-        );
-        assert_eq!(
-            err(&xml("<MsgType>text</MsgType><MsgType>event</MsgType>")),
-            (DuplicateField, Some("MsgType"))
-        );
-        assert_eq!(
-            err(&xml(
-                "<MsgType>x</MsgType><AgentID>1</AgentID><AgentID>2</AgentID>"
-            )),
-            (DuplicateField, Some("AgentID"))
-        );
-        assert_eq!(
-            err(&xml("<MsgType><a>text</a></MsgType>")),
-            (InvalidField, Some("MsgType"))
-        );
+        (msg_type, _) => {
+            let msg_type = msg_type.unwrap_or_else(|| {
+                problem.get_or_insert(MessageError::missing("MsgType"));
+                String::new()
+            });
+            let event = if msg_type.eq_ignore_ascii_case("event") {
+                noted(fields.optional_token("Event"), None, problem)
+            } else {
+                None
+            };
+            Header {
+                to_user_name: noted(fields.token("ToUserName"), String::new(), problem),
+                from_user_name: noted(fields.token("FromUserName"), String::new(), problem),
+                create_time: noted(fields.unsigned("CreateTime"), 0, problem),
+                msg_type,
+                agent_id: noted(fields.optional_unsigned("AgentID"), None, problem),
+                msg_id: noted(fields.optional_unsigned("MsgId"), None, problem),
+                event,
+                info_type: None,
+            }
+        }
     }
+}
 
-    #[test]
-    fn typed_fields_are_required_and_checked() {
-        use MessageErrorKind::*;
-        assert_eq!(
-            err(&xml("<MsgType>text</MsgType>")),
-            (MissingField, Some("Content"))
-        );
-        assert_eq!(
-            err(&xml("<MsgType>text</MsgType><Content><b>x</b></Content>")),
-            (InvalidField, Some("Content"))
-        );
-        assert_eq!(
-            err(&xml(
-                "<MsgType>text</MsgType><Content>a</Content><Content>b</Content>"
-            )),
-            (DuplicateField, Some("Content"))
-        );
-        assert_eq!(
-            err(&xml("<MsgType>image</MsgType><PicUrl>p</PicUrl>")),
-            (MissingField, Some("MediaId"))
-        );
-        assert_eq!(
-            err(&xml(
-                "<MsgType>location</MsgType><Location_X>inf</Location_X><Location_Y>1</Location_Y><Scale>1</Scale><Label/>"
-            )),
-            (InvalidField, Some("Location_X"))
-        );
-        assert_eq!(
-            err(&xml(
-                "<MsgType>location</MsgType><Location_X>1</Location_X><Location_Y>1</Location_Y><Scale>1.5</Scale><Label/>"
-            )),
-            (InvalidField, Some("Scale"))
-        );
-        assert_eq!(
-            err(&xml(
-                "<MsgType>event</MsgType><Event>LOCATION</Event><Latitude>1</Latitude><Longitude>2</Longitude>"
-            )),
-            (MissingField, Some("Precision"))
-        );
-        assert_eq!(
-            err(&xml("<MsgType>event</MsgType><Event>click</Event>")),
-            (MissingField, Some("EventKey"))
-        );
-        assert_eq!(
-            err(&xml("<MsgType>event</MsgType><Event>view</Event>")),
-            (MissingField, Some("EventKey"))
-        );
-    }
-
-    #[test]
-    fn events_match_case_insensitively_and_keep_spelling() {
-        let m = Message::parse(&xml(
-            "<MsgType>event</MsgType><Event>CLICK</Event><EventKey>k1</EventKey>",
-        ))
-        .unwrap();
-        assert_eq!(m.event(), Some("CLICK"));
-        assert_eq!(
-            m.kind(),
-            &MessageKind::Click(Click {
-                event_key: "k1".into()
-            })
-        );
-        let m = Message::parse(&xml(
-            "<MsgType>Event</MsgType><Event>View</Event><EventKey>https://a/</EventKey>",
-        ))
-        .unwrap();
-        assert_eq!(m.msg_type(), "Event");
-        assert_eq!(m.event(), Some("View"));
-        assert_eq!(
-            m.kind(),
-            &MessageKind::View(View {
-                event_key: "https://a/".into()
-            })
-        );
-        let m = Message::parse(&xml(
-            "<MsgType>event</MsgType><Event>location</Event><Latitude>-1.5</Latitude><Longitude>+2</Longitude><Precision>30</Precision>",
-        ))
-        .unwrap();
-        assert_eq!(
-            m.kind(),
-            &MessageKind::LocationReport(LocationReport {
-                latitude: -1.5,
-                longitude: 2.0,
-                precision: 30.0
-            })
-        );
-        let m = Message::parse(&xml("<MsgType>event</MsgType><Event>enter_agent</Event>")).unwrap();
-        assert_eq!(
-            m.kind(),
-            &MessageKind::EnterAgent(EnterAgent {
-                event_key: String::new()
-            })
-        );
-    }
-
-    #[test]
-    fn unknown_types_and_events_are_other() {
-        let m = Message::parse(&xml(
-            "<MsgType>file</MsgType><MediaId>m</MediaId><MsgId>1</MsgId>",
-        ))
-        .unwrap();
-        assert_eq!(
-            m.kind(),
-            &MessageKind::Other(OtherKind {
-                msg_type: "file".into(),
-                event: None
-            })
-        );
-        assert_eq!(m.field("MediaId"), Some("m"));
-        let m = Message::parse(&xml(
-            "<MsgType>event</MsgType><Event>batch_job_result</Event><BatchJob><JobId>j</JobId></BatchJob>",
-        ))
-        .unwrap();
-        assert_eq!(
-            m.kind(),
-            &MessageKind::Other(OtherKind {
-                msg_type: "event".into(),
-                event: Some("batch_job_result".into())
-            })
-        );
-        assert_eq!(m.field("BatchJob"), None);
-        assert_eq!(m.field("JobId"), None);
-        assert!(m.raw_xml().contains("<JobId>j</JobId>"));
-        let m = Message::parse(&xml("<MsgType>event</MsgType>")).unwrap();
-        assert_eq!(
-            m.kind(),
-            &MessageKind::Other(OtherKind {
-                msg_type: "event".into(),
-                event: None
-            })
-        );
-        // Unread elements are not checked: a duplicate or odd one is fine.
-        let m = Message::parse(&xml(
-            "<MsgType>event</MsgType><Event>x</Event><Latitude>n/a</Latitude><P/><P/>",
-        ))
-        .unwrap();
-        assert!(matches!(m.kind(), MessageKind::Other(_)));
-        // An Event on a non-event message is not read.
-        let m = Message::parse(&xml(
-            "<MsgType>text</MsgType><Event>click</Event><Content>c</Content>",
-        ))
-        .unwrap();
-        assert_eq!(m.event(), None);
-        assert!(matches!(m.kind(), MessageKind::Text(_)));
-    }
-
-    #[test]
-    fn entities_resolve_in_plain_text() {
-        let m = Message::parse(&xml(
-            "<MsgType>text</MsgType><Content>a &lt;b&gt; &amp; &#x4e2d;</Content>",
-        ))
-        .unwrap();
-        assert_eq!(m.field("Content"), Some("a <b> & 中"));
-    }
-
-    #[test]
-    fn debug_omits_raw_xml() {
-        let m = Message::parse(&xml(
-            "<MsgType>text</MsgType><Content>c</Content><Secret>s3cr3t</Secret>",
-        ))
-        .unwrap();
-        let debug = format!("{m:?}");
-        assert!(debug.contains("Text"), "{debug}");
-        assert!(!debug.contains("s3cr3t"), "{debug}");
+/// Appends the elements `value` stands for under `name` (see
+/// [`Message::parse_json`]); `depth` is the level the elements sit at
+/// (the root's children are at 2).
+fn json_elements(name: String, value: serde_json::Value, depth: usize, out: &mut Vec<Child>) {
+    use serde_json::Value;
+    let text = |text: String| Child {
+        name: name.clone(),
+        text,
+        ..Child::default()
+    };
+    match value {
+        Value::String(s) => out.push(text(s)),
+        Value::Number(n) => out.push(text(n.to_string())),
+        Value::Bool(b) => out.push(text(b.to_string())),
+        Value::Null => out.push(text(String::new())),
+        Value::Array(items) => {
+            if depth <= xml::MAX_DEPTH {
+                for item in items {
+                    json_elements(name.clone(), item, depth + 1, out);
+                }
+            }
+        }
+        Value::Object(map) => {
+            let mut children = Vec::new();
+            if depth < xml::MAX_DEPTH {
+                for (key, item) in map {
+                    json_elements(key, item, depth + 1, &mut children);
+                }
+            }
+            out.push(Child {
+                name,
+                nested: true,
+                children,
+                ..Child::default()
+            });
+        }
     }
 }

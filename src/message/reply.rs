@@ -1,20 +1,33 @@
-//! [`Reply`]: the passive reply of WeCom doc 被动回复消息格式.
+//! [`Reply`]: the passive replies of WeCom doc 被动回复消息格式, WeChat doc
+//! 被动回复用户消息 and WeCom doc 智能机器人 被动回复消息, and their
+//! constructors. Rendering and the per-kind check are in `render.rs`, the
+//! parts (articles, music) in `parts.rs`.
 
-use std::fmt;
+use serde_json::Value;
 
-use crate::xml::{push_cdata, push_element as element};
+use super::card::{self, CardError};
+use super::parts::{Article, MAX_ARTICLES, Music, NewsError};
 
-/// Most articles a news reply may carry (WeCom doc 被动回复消息格式, 图文消息).
-const MAX_ARTICLES: usize = 8;
-
-/// A passive reply to a message or event (WeCom doc 被动回复消息格式).
+/// A passive reply to a message or event.
 ///
-/// Build one with [`text`](Self::text), [`image`](Self::image),
-/// [`voice`](Self::voice), [`video`](Self::video) or [`news`](Self::news) and
-/// render it with [`to_xml`](Self::to_xml); the Tower layer does the
-/// rendering and encryption for a handler that returns a `Reply`. Media ids
-/// come from the 上传临时素材 API. Limits that WeCom enforces itself are not
-/// checked here (a text longer than 2048 bytes is truncated by WeCom).
+/// Build one with a constructor and return it from the handler; the Tower
+/// layer renders it for the endpoint's kind and seals it. Which kinds can
+/// carry which reply ([`check_for`](Self::check_for)):
+///
+/// | reply | WeCom app, suite data callback | Official Account | robot | suite instructions, Open Platform |
+/// |---|---|---|---|---|
+/// | [`text`](Self::text) | XML | XML | JSON | — |
+/// | [`image`](Self::image), [`voice`](Self::voice), [`video`](Self::video), [`news`](Self::news) | XML | XML | — | — |
+/// | [`update_button`](Self::update_button), [`update_taskcard`](Self::update_taskcard) | XML | — | — | — |
+/// | [`update_template_card`](Self::update_template_card) | XML | — | JSON | — |
+/// | [`music`](Self::music), [`transfer_customer_service`](Self::transfer_customer_service) | — | XML | — | — |
+/// | [`template_card`](Self::template_card), [`stream`](Self::stream), [`bot_json`](Self::bot_json) | — | — | JSON | — |
+/// | [`ack`](Self::ack) | empty 200 | `success` | empty 200 | `success` |
+///
+/// A reply the kind cannot carry is a programming error the layer answers
+/// with 500, never a silent drop. Media ids come from the 上传临时素材 API.
+/// Limits the platform enforces itself are not checked (WeCom truncates a
+/// text beyond 2048 bytes).
 ///
 /// The variants' fields can be read by matching; new variants and fields may
 /// be added, so values are made only through the constructors.
@@ -63,112 +76,84 @@ pub enum Reply {
         /// The articles, in display order.
         articles: Vec<Article>,
     },
+    /// `MsgType` `music` (Official Account only, 回复音乐消息).
+    #[non_exhaustive]
+    Music {
+        /// The `Music` element.
+        music: Music,
+    },
+    /// `MsgType` `update_button` (WeCom apps only): changes the text of the
+    /// template card button the member tapped, for that member
+    /// (模板卡片更新消息, 更新点击用户的按钮文案).
+    #[non_exhaustive]
+    UpdateButton {
+        /// `Button.ReplaceName`: the button's new text.
+        replace_name: String,
+    },
+    /// `MsgType` `update_taskcard` (WeCom apps only): changes the tapped
+    /// button of a legacy task card (任务卡片更新消息).
+    #[non_exhaustive]
+    UpdateTaskcard {
+        /// `TaskCard.ReplaceName`: the button's new text.
+        replace_name: String,
+    },
+    /// Replaces the whole template card for the member who tapped it: the
+    /// XML `update_template_card` reply of a WeCom app (更新点击用户的整张卡片),
+    /// or the robot's JSON `{"response_type":"update_template_card",…}`
+    /// (模版卡片更新消息).
+    #[non_exhaustive]
+    UpdateTemplateCard {
+        /// The card as the vendor's JSON `TemplateCard` object
+        /// (`{"card_type":"button_interaction","main_title":{…},…}`).
+        card: Value,
+        /// `userids` (robot only): whose card to replace; empty means every
+        /// member the message reached.
+        user_ids: Vec<String>,
+    },
+    /// `MsgType` `transfer_customer_service` (Official Account only): hands
+    /// the conversation to the 客服 (customer service) system
+    /// (将消息转发到客服).
+    #[non_exhaustive]
+    TransferCustomerService {
+        /// `TransInfo.KfAccount`: a specific 客服 account, omitted when
+        /// `None`.
+        kf_account: Option<String>,
+    },
+    /// The robot's `{"msgtype":"template_card","template_card":{…}}` (robot
+    /// only, on entering the chat or on a message).
+    #[non_exhaustive]
+    TemplateCard {
+        /// The card as the vendor's JSON `TemplateCard` object.
+        card: Value,
+    },
+    /// The robot's streamed answer `{"msgtype":"stream","stream":{…}}`
+    /// (robot only, 流式消息回复): the first reply sets `id`; WeCom then asks
+    /// again with stream-refresh callbacks, answered with the same `id` and
+    /// the text so far, until `finish`.
+    #[non_exhaustive]
+    Stream {
+        /// `stream.id`: the stream's id, chosen by the app.
+        id: String,
+        /// `stream.content`: everything so far (markdown, at most 20480
+        /// bytes).
+        content: String,
+        /// `stream.finish`: whether this is the last part.
+        finish: bool,
+    },
     /// "Received, no reply": the layer answers with what the endpoint's
     /// kind expects (`success` for suite instruction callbacks, Official
     /// Accounts and Open Platform; an empty 200 otherwise). A handler that
     /// returns no `Reply` at all (an empty 200) gets the same answer.
     Ack,
     /// A robot reply given as JSON (WeCom doc 智能机器人 被动回复消息), e.g.
-    /// `{"msgtype":"template_card","template_card":{…}}`: sealed into the
-    /// robot's JSON envelope as is. Only the robot can carry it.
+    /// `{"msgtype":"stream_with_template_card",…}`: sealed into the robot's
+    /// JSON envelope as is. Only the robot can carry it.
     #[non_exhaustive]
     BotJson {
         /// The reply object.
-        value: serde_json::Value,
+        value: Value,
     },
 }
-
-/// One article of a news reply (`Articles.item`).
-///
-/// ```
-/// use wecom_callback::message::Article;
-///
-/// let article = Article::new("Title")
-///     .description("Summary")
-///     .url("https://example.com/post")
-///     .pic_url("https://example.com/cover.png");
-/// assert_eq!(article.url.as_deref(), Some("https://example.com/post"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Article {
-    /// `Title`.
-    pub title: String,
-    /// `Description`, omitted when `None`.
-    pub description: Option<String>,
-    /// `Url`: where a tap on the article leads, omitted when `None`.
-    pub url: Option<String>,
-    /// `PicUrl`: the picture shown with the article (JPG or PNG), omitted
-    /// when `None`.
-    pub pic_url: Option<String>,
-}
-
-impl Article {
-    /// An article with a title only.
-    #[must_use]
-    pub fn new(title: impl Into<String>) -> Self {
-        Self {
-            title: title.into(),
-            description: None,
-            url: None,
-            pic_url: None,
-        }
-    }
-
-    /// Sets `Description`.
-    #[must_use]
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
-    }
-
-    /// Sets `Url`, the link the article opens.
-    #[must_use]
-    pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
-        self
-    }
-
-    /// Sets `PicUrl`, the article's picture.
-    #[must_use]
-    pub fn pic_url(mut self, pic_url: impl Into<String>) -> Self {
-        self.pic_url = Some(pic_url.into());
-        self
-    }
-}
-
-/// [`Reply::news`] was given no article or more than 8.
-///
-/// ```
-/// use wecom_callback::message::{Article, Reply};
-///
-/// let err = Reply::news(vec![Article::new("a"); 9]).unwrap_err();
-/// assert_eq!(err.count(), 9);
-/// assert_eq!(err.to_string(), "a news reply takes 1 to 8 articles, got 9");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NewsError {
-    count: usize,
-}
-
-impl NewsError {
-    /// How many articles were given.
-    pub fn count(&self) -> usize {
-        self.count
-    }
-}
-
-impl fmt::Display for NewsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "a news reply takes 1 to {MAX_ARTICLES} articles, got {}",
-            self.count
-        )
-    }
-}
-
-impl std::error::Error for NewsError {}
 
 impl Reply {
     /// A text reply showing `content`.
@@ -244,18 +229,142 @@ impl Reply {
         Ok(Self::News { articles })
     }
 
+    /// A music reply (Official Account only).
+    #[must_use]
+    pub fn music(music: Music) -> Self {
+        Self::Music { music }
+    }
+
+    /// Changes the tapped template card button's text to `replace_name`
+    /// for the member who tapped it (WeCom apps only; the answer to a
+    /// [`TemplateCardEvent`](super::TemplateCardEvent)).
+    #[must_use]
+    pub fn update_button(replace_name: impl Into<String>) -> Self {
+        Self::UpdateButton {
+            replace_name: replace_name.into(),
+        }
+    }
+
+    /// Changes the tapped task card button's text to `replace_name` (WeCom
+    /// apps only; the answer to a [`TaskcardClick`](super::TaskcardClick)).
+    #[must_use]
+    pub fn update_taskcard(replace_name: impl Into<String>) -> Self {
+        Self::UpdateTaskcard {
+            replace_name: replace_name.into(),
+        }
+    }
+
+    /// Replaces the tapped template card with `card`, the vendor's JSON
+    /// `TemplateCard` object (WeCom apps: rendered as the XML `TemplateCard`,
+    /// each key in the XML's spelling, `card_type` → `CardType`, arrays as
+    /// repeated elements; the robot: sent as JSON). For the robot, keep the
+    /// card's `task_id` the one the event carried.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use wecom_callback::message::Reply;
+    ///
+    /// let reply = Reply::update_template_card(json!({
+    ///     "card_type": "button_interaction",
+    ///     "main_title": {"title": "Approved"},
+    ///     "button_list": [{"text": "Done", "key": "done"}],
+    ///     "replace_text": "Approved",
+    /// }))?;
+    /// let xml = reply.to_xml("zhangsan", "ww0123", 0);
+    /// assert!(xml.contains("<MsgType><![CDATA[update_template_card]]></MsgType><TemplateCard><CardType><![CDATA[button_interaction]]></CardType>"));
+    /// assert!(xml.contains("<MainTitle><Title><![CDATA[Approved]]></Title></MainTitle>"));
+    /// # Ok::<(), wecom_callback::message::CardError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`CardError`] unless `card` is an object with a string `card_type`,
+    /// keys made of ASCII letters, digits and `_`, nesting at most 16 deep.
+    pub fn update_template_card(card: Value) -> Result<Self, CardError> {
+        card::check(&card)?;
+        Ok(Self::UpdateTemplateCard {
+            card,
+            user_ids: Vec::new(),
+        })
+    }
+
+    /// Sets `userids` of a robot's [`Reply::UpdateTemplateCard`]: replace the
+    /// card for these members only. Other replies are returned unchanged.
+    #[must_use]
+    pub fn for_users<I, S>(mut self, user_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        if let Self::UpdateTemplateCard { user_ids: slot, .. } = &mut self {
+            *slot = user_ids.into_iter().map(Into::into).collect();
+        }
+        self
+    }
+
+    /// Hands the conversation to the 客服 system, any free account
+    /// (Official Account only).
+    #[must_use]
+    pub fn transfer_customer_service() -> Self {
+        Self::TransferCustomerService { kf_account: None }
+    }
+
+    /// Hands the conversation to the 客服 account `kf_account`
+    /// (`account@wechat_id`; Official Account only).
+    #[must_use]
+    pub fn transfer_to_kf_account(kf_account: impl Into<String>) -> Self {
+        Self::TransferCustomerService {
+            kf_account: Some(kf_account.into()),
+        }
+    }
+
+    /// The robot's template card reply, `card` being the vendor's JSON
+    /// `TemplateCard` object (robot only).
+    ///
+    /// # Errors
+    /// As [`Reply::update_template_card`].
+    pub fn template_card(card: Value) -> Result<Self, CardError> {
+        card::check(&card)?;
+        Ok(Self::TemplateCard { card })
+    }
+
+    /// The robot's streamed answer (robot only): `content` so far, `finish`
+    /// on the last part; see [`Reply::Stream`].
+    ///
+    /// ```
+    /// use serde_json::{Value, json};
+    /// use wecom_callback::Reply;
+    ///
+    /// let json = Reply::stream("s1", "**Hi**", false).to_bot_json().unwrap();
+    /// assert_eq!(
+    ///     serde_json::from_str::<Value>(&json)?,
+    ///     json!({"msgtype": "stream", "stream": {"id": "s1", "finish": false, "content": "**Hi**"}})
+    /// );
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    #[must_use]
+    pub fn stream(id: impl Into<String>, content: impl Into<String>, finish: bool) -> Self {
+        Self::Stream {
+            id: id.into(),
+            content: content.into(),
+            finish,
+        }
+    }
+
     /// The acknowledgement: "received, nothing to say" (see [`Reply::Ack`]).
     pub fn ack() -> Self {
         Self::Ack
     }
 
     /// A robot reply given as a JSON object (see [`Reply::BotJson`]).
-    pub fn bot_json(value: serde_json::Value) -> Self {
+    pub fn bot_json(value: Value) -> Self {
         Self::BotJson { value }
     }
 
-    /// The reply's `MsgType`: `text`, `image`, `voice`, `video` or `news`;
-    /// `""` for [`Reply::Ack`] and `"json"` for [`Reply::BotJson`].
+    /// The reply's `MsgType` (`text`, `image`, `voice`, `video`, `news`,
+    /// `music`, `update_button`, `update_taskcard`, `update_template_card`,
+    /// `transfer_customer_service`), or the robot's `msgtype`
+    /// (`template_card`, `stream`); `""` for [`Reply::Ack`] and `"json"`
+    /// for [`Reply::BotJson`].
     pub fn msg_type(&self) -> &'static str {
         match self {
             Self::Text { .. } => "text",
@@ -263,285 +372,28 @@ impl Reply {
             Self::Voice { .. } => "voice",
             Self::Video { .. } => "video",
             Self::News { .. } => "news",
+            Self::Music { .. } => "music",
+            Self::UpdateButton { .. } => "update_button",
+            Self::UpdateTaskcard { .. } => "update_taskcard",
+            Self::UpdateTemplateCard { .. } => "update_template_card",
+            Self::TransferCustomerService { .. } => "transfer_customer_service",
+            Self::TemplateCard { .. } => "template_card",
+            Self::Stream { .. } => "stream",
             Self::Ack => "",
             Self::BotJson { .. } => "json",
         }
     }
 
-    /// Whether the reply is a passive reply in XML (text, image, voice,
-    /// video, news).
+    /// Whether the reply has an XML form ([`to_xml`](Self::to_xml) is not
+    /// empty): every reply but the acknowledgement and the robot-only ones.
     pub fn is_xml(&self) -> bool {
-        !matches!(self, Self::Ack | Self::BotJson { .. })
-    }
-
-    /// Renders the robot's JSON reply (WeCom doc 智能机器人 被动回复消息):
-    /// `{"msgtype":"text","text":{"content":…}}` for a text reply, the
-    /// object itself for [`Reply::BotJson`]; `None` for replies the robot
-    /// cannot carry (image, voice, video, news, ack).
-    ///
-    /// ```
-    /// use wecom_callback::Reply;
-    ///
-    /// assert_eq!(
-    ///     Reply::text("hi \"you\"").to_bot_json().as_deref(),
-    ///     Some(r#"{"msgtype":"text","text":{"content":"hi \"you\""}}"#)
-    /// );
-    /// assert_eq!(Reply::image("MEDIA").to_bot_json(), None);
-    /// ```
-    pub fn to_bot_json(&self) -> Option<String> {
-        match self {
-            Self::Text { content } => Some(
-                serde_json::json!({"msgtype": "text", "text": {"content": content}}).to_string(),
-            ),
-            Self::BotJson { value } => Some(value.to_string()),
-            _ => None,
-        }
-    }
-
-    /// Renders the plaintext reply XML of WeCom doc 被动回复消息格式, on one
-    /// line, e.g. for a text reply:
-    ///
-    /// ```text
-    /// <xml><ToUserName><![CDATA[member]]></ToUserName><FromUserName><![CDATA[corp]]></FromUserName><CreateTime>1348831860</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[this is a test]]></Content></xml>
-    /// ```
-    ///
-    /// * `to_user_name`: the member's UserID (the message's `FromUserName`);
-    /// * `from_user_name`: the corp id (the message's `ToUserName`);
-    /// * `create_time`: unix seconds.
-    ///
-    /// Every string goes into CDATA, so any text is safe: a `]]>` inside is
-    /// split across two sections (`]]]]><![CDATA[>`), and `<`, `&`, quotes
-    /// need no escaping. Characters that XML 1.0 cannot carry at all (C0
-    /// controls other than tab, LF and CR, such as U+0000, and U+FFFE,
-    /// U+FFFF) are dropped: no conforming parser would accept the document
-    /// otherwise. Note that XML parsers read CR LF and a lone CR as LF, so
-    /// those line breaks arrive as LF. A news reply renders its first 8
-    /// articles (the constructor never makes more). [`Reply::Ack`] and
-    /// [`Reply::BotJson`] have no XML form and render as `""`.
-    pub fn to_xml(&self, to_user_name: &str, from_user_name: &str, create_time: u64) -> String {
-        if !self.is_xml() {
-            return String::new();
-        }
-        let mut out = String::with_capacity(256);
-        out.push_str("<xml><ToUserName>");
-        push_cdata(&mut out, to_user_name);
-        out.push_str("</ToUserName><FromUserName>");
-        push_cdata(&mut out, from_user_name);
-        out.push_str("</FromUserName><CreateTime>");
-        out.push_str(&create_time.to_string());
-        out.push_str("</CreateTime><MsgType>");
-        push_cdata(&mut out, self.msg_type());
-        out.push_str("</MsgType>");
-        match self {
-            Self::Text { content } => element(&mut out, "Content", content),
-            Self::Image { media_id } => {
-                out.push_str("<Image>");
-                element(&mut out, "MediaId", media_id);
-                out.push_str("</Image>");
-            }
-            Self::Voice { media_id } => {
-                out.push_str("<Voice>");
-                element(&mut out, "MediaId", media_id);
-                out.push_str("</Voice>");
-            }
-            Self::Video {
-                media_id,
-                title,
-                description,
-            } => {
-                out.push_str("<Video>");
-                element(&mut out, "MediaId", media_id);
-                optional_element(&mut out, "Title", title.as_deref());
-                optional_element(&mut out, "Description", description.as_deref());
-                out.push_str("</Video>");
-            }
-            Self::News { articles } => {
-                let articles = articles.iter().take(MAX_ARTICLES);
-                out.push_str("<ArticleCount>");
-                out.push_str(&articles.len().to_string());
-                out.push_str("</ArticleCount><Articles>");
-                for article in articles {
-                    out.push_str("<item>");
-                    element(&mut out, "Title", &article.title);
-                    optional_element(&mut out, "Description", article.description.as_deref());
-                    optional_element(&mut out, "PicUrl", article.pic_url.as_deref());
-                    optional_element(&mut out, "Url", article.url.as_deref());
-                    out.push_str("</item>");
-                }
-                out.push_str("</Articles>");
-            }
-            Self::Ack | Self::BotJson { .. } => {}
-        }
-        out.push_str("</xml>");
-        out
-    }
-}
-
-fn optional_element(out: &mut String, name: &str, text: Option<&str>) {
-    if let Some(text) = text {
-        element(out, name, text);
+        !matches!(
+            self,
+            Self::Ack | Self::BotJson { .. } | Self::TemplateCard { .. } | Self::Stream { .. }
+        )
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
-mod tests {
-    use super::*;
-    use crate::xml::parse;
-
-    #[test]
-    fn text_layout() {
-        assert_eq!(
-            Reply::text("this is a test").to_xml("toUser", "fromUser", 1348831860),
-            "<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[fromUser]]></FromUserName>\
-             <CreateTime>1348831860</CreateTime><MsgType><![CDATA[text]]></MsgType>\
-             <Content><![CDATA[this is a test]]></Content></xml>"
-        );
-    }
-
-    #[test]
-    fn media_layouts() {
-        let head = "<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[fromUser]]></FromUserName>\
-                    <CreateTime>1348831860</CreateTime>";
-        assert_eq!(
-            Reply::image("media_id").to_xml("toUser", "fromUser", 1348831860),
-            format!(
-                "{head}<MsgType><![CDATA[image]]></MsgType><Image><MediaId><![CDATA[media_id]]></MediaId></Image></xml>"
-            )
-        );
-        assert_eq!(
-            Reply::voice("v").to_xml("toUser", "fromUser", 1348831860),
-            format!(
-                "{head}<MsgType><![CDATA[voice]]></MsgType><Voice><MediaId><![CDATA[v]]></MediaId></Voice></xml>"
-            )
-        );
-        assert_eq!(
-            Reply::video("m").to_xml("toUser", "fromUser", 1348831860),
-            format!(
-                "{head}<MsgType><![CDATA[video]]></MsgType><Video><MediaId><![CDATA[m]]></MediaId></Video></xml>"
-            )
-        );
-        assert_eq!(
-            Reply::video("m")
-                .description("d")
-                .title("t")
-                .to_xml("toUser", "fromUser", 1348831860),
-            format!(
-                "{head}<MsgType><![CDATA[video]]></MsgType><Video><MediaId><![CDATA[m]]></MediaId>\
-                 <Title><![CDATA[t]]></Title><Description><![CDATA[d]]></Description></Video></xml>"
-            )
-        );
-    }
-
-    #[test]
-    fn video_setters_ignore_other_kinds() {
-        assert_eq!(
-            Reply::text("x").title("t").description("d"),
-            Reply::text("x")
-        );
-        let Reply::Video {
-            title, description, ..
-        } = Reply::video("m").title("t")
-        else {
-            panic!("not a video")
-        };
-        assert_eq!((title.as_deref(), description), (Some("t"), None));
-    }
-
-    #[test]
-    fn news_layout_and_limits() {
-        let reply = Reply::news([
-            Article::new("title")
-                .description("description")
-                .pic_url("picUrl")
-                .url("url"),
-            Article::new("only title"),
-        ])
-        .unwrap();
-        assert_eq!(reply.msg_type(), "news");
-        assert_eq!(
-            reply.to_xml("toUser", "fromUser", 1122),
-            "<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[fromUser]]></FromUserName>\
-             <CreateTime>1122</CreateTime><MsgType><![CDATA[news]]></MsgType><ArticleCount>2</ArticleCount>\
-             <Articles><item><Title><![CDATA[title]]></Title><Description><![CDATA[description]]></Description>\
-             <PicUrl><![CDATA[picUrl]]></PicUrl><Url><![CDATA[url]]></Url></item>\
-             <item><Title><![CDATA[only title]]></Title></item></Articles></xml>"
-        );
-        assert_eq!(Reply::news([]).unwrap_err().count(), 0);
-        assert_eq!(
-            Reply::news(vec![Article::new("a"); 9]).unwrap_err().count(),
-            9
-        );
-        let eight = Reply::news(vec![Article::new("a"); 8]).unwrap();
-        assert!(
-            eight
-                .to_xml("u", "c", 0)
-                .contains("<ArticleCount>8</ArticleCount>")
-        );
-    }
-
-    #[test]
-    fn news_renders_at_most_eight_even_if_grown() {
-        let mut reply = Reply::news([Article::new("a")]).unwrap();
-        if let Reply::News { articles } = &mut reply {
-            articles.extend(vec![Article::new("b"); 20]);
-        }
-        let doc = reply.to_xml("u", "c", 0);
-        assert!(doc.contains("<ArticleCount>8</ArticleCount>"));
-        assert_eq!(doc.matches("<item>").count(), 8);
-    }
-
-    #[test]
-    fn any_text_round_trips_through_the_reader() {
-        let nasty = "a]]>b ]]]]> <tag attr=\"v\"> & &amp; 'q' \"dq\"\nline2\ttab 中文 😀 ]]";
-        let to = "user]]><x>";
-        let from = "corp&id";
-        let out = Reply::text(nasty).to_xml(to, from, u64::MAX);
-        let doc = parse(&out).unwrap();
-        assert_eq!(doc.root, "xml");
-        assert_eq!(doc.get("Content").unwrap().text, nasty);
-        assert_eq!(doc.get("ToUserName").unwrap().text, to);
-        assert_eq!(doc.get("FromUserName").unwrap().text, from);
-        assert_eq!(doc.get("CreateTime").unwrap().text, u64::MAX.to_string());
-        assert_eq!(doc.get("MsgType").unwrap().text, "text");
-    }
-
-    #[test]
-    fn characters_xml_cannot_carry_are_dropped_and_line_ends_normalised() {
-        let out =
-            Reply::text("a\u{0}b\u{1}c\u{1f}d\u{fffe}e\u{ffff}f\u{7f}\u{85}").to_xml("u", "c", 0);
-        assert!(
-            out.contains("<Content><![CDATA[abcdef\u{7f}\u{85}]]></Content>"),
-            "{out:?}"
-        );
-        assert_eq!(
-            parse(&out).unwrap().get("Content").unwrap().text,
-            "abcdef\u{7f}\u{85}"
-        );
-        let out = Reply::text("1\r\n2\r3\n").to_xml("u", "c", 0);
-        assert_eq!(
-            parse(&out).unwrap().get("Content").unwrap().text,
-            "1\n2\n3\n"
-        );
-    }
-
-    #[test]
-    fn news_strings_are_escaped_too() {
-        let reply = Reply::news([Article::new("]]>")
-            .description("<d>")
-            .url("https://a/?x=1&y=2")
-            .pic_url("\u{0}p")])
-        .unwrap();
-        let out = reply.to_xml("u", "c", 0);
-        assert!(parse(&out).is_ok(), "{out}");
-        assert!(
-            out.contains("<Title><![CDATA[]]]]><![CDATA[>]]></Title>"),
-            "{out}"
-        );
-        assert!(
-            out.contains("<Url><![CDATA[https://a/?x=1&y=2]]></Url>"),
-            "{out}"
-        );
-        assert!(out.contains("<PicUrl><![CDATA[p]]></PicUrl>"), "{out}");
-    }
-}
+#[path = "reply_tests.rs"]
+mod tests;

@@ -1,0 +1,150 @@
+//! A WeChat Open Platform component's 授权事件接收URL: hands every
+//! `component_verify_ticket` over to the component's API client, tracks
+//! which accounts authorized it, and answers `success`. It runs until
+//! Ctrl-C.
+//!
+//! ```text
+//! WECHAT_COMPONENT_APPID=wx6d80ca40ad4e00fc cargo run --example open_platform
+//! ```
+//!
+//! Settings (environment variables): `WECHAT_BIND` (default
+//! `127.0.0.1:3003`; the path is `/wechat/component`), `WECHAT_TOKEN`,
+//! `WECHAT_ENCODING_AES_KEY` (defaults: the values of the WeChat crypto
+//! demo), `WECHAT_COMPONENT_APPID` (required).
+//!
+//! The pushes (WeChat Open Platform doc 验证票据, 授权变更通知推送):
+//! `component_verify_ticket` arrives every 10 minutes and is valid for 12
+//! hours: the newest one is what `api_component_token` needs. `authorized`
+//! and `updateauthorized` carry an authorization code for
+//! `api_query_auth`; `unauthorized` ends an account's authorization.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+#[path = "support/serve.rs"]
+mod serve;
+
+use wecom_callback::message::MessageKind;
+use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
+
+const PATH: &str = "/wechat/component";
+
+fn setting(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// What the component's API client reads.
+#[derive(Debug, Default)]
+struct Component {
+    /// The newest `ComponentVerifyTicket`, with the push's `CreateTime`.
+    verify_ticket: Option<(String, u64)>,
+    /// Authorizer appid → the authorization code waiting for
+    /// `api_query_auth` (`None` once used or after `unauthorized`).
+    authorizers: BTreeMap<String, Option<String>>,
+}
+
+type Shared = Arc<RwLock<Component>>;
+
+async fn push(State(state): State<Shared>, message: Message) -> Reply {
+    let Ok(mut state) = state.write() else {
+        return Reply::ack();
+    };
+    match message.kind() {
+        MessageKind::ComponentVerifyTicket(ticket) => {
+            tracing::info!(app_id = %ticket.app_id, "component_verify_ticket handed over");
+            state.verify_ticket = Some((
+                ticket.component_verify_ticket.clone(),
+                message.create_time(),
+            ));
+        }
+        MessageKind::Authorized(auth) | MessageKind::UpdateAuthorized(auth) => {
+            tracing::info!(
+                authorizer = %auth.authorizer_appid,
+                expires_at = ?auth.expires_at(),
+                info_type = message.info_type(),
+                "authorization code stored for api_query_auth"
+            );
+            state.authorizers.insert(
+                auth.authorizer_appid.clone(),
+                Some(auth.authorization_code.clone()),
+            );
+        }
+        MessageKind::Unauthorized(gone) => {
+            tracing::info!(authorizer = %gone.authorizer_appid, "unauthorized");
+            state.authorizers.remove(&gone.authorizer_appid);
+        }
+        _ => tracing::info!(
+            info_type = message.info_type(),
+            problem = ?message.problem(),
+            "other push"
+        ),
+    }
+    Reply::ack()
+}
+
+/// Stands for the component's API client.
+async fn api_client(state: Shared) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        let Ok(mut state) = state.write() else {
+            return;
+        };
+        if let Some((_, created)) = &state.verify_ticket {
+            tracing::info!(
+                created,
+                "would request the component access token with the newest ticket"
+            );
+        }
+        for (authorizer, code) in state.authorizers.iter_mut() {
+            if code.take().is_some() {
+                tracing::info!(%authorizer, "would call api_query_auth with the authorization code");
+            }
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let bind = setting("WECHAT_BIND", "127.0.0.1:3003");
+    let token = setting("WECHAT_TOKEN", "spamtest");
+    let key = setting(
+        "WECHAT_ENCODING_AES_KEY",
+        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    );
+    let appid = std::env::var("WECHAT_COMPONENT_APPID")
+        .map_err(|_| "WECHAT_COMPONENT_APPID is not set".to_owned())?;
+    let endpoint = Endpoint::open_platform(&token, &key, &appid)
+        .map_err(|e| format!("bad component settings: {e}"))?;
+    let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;
+
+    let state = Shared::default();
+    tokio::spawn(api_client(Arc::clone(&state)));
+    let app = Router::new()
+        .route(PATH, post(push))
+        .with_state(state)
+        .layer(layer);
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("wecom-callback open platform ({appid}) listening on http://{addr}{PATH}");
+    serve::serve(listener, app).await.map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    if let Err(error) = run().await {
+        eprintln!("open_platform: {error}");
+        std::process::exit(2);
+    }
+}
