@@ -196,3 +196,164 @@ async fn reply_into_response_is_an_empty_200_with_the_reply_inside() {
     );
     assert!(body_bytes(response.into_body()).await.is_empty());
 }
+
+/// What the handler below saw, as text.
+async fn describe(message: Message) -> Reply {
+    let text = match message.kind() {
+        MessageKind::Text(text) => format!("text {}", text.content),
+        MessageKind::Image(image) => format!("image {} {}", image.pic_url, image.media_id),
+        MessageKind::Location(location) => format!(
+            "location {} {} {} {}",
+            location.location_x, location.location_y, location.scale, location.label
+        ),
+        MessageKind::Click(click) => format!("click {}", click.event_key),
+        MessageKind::View(view) => format!("view {}", view.event_key),
+        MessageKind::EnterAgent(_) => "enter_agent".to_owned(),
+        _ => format!(
+            "{} {} {} {}",
+            message.event().unwrap_or("-"),
+            message.field("ChangeType").unwrap_or("-"),
+            message.field("UserID").unwrap_or("-"),
+            message.from_user_name()
+        ),
+    };
+    Reply::text(format!("{text} agent={:?}", message.agent_id()))
+}
+
+#[tokio::test]
+async fn the_kit_builders_arrive_as_typed_messages() {
+    let layer = WeComCallbackLayer::new(PATH, endpoint()).unwrap();
+    let kit = TestKit::for_layer(&layer);
+    let mut app = Router::new().route(PATH, post(describe)).layer(layer);
+    let cases = [
+        (
+            TestKit::text_message(CORP, "lisi", "hi"),
+            "text hi agent=Some(1)",
+        ),
+        (
+            TestKit::image_message(CORP, "lisi", "https://p.example/1.png", "MEDIA_9"),
+            "image https://p.example/1.png MEDIA_9 agent=Some(1)",
+        ),
+        (
+            TestKit::location_message(CORP, "lisi", 23.134521, 113.358803, 20, "广州"),
+            "location 23.134521 113.358803 20 广州 agent=Some(1)",
+        ),
+        (
+            TestKit::click_event(CORP, "lisi", "menu_1"),
+            "click menu_1 agent=Some(1)",
+        ),
+        (
+            TestKit::view_event(CORP, "lisi", "https://menu.example/a"),
+            "view https://menu.example/a agent=Some(1)",
+        ),
+        (
+            TestKit::enter_agent(CORP, "lisi"),
+            "enter_agent agent=Some(1)",
+        ),
+        (
+            TestKit::change_contact(CORP, "update_user", "zhangsan"),
+            "change_contact update_user zhangsan sys agent=None",
+        ),
+    ];
+    for (message, expected) in cases {
+        let reply = kit.send(&mut app, kit.post(&message)).await.unwrap();
+        let reply = reply.xml().unwrap();
+        assert_eq!(reply.content(), Some(expected), "{message}");
+        assert_eq!(reply.msg_type, "text");
+        assert_eq!(reply.from_user_name, CORP);
+    }
+}
+
+#[tokio::test]
+async fn replies_open_as_typed_values() {
+    use wecom_callback::Article;
+
+    let news = Reply::news([
+        Article::new("One")
+            .description("first")
+            .url("https://example.com/1")
+            .pic_url("https://example.com/1.png"),
+        Article::new("Two"),
+    ])
+    .unwrap();
+    let video = Reply::video("VIDEO_1").title("Demo").description("2 min");
+    let replies = [
+        Reply::text("plain <&> ]]> text"),
+        Reply::image("IMG_1"),
+        Reply::voice("VOICE_1"),
+        video.clone(),
+        news.clone(),
+    ];
+    for expected in replies {
+        let layer = WeComCallbackLayer::new(PATH, endpoint()).unwrap();
+        let kit = TestKit::for_layer(&layer);
+        let answer = expected.clone();
+        let mut app = Router::new()
+            .route(PATH, post(move || async move { answer }))
+            .layer(layer);
+        let opened = kit
+            .send(
+                &mut app,
+                kit.post(&TestKit::text_message(CORP, "lisi", "x")),
+            )
+            .await
+            .unwrap();
+        let reply = opened.xml().unwrap();
+        assert_eq!(reply.reply.as_ref(), Some(&expected));
+        assert_eq!(reply.msg_type, expected.msg_type());
+        assert_eq!(reply.to_user_name, "lisi");
+        match expected.msg_type() {
+            "image" => assert_eq!(reply.media_id(), Some("IMG_1")),
+            "voice" => assert_eq!(reply.media_id(), Some("VOICE_1")),
+            "video" => assert_eq!(reply.media_id(), Some("VIDEO_1")),
+            "news" => {
+                assert_eq!(reply.articles().len(), 2);
+                assert_eq!(
+                    reply.articles()[0].url.as_deref(),
+                    Some("https://example.com/1")
+                );
+            }
+            _ => assert_eq!(reply.content(), Some("plain <&> ]]> text")),
+        }
+        assert!(opened.json().is_err());
+    }
+}
+
+#[tokio::test]
+async fn send_reports_the_rejection_and_acks() {
+    let layer = WeComCallbackLayer::new(PATH, endpoint()).unwrap();
+    let kit = TestKit::for_layer(&layer);
+    let mut app = Router::new()
+        .route(PATH, post(|| async { Reply::ack() }))
+        .layer(layer);
+    let opened = kit
+        .send(
+            &mut app,
+            kit.post(&TestKit::text_message(CORP, "lisi", "x")),
+        )
+        .await
+        .unwrap();
+    assert!(opened.is_ack());
+    assert!(matches!(
+        opened.xml(),
+        Err(wecom_callback::testing::OpenReplyError::Empty)
+    ));
+
+    let stale = kit.clone().at(1_000_000_000);
+    let error = stale
+        .send(
+            &mut app,
+            stale.post(&TestKit::text_message(CORP, "lisi", "x")),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::FORBIDDEN));
+    assert_eq!(
+        error.rejection().map(|r| r.kind()),
+        Some(RejectionKind::StaleTimestamp)
+    );
+    assert_eq!(
+        error.to_string(),
+        "the layer answered 403 Forbidden: timestamp outside the accepted window"
+    );
+}
