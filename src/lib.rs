@@ -22,6 +22,10 @@ pub mod extract;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub mod guide {
+    #![doc = include_str!("docs/guide.md")]
+}
+
 pub use crypto::{ConfigError, ConfigErrorKind, CryptoError, CryptoErrorKind, MsgCrypt};
 pub use endpoint::{AuthorizedCorps, BodyFormat, CallbackKind, Endpoint, OfficialAccountMode};
 pub use message::{
