@@ -259,7 +259,7 @@ async fn rejections_and_acceptance_are_logged_without_secrets() {
 }
 
 #[tokio::test]
-async fn url_verification_failures_are_logged_without_the_echostr() {
+async fn url_verification_is_logged_without_the_echostr() {
     let (captured, _guard) = capture();
     let kit = TestKit::new(PATH, &endpoint(KEY)).at(NOW);
     let request = kit.verify_url("1616140317555161061");
@@ -269,11 +269,20 @@ async fn url_verification_failures_are_logged_without_the_echostr() {
     let request = Request::get(forged).body(Full::default()).unwrap();
     let response = app().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // The genuine one is answered, and logged at debug without the echostr.
+    let response = app()
+        .oneshot(kit.verify_url("1616140317555161061"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 
     let log = captured.text();
     let lines = captured.lines_with("callback rejected");
     assert_eq!(lines.len(), 1, "{log}");
     assert!(lines[0].contains("method=GET") && lines[0].contains("code=-40001"));
+    let verified = captured.lines_with("URL verification answered");
+    assert_eq!(verified.len(), 1, "{log}");
+    assert!(verified[0].starts_with("DEBUG") && verified[0].contains("app=\"sales\""));
     assert_no_secrets(
         &log,
         &[&echostr, &echostr[..20], "1616140317555161061", TOKEN, KEY],

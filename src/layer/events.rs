@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `callback rejected` | `warn` (`debug` for 405) | `method`, `path`, `status`, `reason`, `code` (WXBizMsgCrypt code, when there is one), `app` (when known), `skew_secs` (stale timestamps), `hint` (the likely cause, when there is one) |
 //! | `callback accepted` | `debug` | `path`, `app`, `kind`, `msg_type`, `event`, `info_type`, `msg_id`, `status`, `latency_ms` (handler time) or `duplicate` (a retry answered from the deduplication store) |
+//! | `URL verification answered` | `debug` | `path`, `app` |
 //! | `acknowledged before the handler finished` | `debug` | `path`, `app`, `deadline_ms` |
 //! | `not a callback path: passed through` | `debug` | `method`, `path`, `served` (a path-bound layer's paths) |
 //!
@@ -74,9 +75,14 @@ pub(crate) fn hint(kind: RejectionKind, endpoint: Option<&Endpoint>) -> Option<&
             "no configured Token signs this request: check the Token \
              (a request that is not from the platform looks the same)"
         }
-        Crypto(CryptoErrorKind::IllegalBuffer | CryptoErrorKind::DecryptAes) => {
+        Crypto(CryptoErrorKind::IllegalBuffer) => {
             "the Token verified the signature but the ciphertext does not decrypt: \
              the EncodingAESKey is most likely wrong (copy it again from the console)"
+        }
+        Crypto(CryptoErrorKind::DecryptAes) => {
+            "the Token verified the signature but the ciphertext is not whole AES blocks: \
+             the sender does not encrypt the platform's way (check its EncodingAESKey and \
+             library), or the body was altered on the way"
         }
         Crypto(CryptoErrorKind::DecodeBase64) => {
             "Encrypt or echostr is not standard base64: was the URL decoded twice \
@@ -198,6 +204,14 @@ pub(crate) fn acked_early(summary: &Summary, endpoint: &Endpoint, deadline: Dura
 
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn acked_early(_summary: &Summary, _endpoint: &Endpoint, _deadline: Duration) {}
+
+#[cfg(feature = "tracing")]
+pub(crate) fn verified(path: &str, endpoint: &Endpoint) {
+    tracing::debug!(path, app = endpoint.name(), "URL verification answered");
+}
+
+#[cfg(not(feature = "tracing"))]
+pub(crate) fn verified(_path: &str, _endpoint: &Endpoint) {}
 
 #[cfg(feature = "tracing")]
 pub(crate) fn passed_through(method: &Method, path: &str, config: &super::Config) {

@@ -131,11 +131,11 @@ fn verify_url_with(endpoint: &Endpoint, query: &Query) -> Result<Option<String>,
 
 /// GET URL verification, answered by the layer: the first candidate whose
 /// Token signs the request answers; a bad signature is 403.
-fn verify_url(
+fn verify_url<'a>(
     config: &Config,
-    candidates: &Candidates,
+    candidates: &'a Candidates,
     uri_query: Option<&str>,
-) -> Result<String, Refusal> {
+) -> Result<(String, &'a Arc<Endpoint>), Refusal> {
     let query = query::parse_all(uri_query, signature_name(candidates, true))?;
     // The query first (SECURITY.md step 2: `echostr` is required on GET,
     // 400), then the window (step 3, 403).
@@ -144,7 +144,7 @@ fn verify_url(
     let mut first_error = None;
     for endpoint in candidates.iter() {
         match verify_url_with(endpoint, &query) {
-            Ok(Some(plain)) => return Ok(plain),
+            Ok(Some(plain)) => return Ok((plain, endpoint)),
             Ok(None) => {}
             // Decryption and echostr errors come after this endpoint's
             // Token verified the signature: the endpoint is known.
@@ -438,6 +438,11 @@ impl PendingPost {
             Parsed::Bot(_) => (String::new(), String::new(), None),
         };
         let summary = match &parsed {
+            // The identifiers are only for the log events.
+            _ if !cfg!(feature = "tracing") => Summary {
+                path: self.path,
+                ..Summary::default()
+            },
             Parsed::Message(m) => Summary {
                 path: self.path,
                 msg_type: m.msg_type().to_owned(),
@@ -536,11 +541,14 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let Some(candidates) = self.config.candidates(req.uri().path()).cloned() else {
             events::passed_through(req.method(), req.uri().path(), &self.config);
-            let seen = req.uri().path().to_owned();
-            req.extensions_mut().insert(PassedThrough {
-                seen,
-                config: Arc::clone(&self.config),
-            });
+            // For the extractors' diagnostic (axum only).
+            if cfg!(feature = "axum") {
+                let seen = req.uri().path().to_owned();
+                req.extensions_mut().insert(PassedThrough {
+                    seen,
+                    config: Arc::clone(&self.config),
+                });
+            }
             return ResponseFuture::pass(self.inner.clone(), req.map(CallbackBody::original));
         };
         let refused = |refusal: Refusal, req: &Request<ReqBody>| {
@@ -548,7 +556,10 @@ where
         };
         match *req.method() {
             Method::GET => match verify_url(&self.config, &candidates, req.uri().query()) {
-                Ok(plain) => ResponseFuture::answer(plain_text(StatusCode::OK, Bytes::from(plain))),
+                Ok((plain, endpoint)) => {
+                    events::verified(req.uri().path(), endpoint);
+                    ResponseFuture::answer(plain_text(StatusCode::OK, Bytes::from(plain)))
+                }
                 Err(refusal) => refused(refusal, &req),
             },
             Method::POST => match precheck(&self.config, &candidates, &req) {
