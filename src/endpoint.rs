@@ -624,13 +624,15 @@ impl Endpoint {
     }
 
     /// The current Token.
-    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    // Used by the test kit only.
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
     pub(crate) fn token(&self) -> &str {
         self.secrets.first().map_or("", |s| s.token.as_str())
     }
 
     /// The receive id the GET verification's `echostr` carries.
-    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    // Used by the test kit only.
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
     pub(crate) fn get_receive_id(&self) -> &str {
         match &self.get_id {
             Some(id) => id,
@@ -639,7 +641,8 @@ impl Endpoint {
     }
 
     /// The receive id a POST carries by default (the first listed one).
-    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    // Used by the test kit only.
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
     pub(crate) fn post_receive_id(&self) -> &str {
         self.post_ids.0.first().map_or("", String::as_str)
     }
