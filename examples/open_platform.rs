@@ -19,16 +19,18 @@
 //! `api_query_auth`; `unauthorized` ends an account's authorization.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
+use http::StatusCode;
 #[path = "support/serve.rs"]
 mod serve;
 
 use wecom_callback::message::MessageKind;
+use wecom_callback::tickets::{MemoryTicketStore, TicketKind, TicketStore};
 use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wechat/component";
@@ -38,44 +40,56 @@ fn setting(name: &str, default: &str) -> String {
 }
 
 /// What the component's API client reads.
-#[derive(Debug, Default)]
+#[derive(Clone)]
 struct Component {
-    /// The newest `ComponentVerifyTicket`, with the push's `CreateTime`.
-    verify_ticket: Option<(String, u64)>,
+    appid: String,
+    /// The newest `component_verify_ticket`: the crate's ticket store
+    /// (`RedisTicketStore`, feature `redis`, shares it between instances).
+    tickets: Arc<dyn TicketStore>,
     /// Authorizer appid → the authorization code waiting for
-    /// `api_query_auth` (`None` once used or after `unauthorized`).
-    authorizers: BTreeMap<String, Option<String>>,
+    /// `api_query_auth` (`None` once used).
+    authorizers: Arc<Mutex<BTreeMap<String, Option<String>>>>,
 }
 
-type Shared = Arc<RwLock<Component>>;
-
-async fn push(State(state): State<Shared>, message: Message) -> Reply {
-    let Ok(mut state) = state.write() else {
-        return Reply::ack();
-    };
+/// Answers `success` once the push is handled; if the ticket cannot be
+/// stored, a 503 makes the platform push it again.
+async fn push(State(component): State<Component>, message: Message) -> Result<Reply, StatusCode> {
     match message.kind() {
         MessageKind::ComponentVerifyTicket(ticket) => {
+            component
+                .tickets
+                .save(
+                    &ticket.app_id,
+                    TicketKind::ComponentVerifyTicket,
+                    &ticket.component_verify_ticket,
+                    message.create_time(),
+                )
+                .await
+                .map_err(|error| {
+                    tracing::warn!(%error, "component_verify_ticket not stored");
+                    StatusCode::SERVICE_UNAVAILABLE
+                })?;
             tracing::info!(app_id = %ticket.app_id, "component_verify_ticket handed over");
-            state.verify_ticket = Some((
-                ticket.component_verify_ticket.clone(),
-                message.create_time(),
-            ));
         }
         MessageKind::Authorized(auth) | MessageKind::UpdateAuthorized(auth) => {
             tracing::info!(
                 authorizer = %auth.authorizer_appid,
                 expires_at = ?auth.expires_at(),
                 info_type = message.info_type(),
-                "authorization code stored for api_query_auth"
+                "authorization code kept for api_query_auth"
             );
-            state.authorizers.insert(
-                auth.authorizer_appid.clone(),
-                Some(auth.authorization_code.clone()),
-            );
+            if let Ok(mut authorizers) = component.authorizers.lock() {
+                authorizers.insert(
+                    auth.authorizer_appid.clone(),
+                    Some(auth.authorization_code.clone()),
+                );
+            }
         }
         MessageKind::Unauthorized(gone) => {
             tracing::info!(authorizer = %gone.authorizer_appid, "unauthorized");
-            state.authorizers.remove(&gone.authorizer_appid);
+            if let Ok(mut authorizers) = component.authorizers.lock() {
+                authorizers.remove(&gone.authorizer_appid);
+            }
         }
         _ => tracing::info!(
             info_type = message.info_type(),
@@ -83,24 +97,30 @@ async fn push(State(state): State<Shared>, message: Message) -> Reply {
             "other push"
         ),
     }
-    Reply::ack()
+    Ok(Reply::ack())
 }
 
 /// Stands for the component's API client.
-async fn api_client(state: Shared) {
+async fn api_client(component: Component) {
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
         tick.tick().await;
-        let Ok(mut state) = state.write() else {
+        match component
+            .tickets
+            .latest(&component.appid, TicketKind::ComponentVerifyTicket)
+            .await
+        {
+            Ok(Some(ticket)) => tracing::info!(
+                issued_at = ticket.issued_at(),
+                "would request the component access token with the newest ticket"
+            ),
+            Ok(None) => tracing::info!("no component_verify_ticket yet (pushed every 10 minutes)"),
+            Err(error) => tracing::warn!(%error, "ticket store"),
+        }
+        let Ok(mut authorizers) = component.authorizers.lock() else {
             return;
         };
-        if let Some((_, created)) = &state.verify_ticket {
-            tracing::info!(
-                created,
-                "would request the component access token with the newest ticket"
-            );
-        }
-        for (authorizer, code) in state.authorizers.iter_mut() {
+        for (authorizer, code) in authorizers.iter_mut() {
             if code.take().is_some() {
                 tracing::info!(%authorizer, "would call api_query_auth with the authorization code");
             }
@@ -121,11 +141,15 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("bad component settings: {e}"))?;
     let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;
 
-    let state = Shared::default();
-    tokio::spawn(api_client(Arc::clone(&state)));
+    let component = Component {
+        appid: appid.clone(),
+        tickets: Arc::new(MemoryTicketStore::new()),
+        authorizers: Arc::default(),
+    };
+    tokio::spawn(api_client(component.clone()));
     let app = Router::new()
         .route(PATH, post(push))
-        .with_state(state)
+        .with_state(component)
         .layer(layer);
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
@@ -138,6 +162,7 @@ async fn run() -> Result<(), String> {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -14,9 +14,10 @@
 //!
 //! What it does with each push (WeCom doc 回调通知):
 //!
-//! * `suite_ticket` (every 10 minutes, valid 30): stored, replacing the
-//!   previous one; the suite access token is fetched with it
-//!   (`get_suite_token`);
+//! * `suite_ticket` (every 10 minutes, valid 30): saved in a
+//!   [`TicketStore`](wecom_callback::tickets::TicketStore) (here in memory;
+//!   `RedisTicketStore` shares it between instances), where the API client
+//!   reads the newest one for `get_suite_token`;
 //! * `create_auth` / `reset_permanent_code`: the `AuthCode` (valid 10
 //!   minutes) is stored for the exchange with `get_permanent_code`;
 //! * `cancel_auth`: the corp's authorization is forgotten;
@@ -25,17 +26,18 @@
 //! The "API client" here is a task that reads the store every 30 s and logs
 //! what it would do; a real one would call the WeCom API.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
+use http::StatusCode;
 #[path = "support/serve.rs"]
 mod serve;
 
 use wecom_callback::message::{ContactChange, MessageKind};
+use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketKind, TicketStore};
 use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wecom/suite";
@@ -52,46 +54,59 @@ fn now() -> u64 {
 
 /// What the suite's API client needs, shared between the callback handler
 /// (writer) and the client (reader).
-#[derive(Debug, Default)]
-struct SuiteState {
-    /// The newest `SuiteTicket` and when it arrived (unix seconds).
-    suite_ticket: Option<(String, u64)>,
+#[derive(Clone)]
+struct Suite {
+    id: String,
+    /// The newest `suite_ticket` per suite: the crate's ticket store
+    /// (`RedisTicketStore`, feature `redis`, shares it between instances).
+    tickets: Arc<dyn TicketStore>,
     /// Temporary authorization codes waiting for `get_permanent_code`, with
     /// their arrival time; the corp is known only after the exchange.
-    auth_codes: Vec<(String, u64)>,
-    /// Corps that removed the app (`cancel_auth`), with the time.
-    cancelled: BTreeMap<String, u64>,
+    auth_codes: Arc<Mutex<Vec<(String, u64)>>>,
 }
-
-type Shared = Arc<RwLock<SuiteState>>;
 
 /// A `SuiteTicket` is valid for 30 minutes (WeCom doc 推送suite_ticket).
 const TICKET_LIFETIME: u64 = 30 * 60;
 /// An `AuthCode` is valid for 10 minutes (WeCom doc 授权通知事件).
 const AUTH_CODE_LIFETIME: u64 = 10 * 60;
 
-async fn instruction(State(state): State<Shared>, message: Message) -> Reply {
-    let Ok(mut state) = state.write() else {
-        // A panicked writer poisoned the lock: still acknowledge, so WeCom
-        // does not retry; the next ticket arrives in 10 minutes.
-        return Reply::ack();
-    };
+/// Answers `success` once the push is stored; if the store fails, a 503
+/// makes WeCom push it again.
+async fn instruction(State(suite): State<Suite>, message: Message) -> Result<Reply, StatusCode> {
     match message.kind() {
         MessageKind::SuiteTicket(ticket) => {
-            tracing::info!(suite_id = %ticket.suite_id, "suite_ticket stored");
-            state.suite_ticket = Some((ticket.suite_ticket.clone(), now()));
+            let saved = suite
+                .tickets
+                .save(
+                    &ticket.suite_id,
+                    TicketKind::SuiteTicket,
+                    &ticket.suite_ticket,
+                    message.create_time(),
+                )
+                .await
+                .map_err(|error| {
+                    tracing::warn!(%error, "suite_ticket not stored");
+                    StatusCode::SERVICE_UNAVAILABLE
+                })?;
+            match saved {
+                SaveOutcome::Saved => {
+                    tracing::info!(suite_id = %ticket.suite_id, "suite_ticket stored")
+                }
+                SaveOutcome::Ignored { stored_issued_at } => {
+                    tracing::info!(stored_issued_at, "older suite_ticket ignored")
+                }
+            }
         }
         MessageKind::CreateAuth(auth) => {
-            tracing::info!(state = ?auth.state, "create_auth: auth code stored for get_permanent_code");
-            state.auth_codes.push((auth.auth_code.clone(), now()));
+            tracing::info!(state = ?auth.state, "create_auth: auth code kept for get_permanent_code");
+            remember(&suite, &auth.auth_code);
         }
         MessageKind::ResetPermanentCode(reset) => {
-            tracing::info!(suite_id = %reset.suite_id, "reset_permanent_code: auth code stored");
-            state.auth_codes.push((reset.auth_code.clone(), now()));
+            tracing::info!(suite_id = %reset.suite_id, "reset_permanent_code: auth code kept");
+            remember(&suite, &reset.auth_code);
         }
         MessageKind::CancelAuth(cancel) => {
-            tracing::info!(corp = %cancel.auth_corp_id, "cancel_auth");
-            state.cancelled.insert(cancel.auth_corp_id.clone(), now());
+            tracing::info!(corp = %cancel.auth_corp_id, "cancel_auth: forget the corp's permanent code");
         }
         MessageKind::ChangeAuth(change) => {
             tracing::info!(corp = %change.auth_corp_id, "change_auth: refresh the corp's authorization info");
@@ -112,33 +127,45 @@ async fn instruction(State(state): State<Shared>, message: Message) -> Reply {
         kind => tracing::info!(?kind, "push"),
     }
     // The only answer an instruction callback takes: `success`.
-    Reply::ack()
+    Ok(Reply::ack())
+}
+
+fn remember(suite: &Suite, auth_code: &str) {
+    if let Ok(mut codes) = suite.auth_codes.lock() {
+        codes.push((auth_code.to_owned(), now()));
+    }
 }
 
 /// Stands for the suite's API client: reads what the callback stored.
-async fn api_client(state: Shared) {
+async fn api_client(suite: Suite) {
     let mut tick = tokio::time::interval(Duration::from_secs(30));
     loop {
         tick.tick().await;
-        let Ok(mut state) = state.write() else {
-            return;
-        };
         let now = now();
-        match &state.suite_ticket {
-            Some((_, at)) if now.saturating_sub(*at) < TICKET_LIFETIME => {
+        match suite
+            .tickets
+            .latest(&suite.id, TicketKind::SuiteTicket)
+            .await
+        {
+            Ok(Some(ticket)) if now.saturating_sub(ticket.issued_at()) < TICKET_LIFETIME => {
                 tracing::info!(
-                    age_secs = now - at,
+                    issued_at = ticket.issued_at(),
                     "would fetch the suite access token with the stored suite_ticket"
                 );
             }
-            _ => tracing::info!("no valid suite_ticket yet (WeCom pushes one every 10 minutes)"),
+            Ok(_) => {
+                tracing::info!("no valid suite_ticket yet (WeCom pushes one every 10 minutes)")
+            }
+            Err(error) => tracing::warn!(%error, "ticket store"),
         }
-        let fresh: Vec<_> = state
-            .auth_codes
-            .drain(..)
+        let fresh: Vec<(String, u64)> = match suite.auth_codes.lock() {
+            Ok(mut codes) => codes.drain(..).collect(),
+            Err(_) => return,
+        };
+        for _ in fresh
+            .iter()
             .filter(|(_, at)| now.saturating_sub(*at) < AUTH_CODE_LIFETIME)
-            .collect();
-        for _ in &fresh {
+        {
             tracing::info!("would exchange an auth code with get_permanent_code");
         }
     }
@@ -157,11 +184,15 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("bad suite settings: {e}"))?;
     let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;
 
-    let state = Shared::default();
-    tokio::spawn(api_client(Arc::clone(&state)));
+    let suite = Suite {
+        id: suite_id.clone(),
+        tickets: Arc::new(MemoryTicketStore::new()),
+        auth_codes: Arc::default(),
+    };
+    tokio::spawn(api_client(suite.clone()));
     let app = Router::new()
         .route(PATH, post(instruction))
-        .with_state(state)
+        .with_state(suite)
         .layer(layer);
 
     let listener = tokio::net::TcpListener::bind(&bind)
@@ -175,6 +206,7 @@ async fn run() -> Result<(), String> {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

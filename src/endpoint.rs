@@ -131,7 +131,11 @@ impl CallbackKind {
         }
     }
 
-    /// What passive reply the kind can carry.
+    /// What passive reply format the kind can carry. Which replies exactly
+    /// (an Official Account takes `music` but not `update_button`, a WeCom
+    /// app the opposite) is
+    /// [`Reply::check_for`](crate::message::Reply::check_for), which the
+    /// layer asks before it seals a reply.
     pub fn reply_format(self) -> ReplyFormat {
         match self {
             Self::WeComApp | Self::WeComSuiteData => ReplyFormat::Xml,
