@@ -110,12 +110,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{DEFAULT_KEY_PREFIX, RedisConnection, RedisDedupStore};
 pub use answer::{AnswerDecodeError, StoredAnswer};
 pub use error::{StoreError, StoreErrorKind};
 pub use key::DedupKey;
 pub use memory::MemoryDedupStore;
-#[cfg(feature = "redis")]
-pub use self::redis::{DEFAULT_KEY_PREFIX, RedisConnection, RedisDedupStore};
 
 /// How long a handled message's answer is kept: 300 s, the default
 /// timestamp window (SECURITY.md (c)).

@@ -53,7 +53,11 @@ pub enum RejectionKind {
     /// This stops a captured POST's Encrypt from being decrypted through
     /// the GET path. 403.
     InvalidEchostr,
-    /// The decrypted message is not a well-formed WeCom message. 403.
+    /// The decrypted message is not well-formed XML (or, for JSON
+    /// endpoints, not a JSON object), or is XML the reader refuses (a
+    /// DOCTYPE, an unknown entity, a character XML forbids, nesting deeper
+    /// than 32). A well-formed message with odd fields is *not* refused: it
+    /// reaches the handler. 403.
     MalformedMessage,
     /// The handler's reply could not be sealed (the random source failed). 500.
     ReplyFailed,
@@ -229,7 +233,7 @@ impl fmt::Display for Rejection {
             MalformedEnvelope => f.write_str("malformed envelope (-40002)"),
             Crypto(kind) => write!(f, "{}", crate::crypto::CryptoError::new(kind)),
             InvalidEchostr => f.write_str("decrypted echostr is not 1 to 64 alphanumerics"),
-            MalformedMessage => f.write_str("decrypted message is not a well-formed WeCom message"),
+            MalformedMessage => f.write_str("decrypted message is not well-formed XML (or not a JSON object)"),
             ReplyFailed => f.write_str("the reply could not be sealed"),
             StoreUnavailable => f.write_str("the deduplication store is unavailable"),
             HandlerFailed => f.write_str("the handler's task panicked"),
