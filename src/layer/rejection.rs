@@ -233,7 +233,9 @@ impl fmt::Display for Rejection {
             MalformedEnvelope => f.write_str("malformed envelope (-40002)"),
             Crypto(kind) => write!(f, "{}", crate::crypto::CryptoError::new(kind)),
             InvalidEchostr => f.write_str("decrypted echostr is not 1 to 64 alphanumerics"),
-            MalformedMessage => f.write_str("decrypted message is not well-formed XML (or not a JSON object)"),
+            MalformedMessage => {
+                f.write_str("decrypted message is not well-formed XML (or not a JSON object)")
+            }
             ReplyFailed => f.write_str("the reply could not be sealed"),
             StoreUnavailable => f.write_str("the deduplication store is unavailable"),
             HandlerFailed => f.write_str("the handler's task panicked"),
