@@ -38,10 +38,6 @@ use wecom_callback::{Endpoint, Message, MessageKind, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wecom/callback";
 
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 /// A stand-in for a WeCom API client (`POST /cgi-bin/message/send`).
 #[derive(Debug, Clone)]
 struct StubApiClient;
@@ -75,12 +71,12 @@ async fn worker(mut queue: mpsc::Receiver<Message>, api: StubApiClient) {
 
 async fn run() -> Result<(), String> {
     let endpoint = Endpoint::wecom_app(
-        &setting("WECOM_TOKEN", "QDG6eK"),
-        &setting(
+        &serve::setting("WECOM_TOKEN", "QDG6eK"),
+        &serve::setting(
             "WECOM_ENCODING_AES_KEY",
             "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
         ),
-        &setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
+        &serve::setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
     )
     .map_err(|e| format!("bad settings: {e}"))?;
     let layer = WeComCallbackLayer::new(PATH, endpoint)
@@ -94,25 +90,12 @@ async fn run() -> Result<(), String> {
         .route(PATH, post(enqueue))
         .with_state(queue)
         .layer(layer);
-    let bind = setting("WECOM_BIND", "127.0.0.1:3000");
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("ack_then_process listening on http://{addr}{PATH}");
-    serve::serve(listener, app).await.map_err(|e| e.to_string())
+    let bind = serve::setting("WECOM_BIND", "127.0.0.1:3000");
+    serve::listen_and_serve(&bind, "ack_then_process", PATH, app).await
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    if let Err(error) = run().await {
-        eprintln!("ack_then_process: {error}");
-        std::process::exit(2);
-    }
+    serve::init_tracing("info");
+    serve::exit_on_error("ack_then_process", run().await);
 }

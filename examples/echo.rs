@@ -71,10 +71,6 @@ use wecom_callback::{
 
 const PATH: &str = "/wecom/callback";
 
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 /// The reply text for `message`.
 fn echo_text(message: &Message) -> String {
     match (message.kind(), message.event()) {
@@ -175,9 +171,9 @@ async fn echo(
 
 /// The endpoint the `WECOM_*` settings describe.
 fn endpoint() -> Result<Endpoint, String> {
-    let kind = setting("WECOM_KIND", "wecom_app");
-    let token = setting("WECOM_TOKEN", "QDG6eK");
-    let key = setting(
+    let kind = serve::setting("WECOM_KIND", "wecom_app");
+    let token = serve::setting("WECOM_TOKEN", "QDG6eK");
+    let key = serve::setting(
         "WECOM_ENCODING_AES_KEY",
         "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
     );
@@ -187,11 +183,11 @@ fn endpoint() -> Result<Endpoint, String> {
         "wecom_app" => Endpoint::wecom_app(
             &token,
             &key,
-            &setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
+            &serve::setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
         ),
         "wecom_suite" => Endpoint::wecom_suite(&token, &key, &receive_id()?),
         "wecom_suite_data" => {
-            let corps = setting("WECOM_AUTHORIZED_CORP_IDS", "");
+            let corps = serve::setting("WECOM_AUTHORIZED_CORP_IDS", "");
             let corps: Vec<&str> = corps
                 .split(',')
                 .map(str::trim)
@@ -213,7 +209,7 @@ fn endpoint() -> Result<Endpoint, String> {
 
 /// `WECOM_ON_STORE_FAILURE`.
 fn store_failure() -> Result<StoreFailure, String> {
-    match setting("WECOM_ON_STORE_FAILURE", "process").as_str() {
+    match serve::setting("WECOM_ON_STORE_FAILURE", "process").as_str() {
         "process" => Ok(StoreFailure::Process),
         "unavailable" => Ok(StoreFailure::Unavailable),
         other => Err(format!(
@@ -275,7 +271,7 @@ async fn redis_stores(
 }
 
 async fn run() -> Result<(), String> {
-    let bind = setting("WECOM_BIND", "127.0.0.1:3000");
+    let bind = serve::setting("WECOM_BIND", "127.0.0.1:3000");
     let endpoint = endpoint()?;
     let kind = endpoint.kind();
 
@@ -303,26 +299,11 @@ async fn run() -> Result<(), String> {
         .with_state(tickets)
         .layer(ServiceBuilder::new().layer(trace).layer(layer));
 
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("wecom-callback echo ({kind}) listening on http://{addr}{PATH}");
-    serve::serve(listener, app).await.map_err(|e| e.to_string())
+    serve::listen_and_serve(&bind, &format!("wecom-callback echo ({kind})"), PATH, app).await
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .init();
-    if let Err(error) = run().await {
-        eprintln!("echo: {error}");
-        std::process::exit(2);
-    }
+    serve::init_tracing("info,tower_http=info");
+    serve::exit_on_error("echo", run().await);
 }

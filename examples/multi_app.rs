@@ -86,24 +86,17 @@ async fn run() -> Result<(), String> {
         .route("/wecom/{app}", post(handle))
         .layer(layer);
     let bind = std::env::var("WECOM_BIND").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("multi_app listening on http://{addr}/wecom/{{sales,hr,shared,suite,bot}}");
-    serve::serve(listener, app).await.map_err(|e| e.to_string())
+    serve::listen_and_serve(
+        &bind,
+        "multi_app",
+        "/wecom/{sales,hr,shared,suite,bot}",
+        app,
+    )
+    .await
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    if let Err(error) = run().await {
-        eprintln!("multi_app: {error}");
-        std::process::exit(2);
-    }
+    serve::init_tracing("info");
+    serve::exit_on_error("multi_app", run().await);
 }

@@ -31,10 +31,6 @@ use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wechat";
 
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 async fn account(message: Message) -> Reply {
     tracing::info!(
         msg_type = message.msg_type(),
@@ -70,9 +66,9 @@ async fn account(message: Message) -> Reply {
 }
 
 fn endpoint() -> Result<Endpoint, String> {
-    let mode = setting("WECHAT_MODE", "safe");
-    let token = setting("WECHAT_TOKEN", "spamtest");
-    let key = setting(
+    let mode = serve::setting("WECHAT_MODE", "safe");
+    let token = serve::setting("WECHAT_TOKEN", "spamtest");
+    let key = serve::setting(
         "WECHAT_ENCODING_AES_KEY",
         "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
     );
@@ -91,30 +87,22 @@ fn endpoint() -> Result<Endpoint, String> {
 }
 
 async fn run() -> Result<(), String> {
-    let bind = setting("WECHAT_BIND", "127.0.0.1:3002");
+    let bind = serve::setting("WECHAT_BIND", "127.0.0.1:3002");
     let endpoint = endpoint()?;
     let kind = endpoint.kind();
     let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;
     let app = Router::new().route(PATH, post(account)).layer(layer);
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("wecom-callback official account ({kind}) listening on http://{addr}{PATH}");
-    serve::serve(listener, app).await.map_err(|e| e.to_string())
+    serve::listen_and_serve(
+        &bind,
+        &format!("wecom-callback official account ({kind})"),
+        PATH,
+        app,
+    )
+    .await
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    if let Err(error) = run().await {
-        eprintln!("official_account: {error}");
-        std::process::exit(2);
-    }
+    serve::init_tracing("info");
+    serve::exit_on_error("official_account", run().await);
 }

@@ -35,10 +35,6 @@ use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wechat/component";
 
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 /// What the component's API client reads.
 #[derive(Clone)]
 struct Component {
@@ -129,9 +125,9 @@ async fn api_client(component: Component) {
 }
 
 async fn run() -> Result<(), String> {
-    let bind = setting("WECHAT_BIND", "127.0.0.1:3003");
-    let token = setting("WECHAT_TOKEN", "spamtest");
-    let key = setting(
+    let bind = serve::setting("WECHAT_BIND", "127.0.0.1:3003");
+    let token = serve::setting("WECHAT_TOKEN", "spamtest");
+    let key = serve::setting(
         "WECHAT_ENCODING_AES_KEY",
         "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
     );
@@ -151,25 +147,17 @@ async fn run() -> Result<(), String> {
         .route(PATH, post(push))
         .with_state(component)
         .layer(layer);
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("wecom-callback open platform ({appid}) listening on http://{addr}{PATH}");
-    serve::serve(listener, app).await.map_err(|e| e.to_string())
+    serve::listen_and_serve(
+        &bind,
+        &format!("wecom-callback open platform ({appid})"),
+        PATH,
+        app,
+    )
+    .await
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    if let Err(error) = run().await {
-        eprintln!("open_platform: {error}");
-        std::process::exit(2);
-    }
+    serve::init_tracing("info");
+    serve::exit_on_error("open_platform", run().await);
 }

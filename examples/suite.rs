@@ -42,10 +42,6 @@ use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wecom/suite";
 
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -172,9 +168,9 @@ async fn api_client(suite: Suite) {
 }
 
 async fn run() -> Result<(), String> {
-    let bind = setting("WECOM_BIND", "127.0.0.1:3001");
-    let token = setting("WECOM_TOKEN", "QDG6eK");
-    let key = setting(
+    let bind = serve::setting("WECOM_BIND", "127.0.0.1:3001");
+    let token = serve::setting("WECOM_TOKEN", "QDG6eK");
+    let key = serve::setting(
         "WECOM_ENCODING_AES_KEY",
         "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
     );
@@ -195,25 +191,17 @@ async fn run() -> Result<(), String> {
         .with_state(suite)
         .layer(layer);
 
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("wecom-callback suite ({suite_id}) listening on http://{addr}{PATH}");
-    serve::serve(listener, app).await.map_err(|e| e.to_string())
+    serve::listen_and_serve(
+        &bind,
+        &format!("wecom-callback suite ({suite_id})"),
+        PATH,
+        app,
+    )
+    .await
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    if let Err(error) = run().await {
-        eprintln!("suite: {error}");
-        std::process::exit(2);
-    }
+    serve::init_tracing("info");
+    serve::exit_on_error("suite", run().await);
 }

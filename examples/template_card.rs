@@ -38,10 +38,6 @@ use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wecom/callback";
 
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 /// The card that replaces the tapped one: same task, the decision shown.
 fn decided_card(event: &TemplateCardEvent, member: &str) -> serde_json::Value {
     let decision = match event.event_key.as_str() {
@@ -94,37 +90,23 @@ async fn callback(message: Message) -> Reply {
 }
 
 async fn run() -> Result<(), String> {
-    let bind = setting("WECOM_BIND", "127.0.0.1:3004");
+    let bind = serve::setting("WECOM_BIND", "127.0.0.1:3004");
     let endpoint = Endpoint::wecom_app(
-        &setting("WECOM_TOKEN", "QDG6eK"),
-        &setting(
+        &serve::setting("WECOM_TOKEN", "QDG6eK"),
+        &serve::setting(
             "WECOM_ENCODING_AES_KEY",
             "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
         ),
-        &setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
+        &serve::setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
     )
     .map_err(|e| format!("bad settings: {e}"))?;
     let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;
     let app = Router::new().route(PATH, post(callback)).layer(layer);
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("wecom-callback template cards listening on http://{addr}{PATH}");
-    serve::serve(listener, app).await.map_err(|e| e.to_string())
+    serve::listen_and_serve(&bind, "wecom-callback template cards", PATH, app).await
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    if let Err(error) = run().await {
-        eprintln!("template_card: {error}");
-        std::process::exit(2);
-    }
+    serve::init_tracing("info");
+    serve::exit_on_error("template_card", run().await);
 }

@@ -8,6 +8,11 @@
 //! complete in time, and (since hyper 1.6) it also runs while a kept-alive
 //! connection waits for its next request, so it doubles as an idle timeout.
 //! The body is bounded by `WeComCallbackLayer::body_timeout` (408).
+//!
+//! Also the examples' shared start-up: settings from the environment, the
+//! log subscriber, binding, the banner line and the exit status. Each
+//! example uses a subset, hence `dead_code` is allowed here.
+#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -21,6 +26,52 @@ use tokio::net::TcpListener;
 /// How long a connection may take to send a request head, and how long a
 /// kept-alive connection may sit idle.
 pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The environment variable `name`, or `default` when it is unset.
+pub(crate) fn setting(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// Logs to stderr (colours only on a terminal), filtered by `RUST_LOG` or
+/// else `default_filter`.
+pub(crate) fn init_tracing(default_filter: &str) {
+    tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
+        )
+        .init();
+}
+
+/// Binds `bind`, prints `{banner} listening on http://{addr}{path}` on
+/// stdout (scripts wait for that line) and serves `app` until Ctrl-C.
+///
+/// # Errors
+/// A readable message when the address cannot be bound or serving fails.
+pub(crate) async fn listen_and_serve(
+    bind: &str,
+    banner: &str,
+    path: &str,
+    app: Router,
+) -> Result<(), String> {
+    let listener = TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("{banner} listening on http://{addr}{path}");
+    serve(listener, app).await.map_err(|e| e.to_string())
+}
+
+/// Ends the process with status 2 and `{name}: {error}` on stderr when
+/// `result` is an error (configuration errors are printed with `Display`).
+pub(crate) fn exit_on_error(name: &str, result: Result<(), String>) {
+    if let Err(error) = result {
+        eprintln!("{name}: {error}");
+        std::process::exit(2);
+    }
+}
 
 /// Serves `app` on `listener` until Ctrl-C, then lets open connections
 /// finish.
