@@ -42,10 +42,22 @@ fn parse_error() -> CryptoError {
     CryptoError::new(CryptoErrorKind::ParseXml)
 }
 
+/// Whether `s` is non-empty and made of the standard base64 alphabet and
+/// `=`. Checked 64 bytes at a time with a branch-free test, which the
+/// compiler vectorises: `Encrypt` is most of a POST body.
 fn is_base64_text(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    fn base64_byte(b: u8) -> bool {
+        (b.wrapping_sub(b'A') < 26)
+            | (b.wrapping_sub(b'a') < 26)
+            | (b.wrapping_sub(b'0') < 10)
+            | (b == b'+')
+            | (b == b'/')
+            | (b == b'=')
+    }
+    let all = |bytes: &[u8]| bytes.iter().fold(true, |ok, &b| ok & base64_byte(b));
+    let chunks = s.as_bytes().chunks_exact(64);
+    let rest = chunks.remainder();
+    !s.is_empty() && chunks.into_iter().all(all) && all(rest)
 }
 
 /// Parses a flat `<xml>` document whose children are all plain text
@@ -230,17 +242,31 @@ impl Envelope {
 /// Every value goes through CDATA escaping (and `timestamp` is written as
 /// text with `<` and `&` escaped), so no argument can break the document.
 pub fn reply(encrypt: &str, msg_signature: &str, timestamp: &str, nonce: &str) -> String {
-    let mut out = String::with_capacity(encrypt.len() + 160);
-    out.push_str("<xml>\n");
+    let mut out = String::with_capacity(reply_len(encrypt.len(), nonce.len()));
+    out.push_str(REPLY_HEAD);
     xml::push_element(&mut out, "Encrypt", encrypt);
+    push_reply_tail(&mut out, msg_signature, timestamp, nonce);
+    out
+}
+
+/// What [`reply`] writes before `<Encrypt>`.
+const REPLY_HEAD: &str = "<xml>\n";
+
+/// Room for a reply envelope around an Encrypt of `encrypt_len` bytes
+/// (markup, a 40-digit signature, a timestamp of up to 20 digits).
+fn reply_len(encrypt_len: usize, nonce_len: usize) -> usize {
+    encrypt_len + nonce_len + 200
+}
+
+/// What [`reply`] writes after `</Encrypt>`.
+fn push_reply_tail(out: &mut String, msg_signature: &str, timestamp: &str, nonce: &str) {
     out.push('\n');
-    xml::push_element(&mut out, "MsgSignature", msg_signature);
+    xml::push_element(out, "MsgSignature", msg_signature);
     out.push_str("\n<TimeStamp>");
     out.push_str(&quick_xml::escape::escape(timestamp));
     out.push_str("</TimeStamp>\n");
-    xml::push_element(&mut out, "Nonce", nonce);
+    xml::push_element(out, "Nonce", nonce);
     out.push_str("\n</xml>");
-    out
 }
 
 /// The JSON passive-reply envelope of the robot and the vendor's JSON
@@ -396,9 +422,52 @@ impl MsgCrypt {
         random
             .fill(&mut prefix)
             .map_err(|_| CryptoError::new(CryptoErrorKind::EncryptAes))?;
-        let encrypt = self.encrypt_for(reply_msg.as_bytes(), receive_id, prefix)?;
-        let signature = self.signature(timestamp, nonce, &encrypt);
-        Ok(reply(&encrypt, &signature, timestamp, nonce))
+        self.seal_reply(
+            BodyFormat::Xml,
+            reply_msg.as_bytes(),
+            receive_id,
+            prefix,
+            timestamp,
+            nonce,
+        )
+    }
+
+    /// Encrypts `reply_msg` for `receive_id` with `prefix`, signs it and
+    /// writes the reply envelope in `format`: the same bytes as
+    /// [`reply_as`] over [`MsgCrypt::encrypt_for`] and
+    /// [`MsgCrypt::signature`]. For XML the base64 text is encoded straight
+    /// into the envelope, which needs no escaping (base64 has no character
+    /// CDATA must guard), instead of being built apart and copied through
+    /// the CDATA writer.
+    ///
+    /// # Errors
+    /// [`CryptoErrorKind::IllegalBuffer`] if `reply_msg` exceeds
+    /// `u32::MAX` bytes.
+    pub(crate) fn seal_reply(
+        &self,
+        format: BodyFormat,
+        reply_msg: &[u8],
+        receive_id: &str,
+        prefix: [u8; 16],
+        timestamp: &str,
+        nonce: &str,
+    ) -> Result<String, CryptoError> {
+        if format == BodyFormat::Json {
+            let encrypt = self.encrypt_for(reply_msg, receive_id, prefix)?;
+            let signature = self.signature(timestamp, nonce, &encrypt);
+            return Ok(reply_json(&encrypt, &signature, timestamp, nonce));
+        }
+        // Frame, padding and base64: 4/3 of the message plus a little.
+        let encrypt_len = (reply_msg.len() + receive_id.len() + 52) / 3 * 4 + 4;
+        let mut out = String::with_capacity(reply_len(encrypt_len, nonce.len()));
+        out.push_str(REPLY_HEAD);
+        out.push_str("<Encrypt><![CDATA[");
+        let start = out.len();
+        self.encrypt_into(reply_msg, receive_id, prefix, &mut out)?;
+        let signature = self.signature(timestamp, nonce, out.get(start..).unwrap_or_default());
+        out.push_str("]]></Encrypt>");
+        push_reply_tail(&mut out, &signature, timestamp, nonce);
+        Ok(out)
     }
 }
 
@@ -479,5 +548,102 @@ mod tests {
         );
         assert_eq!(env.timestamp, "1700000000");
         assert_eq!(env.nonce, "n]]>1");
+    }
+
+    #[test]
+    fn sealed_reply_is_the_envelope_around_encrypt_for() {
+        use crate::crypto::FixedRandom;
+        let crypt = MsgCrypt::new(
+            "QDG6eK",
+            "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+            "wx5823bf96d3bd56c7",
+        )
+        .unwrap();
+        let random = FixedRandom::new(*b"0123456789abcdef");
+        // Lengths around every padding value and base64 remainder.
+        for len in (0..70).chain([1000, 4097]) {
+            let msg = "x]]>\u{1}".repeat(len / 5 + 1);
+            let msg = &msg[..len.min(msg.len())];
+            let sealed = crypt
+                .encrypt_msg_with(msg, "1700000000", "n]]>1", "wx5823bf96d3bd56c7", &random)
+                .unwrap();
+            let encrypt = crypt
+                .encrypt_for(msg.as_bytes(), "wx5823bf96d3bd56c7", *b"0123456789abcdef")
+                .unwrap();
+            let signature = crypt.signature("1700000000", "n]]>1", &encrypt);
+            assert_eq!(sealed, reply(&encrypt, &signature, "1700000000", "n]]>1"));
+            let json = crypt
+                .seal_reply(
+                    BodyFormat::Json,
+                    msg.as_bytes(),
+                    "wx5823bf96d3bd56c7",
+                    *b"0123456789abcdef",
+                    "1700000000",
+                    "n",
+                )
+                .unwrap();
+            let signature = crypt.signature("1700000000", "n", &encrypt);
+            assert_eq!(json, reply_json(&encrypt, &signature, "1700000000", "n"));
+        }
+    }
+
+    #[test]
+    fn cdata_writer_fast_path_agrees_with_the_rule_at_every_offset() {
+        // The rule: drop what XML cannot carry, then split every `]]>`.
+        fn expected(text: &str) -> String {
+            let kept: String = text
+                .chars()
+                .filter(|&c| !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'))
+                .collect();
+            format!("<![CDATA[{}]]>", kept.replace("]]>", "]]]]><![CDATA[>"))
+        }
+        let specials = [
+            "]]>",
+            "]",
+            "]]",
+            ">",
+            "\u{1}",
+            "\t",
+            "\n",
+            "\u{ffff}",
+            "\u{fffe}",
+            "\u{efbf}",
+            "中",
+            "]]\u{ffff}>",
+            "]\u{1}]>",
+        ];
+        for before in 0..70 {
+            for special in specials {
+                for after in [0, 1, 31, 32, 33, 64] {
+                    let text = format!("{}{special}{}", "a".repeat(before), ">".repeat(after));
+                    let mut out = String::new();
+                    xml::push_cdata(&mut out, &text);
+                    assert_eq!(out, expected(&text), "{text:?}");
+                    let text = format!(
+                        "{}{special}{special}{}",
+                        "中".repeat(before),
+                        "b".repeat(after)
+                    );
+                    let mut out = String::new();
+                    xml::push_cdata(&mut out, &text);
+                    assert_eq!(out, expected(&text), "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn base64_check_sees_every_byte_of_every_chunk() {
+        let good = "A".repeat(200);
+        assert!(is_base64_text(&good));
+        assert!(is_base64_text("azAZ09+/="));
+        assert!(!is_base64_text(""));
+        for at in [0, 1, 63, 64, 65, 127, 128, 199] {
+            for bad in ['-', '_', ' ', '\n', '@', '[', '`', '{', ':', '\u{0}', 'é'] {
+                let mut text = good.clone();
+                text.replace_range(at..=at, &bad.to_string());
+                assert!(!is_base64_text(&text), "{bad:?} at {at}");
+            }
+        }
     }
 }

@@ -363,8 +363,25 @@ impl MsgCrypt {
         receive_id: &str,
         random_prefix: [u8; 16],
     ) -> Result<String, CryptoError> {
-        let frame = frame::build(&random_prefix, msg, receive_id.as_bytes())?;
-        Ok(STANDARD.encode(cipher::encrypt(&self.key, frame)))
+        let mut encrypt = String::new();
+        self.encrypt_into(msg, receive_id, random_prefix, &mut encrypt)?;
+        Ok(encrypt)
+    }
+
+    /// As [`MsgCrypt::encrypt_for`], appending the base64 Encrypt text to
+    /// `out` (so that a reply envelope can be written around it without a
+    /// second copy).
+    pub(crate) fn encrypt_into(
+        &self,
+        msg: &[u8],
+        receive_id: &str,
+        random_prefix: [u8; 16],
+        out: &mut String,
+    ) -> Result<(), CryptoError> {
+        let len = frame::length_field(msg)?;
+        let parts: [&[u8]; 4] = [&random_prefix, &len, msg, receive_id.as_bytes()];
+        cipher::encrypt_to_base64(&self.key, &parts, out);
+        Ok(())
     }
 }
 

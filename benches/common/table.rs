@@ -1,0 +1,75 @@
+//! Interleaved medians: the ratio tables printed after the criterion runs.
+//! Each round times one batch of every contender in turn, so that load on
+//! the machine (other processes) falls on all of them alike; the median of
+//! the per-iteration times over the rounds is reported.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::{Duration, Instant};
+
+/// Per-iteration time of one batch of `n` calls of `f`, after `prepare`
+/// built its inputs (untimed).
+pub fn batch<T, P, F>(n: usize, mut prepare: P, mut f: F) -> Duration
+where
+    P: FnMut(usize) -> T,
+    F: FnMut(T),
+{
+    let inputs: Vec<T> = (0..n).map(&mut prepare).collect();
+    let started = Instant::now();
+    for input in inputs {
+        f(input);
+    }
+    started.elapsed() / u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The median of `times`.
+pub fn median(times: &mut [Duration]) -> Duration {
+    times.sort_unstable();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+/// How many iterations make a batch of about 2 ms for something that takes
+/// `one`.
+pub fn batch_len(one: Duration) -> usize {
+    let nanos = one.as_nanos().max(1);
+    usize::try_from(2_000_000 / nanos)
+        .unwrap_or(1)
+        .clamp(1, 10_000)
+}
+
+/// `d` in the unit that suits it.
+pub fn show(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos < 10_000 {
+        format!("{:.2} µs", d.as_secs_f64() * 1e6)
+    } else if nanos < 1_000_000 {
+        format!("{:.1} µs", d.as_secs_f64() * 1e6)
+    } else {
+        format!("{:.3} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+/// `d / floor` as `1.23×`.
+pub fn ratio(d: Duration, floor: Duration) -> String {
+    format!("{:.2}×", d.as_secs_f64() / floor.as_secs_f64().max(1e-12))
+}
+
+/// Whether the tables should run: under `cargo bench` (criterion's
+/// `--bench` flag), unless `WECOM_BENCH_TABLE=off`.
+pub fn wanted() -> bool {
+    std::env::args().any(|a| a == "--bench")
+        && std::env::var("WECOM_BENCH_TABLE").map_or(true, |v| v != "off")
+}
+
+/// Whether criterion's own runs should be skipped (`WECOM_BENCH_TABLE=only`).
+pub fn only() -> bool {
+    std::env::var("WECOM_BENCH_TABLE").is_ok_and(|v| v == "only")
+}
+
+/// Rounds per size (`WECOM_BENCH_ROUNDS`, default 31).
+pub fn rounds() -> usize {
+    std::env::var("WECOM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(31)
+}

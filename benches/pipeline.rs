@@ -1,0 +1,352 @@
+//! The cost of one callback, against the crypto floor (issue 11).
+//!
+//! For each message-content size (100 B, 1 KiB, 16 KiB, 256 KiB), one
+//! criterion group with:
+//!
+//! * `floor`: the primitives alone (see `common/floor.rs`);
+//! * `pure`: `MsgCrypt::decrypt_msg` → `Message::parse` →
+//!   `Reply::text(..).to_xml(..)` → `MsgCrypt::encrypt_msg`;
+//! * `layer`: the POST through `WeComCallbackLayer` and an axum handler that
+//!   answers with a text reply echoing the Content (`tower::ServiceExt::oneshot`),
+//!   deduplication off;
+//! * `layer_dedup`: the same with the default deduplication store, a new
+//!   MsgId for every request (built outside the measurement);
+//! * `bad_signature`: the same POST with a forged `msg_signature` (403).
+//!
+//! Plus `verify_get`: the URL-verification GET. After the criterion runs, a
+//! table of interleaved medians and their ratios to the floor (see
+//! `common/table.rs`; `WECOM_BENCH_TABLE=only` prints just the table,
+//! `=off` skips it; `WECOM_BENCH_PROFILE=pure:16KiB:200` runs one contender
+//! alone, for `valgrind --tool=callgrind`).
+//!
+//! ```text
+//! cargo bench --bench pipeline
+//! cargo bench --bench pipeline -- 1KiB      # one size
+//! WECOM_BENCH_TABLE=only cargo bench --bench pipeline
+//! ```
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "common/app.rs"]
+mod app;
+#[path = "common/floor.rs"]
+mod floor;
+#[path = "common/inputs.rs"]
+mod inputs;
+#[path = "common/table.rs"]
+mod table;
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use criterion::{BatchSize, Criterion, Throughput};
+use tokio::runtime::Runtime;
+use tower::ServiceExt;
+use wecom_callback::crypto::MsgCrypt;
+use wecom_callback::envelope::ReplyEnvelope;
+use wecom_callback::{Message, MessageKind, Reply};
+
+use floor::Floor;
+use inputs::{
+    CORP_ID, ENCODING_AES_KEY, Input, REPLY_NONCE, REPLY_TIMESTAMP, SIZES, TIMESTAMP, TOKEN,
+};
+
+/// MsgIds handed out so far (dedup-on requests never repeat one).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn floor_for(input: &Input) -> Floor {
+    Floor::new(
+        ENCODING_AES_KEY,
+        TOKEN,
+        &input.timestamp,
+        &input.nonce,
+        &input.encrypt,
+        &input.reply_plain(),
+        REPLY_TIMESTAMP,
+        REPLY_NONCE,
+        CORP_ID,
+    )
+}
+
+/// The pure pipeline: open, parse, build the echo reply, seal.
+fn pure(crypt: &MsgCrypt, input: &Input) -> String {
+    let decrypted = crypt
+        .decrypt_msg(
+            &input.signature,
+            &input.timestamp,
+            &input.nonce,
+            input.body.as_bytes(),
+        )
+        .unwrap();
+    let message = Message::parse(decrypted.msg()).unwrap();
+    let MessageKind::Text(text) = message.kind() else {
+        panic!("not a text message")
+    };
+    let reply = Reply::text(text.content.clone()).to_xml(
+        message.from_user_name(),
+        message.to_user_name(),
+        TIMESTAMP,
+    );
+    crypt
+        .encrypt_msg(&reply, REPLY_TIMESTAMP, REPLY_NONCE)
+        .unwrap()
+}
+
+/// One request through the router; the status, checked by the callers
+/// once outside the measurement.
+fn send<B>(rt: &Runtime, app: &Router, request: Request<B>) -> StatusCode
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    rt.block_on(async { app.clone().oneshot(request).await.unwrap().status() })
+}
+
+/// A request with a MsgId never sent before.
+fn fresh_request(crypt: &MsgCrypt, nominal: usize) -> Request<Body> {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    app::post_request(&Input::new(crypt, nominal, id))
+}
+
+fn check(crypt: &MsgCrypt, rt: &Runtime, nominal: usize) {
+    let input = Input::new(crypt, nominal, 0);
+    let sealed = pure(crypt, &input);
+    let envelope = ReplyEnvelope::parse(sealed.as_bytes()).unwrap();
+    let opened = crypt
+        .decrypt(
+            &envelope.msg_signature,
+            &envelope.timestamp,
+            &envelope.nonce,
+            &envelope.encrypt,
+        )
+        .unwrap();
+    assert!(opened.msg().contains(&input.content));
+    let (plain, dedup) = (app::app(false), app::app(true));
+    assert_eq!(send(rt, &plain, app::post_request(&input)), StatusCode::OK);
+    assert_eq!(
+        send(rt, &dedup, fresh_request(crypt, nominal)),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(rt, &plain, app::forged_request(&input)),
+        StatusCode::FORBIDDEN
+    );
+}
+
+fn criterion_runs(c: &mut Criterion, crypt: &MsgCrypt, rt: &Runtime) {
+    let (plain, dedup) = (app::app(false), app::app(true));
+    {
+        let mut group = c.benchmark_group("get");
+        group.bench_function("verify_get", |b| {
+            b.iter_batched(
+                app::verify_request,
+                |r| send(rt, &plain, r),
+                BatchSize::SmallInput,
+            );
+        });
+        group.finish();
+    }
+    for (label, nominal) in SIZES {
+        let input = Input::new(crypt, nominal, 0);
+        let mut floor = floor_for(&input);
+        let mut group = c.benchmark_group(label);
+        group.throughput(Throughput::Bytes(input.content.len() as u64));
+        if nominal >= 16 * 1024 {
+            group.sample_size(20);
+            group.measurement_time(Duration::from_secs(4));
+        }
+        group.bench_function("floor", |b| b.iter(|| black_box(floor.run())));
+        group.bench_function("pure", |b| {
+            b.iter(|| black_box(pure(crypt, black_box(&input))))
+        });
+        group.bench_function("layer", |b| {
+            b.iter_batched(
+                || app::post_request(&input),
+                |r| send(rt, &plain, r),
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_function("layer_dedup", |b| {
+            b.iter_batched(
+                || fresh_request(crypt, nominal),
+                |r| send(rt, &dedup, r),
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_function("bad_signature", |b| {
+            b.iter_batched(
+                || app::forged_request(&input),
+                |r| send(rt, &plain, r),
+                BatchSize::SmallInput,
+            );
+        });
+        group.finish();
+    }
+}
+
+/// The interleaved table: floor, pure, layer (dedup off and on), forged.
+fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
+    let (plain, dedup) = (app::app(false), app::app(true));
+    println!();
+    println!(
+        "interleaved medians ({} rounds; ratio to the floor)",
+        table::rounds()
+    );
+    println!(
+        "| content | floor | pure pipeline | layer, dedup off | layer, dedup on | bad signature (403) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (label, nominal) in SIZES {
+        let input = Input::new(crypt, nominal, 0);
+        let mut floor = floor_for(&input);
+        let started = Instant::now();
+        black_box(pure(crypt, &input));
+        let n = table::batch_len(started.elapsed());
+        let mut times: [Vec<Duration>; 5] = Default::default();
+        for _ in 0..table::rounds() {
+            times[0].push(table::batch(
+                n,
+                |_| (),
+                |()| {
+                    black_box(floor.run());
+                },
+            ));
+            times[1].push(table::batch(
+                n,
+                |_| (),
+                |()| drop(black_box(pure(crypt, &input))),
+            ));
+            times[2].push(table::batch(
+                n,
+                |_| app::post_request(&input),
+                |r| {
+                    black_box(send(rt, &plain, r));
+                },
+            ));
+            times[3].push(table::batch(
+                n,
+                |_| fresh_request(crypt, nominal),
+                |r| {
+                    black_box(send(rt, &dedup, r));
+                },
+            ));
+            times[4].push(table::batch(
+                n,
+                |_| app::forged_request(&input),
+                |r| {
+                    black_box(send(rt, &plain, r));
+                },
+            ));
+        }
+        let [f, p, l, d, x] = times.map(|mut t| table::median(&mut t));
+        println!(
+            "| {label} ({} B) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) |",
+            input.content.len(),
+            table::show(f),
+            table::show(p),
+            table::ratio(p, f),
+            table::show(l),
+            table::ratio(l, f),
+            table::show(d),
+            table::ratio(d, f),
+            table::show(x),
+            table::ratio(x, f),
+        );
+    }
+}
+
+/// `WECOM_BENCH_PROFILE=<what>:<size label>:<count>` runs one contender
+/// `count` times and nothing else (for `valgrind --tool=callgrind`); `what`
+/// is `floor`, `pure`, `layer`, `layer_dedup` or `bad_signature`.
+fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
+    let mut parts = spec.split(':');
+    let (what, label, count) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts
+            .next()
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(100),
+    );
+    let (_, nominal) = SIZES
+        .into_iter()
+        .find(|(l, _)| *l == label)
+        .unwrap_or_else(|| panic!("unknown size {label}"));
+    let input = Input::new(crypt, nominal, 0);
+    let (plain, dedup) = (app::app(false), app::app(true));
+    let requests: Vec<Request<Body>> = match what {
+        "layer" => (0..count).map(|_| app::post_request(&input)).collect(),
+        "layer_dedup" => (0..count).map(|_| fresh_request(crypt, nominal)).collect(),
+        "bad_signature" => (0..count).map(|_| app::forged_request(&input)).collect(),
+        _ => Vec::new(),
+    };
+    match what {
+        "floor" => {
+            let mut floor = floor_for(&input);
+            (0..count).for_each(|_| measured_floor(&mut floor));
+        }
+        "pure" => (0..count).for_each(|_| measured_pure(crypt, &input)),
+        "layer" | "bad_signature" => requests
+            .into_iter()
+            .for_each(|r| measured_send(rt, &plain, r)),
+        "layer_dedup" => requests
+            .into_iter()
+            .for_each(|r| measured_send(rt, &dedup, r)),
+        other => panic!("unknown contender {other}"),
+    }
+}
+
+// What the profile mode measures, kept out of line so that callgrind can
+// collect inside them alone (`--toggle-collect='pipeline::measured_*'`).
+
+#[inline(never)]
+fn measured_floor(floor: &mut Floor) {
+    black_box(floor.run());
+}
+
+#[inline(never)]
+fn measured_pure(crypt: &MsgCrypt, input: &Input) {
+    drop(black_box(pure(crypt, input)));
+}
+
+#[inline(never)]
+fn measured_send(rt: &Runtime, app: &Router, request: Request<Body>) {
+    black_box(send(rt, app, request));
+}
+
+fn main() {
+    let crypt = inputs::crypt();
+    let rt = runtime();
+    if let Ok(spec) = std::env::var("WECOM_BENCH_PROFILE") {
+        profile(&spec, &crypt, &rt);
+        return;
+    }
+    for (_, nominal) in SIZES {
+        check(&crypt, &rt, nominal);
+    }
+    if !table::only() {
+        let mut c = Criterion::default().configure_from_args();
+        criterion_runs(&mut c, &crypt, &rt);
+        c.final_summary();
+    }
+    if table::wanted() {
+        ratio_table(&crypt, &rt);
+    }
+}
