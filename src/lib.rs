@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod endpoint;
 pub mod envelope;
 pub mod message;
+pub mod store;
 mod xml;
 
 #[cfg(feature = "dedup")]

@@ -68,7 +68,6 @@
 mod redis;
 
 use std::collections::HashMap;
-use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -244,72 +243,13 @@ impl fmt::Debug for TicketPush {
     }
 }
 
-/// Why a [`TicketStore`] call failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TicketStoreErrorKind {
-    /// The store cannot be reached.
-    Unavailable,
-    /// The store did not answer in time.
-    Timeout,
-    /// The store holds a value this crate did not write.
-    Corrupt,
-    /// Any other failure.
-    Other,
-}
+/// A [`TicketStore`] call failed: the crate's one store error
+/// ([`StoreError`](crate::store::StoreError)), under the name this module
+/// has always used.
+pub type TicketStoreError = crate::store::StoreError;
 
-/// A [`TicketStore`] call failed. `Display` names the kind only; the
-/// underlying error, if any, is the [`Error::source`].
-#[derive(Debug)]
-pub struct TicketStoreError {
-    kind: TicketStoreErrorKind,
-    source: Option<Box<dyn Error + Send + Sync + 'static>>,
-}
-
-impl TicketStoreError {
-    /// An error of `kind` without a cause.
-    #[must_use]
-    pub fn new(kind: TicketStoreErrorKind) -> Self {
-        Self { kind, source: None }
-    }
-
-    /// An error of `kind` caused by `source`.
-    #[must_use]
-    pub fn with_source(
-        kind: TicketStoreErrorKind,
-        source: impl Into<Box<dyn Error + Send + Sync + 'static>>,
-    ) -> Self {
-        Self {
-            kind,
-            source: Some(source.into()),
-        }
-    }
-
-    /// What failed.
-    #[must_use]
-    pub fn kind(&self) -> TicketStoreErrorKind {
-        self.kind
-    }
-}
-
-impl fmt::Display for TicketStoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.kind {
-            TicketStoreErrorKind::Unavailable => "ticket store unavailable",
-            TicketStoreErrorKind::Timeout => "ticket store timed out",
-            TicketStoreErrorKind::Corrupt => "ticket store holds a malformed value",
-            TicketStoreErrorKind::Other => "ticket store failed",
-        })
-    }
-}
-
-impl Error for TicketStoreError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|source| source as &(dyn Error + 'static))
-    }
-}
+/// Why a [`TicketStore`] call failed (see [`TicketStoreError`]).
+pub type TicketStoreErrorKind = crate::store::StoreErrorKind;
 
 /// Where the latest ticket of each app and kind is kept.
 ///
@@ -428,6 +368,8 @@ impl TicketStore for MemoryTicketStore {
 
 #[cfg(test)]
 mod tests {
+    use std::error::Error;
+
     use super::*;
 
     fn block_on<F: Future>(future: F) -> F::Output {
@@ -568,7 +510,7 @@ mod tests {
             TicketStoreErrorKind::Unavailable,
             "redis://:hunter2@db refused",
         );
-        assert_eq!(err.to_string(), "ticket store unavailable");
+        assert_eq!(err.to_string(), "store unavailable");
         assert_eq!(err.kind(), TicketStoreErrorKind::Unavailable);
         assert!(err.source().is_some());
         assert!(

@@ -8,7 +8,7 @@ use redis::{Script, Value};
 use super::{
     BoxFuture, SaveOutcome, Ticket, TicketKind, TicketStore, TicketStoreError, TicketStoreErrorKind,
 };
-use crate::dedup::{RedisConnection, StoreError, StoreErrorKind};
+use crate::dedup::RedisConnection;
 
 /// The key prefix [`RedisTicketStore`] uses unless told otherwise.
 pub const DEFAULT_TICKET_KEY_PREFIX: &str = "wecom-callback:ticket:";
@@ -127,8 +127,7 @@ impl RedisTicketStore {
         let value: Value = self
             .connection
             .bounded(async move { invocation.invoke_async(&mut conn).await })
-            .await
-            .map_err(ticket_error)?;
+            .await?;
         match value {
             Value::Int(1) => Ok(SaveOutcome::Saved),
             Value::BulkString(stored) => Ok(SaveOutcome::Ignored {
@@ -152,8 +151,7 @@ impl RedisTicketStore {
         let value: Value = self
             .connection
             .bounded(async move { command.query_async(&mut conn).await })
-            .await
-            .map_err(ticket_error)?;
+            .await?;
         let Value::Array(fields) = value else {
             return Err(TicketStoreError::new(TicketStoreErrorKind::Corrupt));
         };
@@ -176,17 +174,6 @@ fn parse_time(bytes: &[u8]) -> Result<u64, TicketStoreError> {
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| TicketStoreError::new(TicketStoreErrorKind::Corrupt))
-}
-
-/// The connection's failure as a ticket store's.
-fn ticket_error(error: StoreError) -> TicketStoreError {
-    let kind = match error.kind() {
-        StoreErrorKind::Unavailable => TicketStoreErrorKind::Unavailable,
-        StoreErrorKind::Timeout => TicketStoreErrorKind::Timeout,
-        StoreErrorKind::Corrupt => TicketStoreErrorKind::Corrupt,
-        _ => TicketStoreErrorKind::Other,
-    };
-    TicketStoreError::with_source(kind, error)
 }
 
 impl fmt::Debug for RedisTicketStore {
