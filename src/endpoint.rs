@@ -621,6 +621,12 @@ impl Endpoint {
         &self.secrets
     }
 
+    /// The secret at `index` (the one that verified a request).
+    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    pub(crate) fn secret(&self, index: usize) -> Option<&Secret> {
+        self.secrets.get(index)
+    }
+
     /// The current secrets' crypt for the pure API, or `None` in Official
     /// Account plaintext mode (no EncodingAESKey).
     pub fn crypt(&self) -> Option<&MsgCrypt> {

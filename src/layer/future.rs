@@ -25,8 +25,8 @@ use tower_service::Service;
 
 use super::body::CallbackBody;
 use super::handle::{Handling, handle};
+use super::pipeline::{Opening, PendingPost, body_error};
 use super::rejection::RejectionKind;
-use super::service::{Opening, PendingPost, body_error};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -20,7 +20,6 @@ use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::events::{self, Outcome, Summary};
 use super::rejection::{Refusal, Rejection, RejectionKind};
-use super::service::secret;
 use super::{Config, StoreFailure};
 use crate::crypto::random_nonce;
 use crate::dedup::{Claim, ClaimToken, DedupKey, DedupStore, StoredAnswer};
@@ -349,7 +348,9 @@ fn seal_plaintext<B>(
     }
     let config = &context.config;
     let timestamp = unix_secs(config.clock.as_ref()).to_string();
-    let crypt = secret(endpoint, context.secret).and_then(|s| s.post.as_ref());
+    let crypt = endpoint
+        .secret(context.secret)
+        .and_then(|s| s.post.as_ref());
     let sealed = crypt.and_then(|crypt| {
         let nonce = random_nonce(config.random.as_ref()).ok()?;
         let mut prefix = [0u8; 16];

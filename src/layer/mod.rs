@@ -72,6 +72,7 @@ mod events;
 mod future;
 mod handle;
 mod handler;
+mod pipeline;
 mod query;
 mod rejection;
 mod service;

@@ -1,0 +1,491 @@
+//! The checks of the pipeline, in their fixed order, without the Tower
+//! plumbing: method and query, timestamp window, size, then (once the body
+//! is read) envelope, signature, decryption, receive id and message. What
+//! differs between callback kinds (which query parameters, how the
+//! signature is computed, the body format, the receive id) is read from the
+//! endpoint's [`CallbackKind`](crate::CallbackKind).
+//!
+//! Imports point one way: `service` → `future` → `handle`, and `service`
+//! and `future` use this module, which uses only `handle`'s reply context.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, header, request};
+use http_body::Body;
+use http_body_util::{Full, LengthLimitError};
+
+use super::body::CallbackBody;
+use super::clock::unix_secs;
+use super::events::{self, Summary};
+use super::handle::ReplyContext;
+use super::query::{self, Query};
+use super::rejection::{Refusal, Rejection, RejectionKind};
+use super::{CallbackContext, Candidates, Config};
+use crate::crypto::{CryptoErrorKind, verify_plain_signature};
+use crate::dedup::DedupKey;
+use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, OfficialAccountMode, Scheme};
+use crate::envelope::Envelope;
+use crate::message::{BotMessage, Message};
+
+/// The response for `refusal`, logged first (feature `tracing`). The
+/// endpoint is named when the signature found it or when it is the only
+/// one on the route.
+pub(crate) fn refuse(
+    mut refusal: Refusal,
+    method: &Method,
+    path: &str,
+    candidates: &Candidates,
+) -> Response<Full<Bytes>> {
+    if refusal.endpoint.is_none() {
+        if let [only] = &candidates[..] {
+            refusal.endpoint = Some(Arc::clone(only));
+        }
+    }
+    events::rejected(method, path, &refusal);
+    Rejection::new(refusal.kind).into_response()
+}
+
+/// Checks the timestamp window (two-sided); a refusal carries the skew.
+fn check_window(config: &Config, query: &Query) -> Result<(), Refusal> {
+    let now = unix_secs(config.clock.as_ref());
+    if now.abs_diff(query.timestamp_secs) > config.tolerance_secs {
+        let signed = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX);
+        return Err(Refusal {
+            skew_secs: Some(signed(now).saturating_sub(signed(query.timestamp_secs))),
+            ..Refusal::from(RejectionKind::StaleTimestamp)
+        });
+    }
+    Ok(())
+}
+
+fn crypto(kind: CryptoErrorKind) -> RejectionKind {
+    RejectionKind::Crypto(kind)
+}
+
+/// The decrypted WeCom `echostr` must be 1 to 64 alphanumerics, and a
+/// WeChat one (echoed as received) 1 to 128: nothing else is ever sent, and
+/// the check stops the GET path from decrypting captured POSTs (T16).
+fn check_echostr(echo: &str, max: usize) -> Result<(), RejectionKind> {
+    if echo.is_empty() || echo.len() > max || !echo.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(RejectionKind::InvalidEchostr);
+    }
+    Ok(())
+}
+
+/// GET URL verification of one endpoint. `Ok(None)`: no secret of this
+/// endpoint signed the request (try the next candidate).
+fn verify_url_with(endpoint: &Endpoint, query: &Query) -> Result<Option<String>, RejectionKind> {
+    let echostr = Query::require(&query.echostr, "echostr")?;
+    match endpoint.kind().scheme() {
+        Scheme::WeCom => {
+            let signature = Query::require(&query.msg_signature, "msg_signature")?;
+            for crypt in endpoint.secrets().iter().filter_map(|s| s.get.as_ref()) {
+                if crypt
+                    .verify_signature(signature, &query.timestamp, &query.nonce, echostr)
+                    .is_ok()
+                {
+                    let plain = crypt
+                        .decrypt_unsigned(echostr)
+                        .map_err(|e| crypto(e.kind()))?
+                        .into_msg();
+                    check_echostr(&plain, 64)?;
+                    return Ok(Some(plain));
+                }
+            }
+            Ok(None)
+        }
+        Scheme::WeChat { .. } => {
+            let signature = Query::require(&query.signature, "signature")?;
+            for secret in endpoint.secrets() {
+                if verify_plain_signature(signature, &secret.token, &query.timestamp, &query.nonce)
+                    .is_ok()
+                {
+                    check_echostr(echostr, 128)?;
+                    return Ok(Some(echostr.to_owned()));
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// GET URL verification, answered by the layer: the first candidate whose
+/// Token signs the request answers; a bad signature is 403.
+pub(crate) fn verify_url<'a>(
+    config: &Config,
+    candidates: &'a Candidates,
+    uri_query: Option<&str>,
+) -> Result<(String, &'a Arc<Endpoint>), Refusal> {
+    let query = query::parse_all(uri_query, signature_name(candidates, true))?;
+    // The query first (SECURITY.md step 2: `echostr` is required on GET,
+    // 400), then the window (step 3, 403).
+    Query::require(&query.echostr, "echostr")?;
+    check_window(config, &query)?;
+    let mut first_error = None;
+    for endpoint in candidates.iter() {
+        match verify_url_with(endpoint, &query) {
+            Ok(Some(plain)) => return Ok((plain, endpoint)),
+            Ok(None) => {}
+            // Decryption and echostr errors come after this endpoint's
+            // Token verified the signature: the endpoint is known.
+            Err(kind @ (RejectionKind::Crypto(_) | RejectionKind::InvalidEchostr)) => {
+                first_error.get_or_insert(Refusal::for_endpoint(kind, endpoint));
+            }
+            Err(kind) => {
+                first_error.get_or_insert(kind.into());
+            }
+        }
+    }
+    Err(first_error.unwrap_or(crypto(CryptoErrorKind::ValidateSignature).into()))
+}
+
+/// The query parameter that carries the signature for the first endpoint on
+/// a path: `signature` for WeChat GETs and plaintext-mode POSTs,
+/// `msg_signature` otherwise.
+fn signature_name(candidates: &Candidates, get: bool) -> &'static str {
+    match candidates.first().map(|e| e.kind().scheme()) {
+        Some(Scheme::WeChat { encrypted: false }) => "signature",
+        Some(Scheme::WeChat { .. }) if get => "signature",
+        _ => "msg_signature",
+    }
+}
+
+/// The query parameters `kind`'s POSTs must carry (checked before reading
+/// the body). WeChat encrypted modes need `encrypt_type=aes`: a request
+/// without it is refused, never read as plaintext.
+fn post_requirements(kind: CallbackKind, query: &Query) -> Result<(), RejectionKind> {
+    match kind.scheme() {
+        Scheme::WeCom => Query::require(&query.msg_signature, "msg_signature").map(drop),
+        Scheme::WeChat { encrypted: false } => {
+            Query::require(&query.signature, "signature").map(drop)
+        }
+        Scheme::WeChat { encrypted: true } => {
+            let encrypt_type = Query::require(&query.encrypt_type, "encrypt_type")?;
+            if encrypt_type != "aes" {
+                return Err(RejectionKind::InvalidParameter("encrypt_type"));
+            }
+            Query::require(&query.msg_signature, "msg_signature").map(drop)
+        }
+    }
+}
+
+/// Checks made before the body is read.
+pub(crate) fn precheck<B: Body>(
+    config: &Config,
+    candidates: &Candidates,
+    req: &Request<B>,
+) -> Result<Query, Refusal> {
+    let query = query::parse_all(req.uri().query(), signature_name(candidates, false))?;
+    let mut first_error = None;
+    if !candidates
+        .iter()
+        .any(|e| match post_requirements(e.kind(), &query) {
+            Ok(()) => true,
+            Err(kind) => {
+                first_error.get_or_insert(kind);
+                false
+            }
+        })
+    {
+        return Err(first_error
+            .unwrap_or(RejectionKind::MissingParameter("msg_signature"))
+            .into());
+    }
+    check_window(config, &query)?;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = u64::try_from(config.body_limit).unwrap_or(u64::MAX);
+    if declared.is_some_and(|len| len > limit) || req.body().size_hint().lower() > limit {
+        return Err(RejectionKind::PayloadTooLarge.into());
+    }
+    if req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+    {
+        return Err(RejectionKind::UnreadableBody.into());
+    }
+    Ok(query)
+}
+
+/// What one endpoint made of an authentic POST.
+struct Opened {
+    /// The decrypted (or, in plaintext mode, received) message text.
+    plain: String,
+    receive_id: String,
+    secret: usize,
+}
+
+/// Authenticates and opens `body` for `endpoint`. `Ok(None)`: no secret of
+/// this endpoint signed the request (try the next candidate).
+fn open_with(
+    endpoint: &Endpoint,
+    query: &Query,
+    body: &Bytes,
+) -> Result<Option<Opened>, RejectionKind> {
+    post_requirements(endpoint.kind(), query)?;
+    let (timestamp, nonce) = (query.timestamp.as_str(), query.nonce.as_str());
+    if let Scheme::WeChat { encrypted: false } = endpoint.kind().scheme() {
+        // Plaintext mode: the signature covers Token, timestamp and nonce
+        // only (see `Endpoint::official_account_plain`).
+        let signature = Query::require(&query.signature, "signature")?;
+        let Some(secret) = endpoint
+            .secrets()
+            .iter()
+            .position(|s| verify_plain_signature(signature, &s.token, timestamp, nonce).is_ok())
+        else {
+            return Ok(None);
+        };
+        let plain = std::str::from_utf8(body)
+            .map_err(|_| RejectionKind::MalformedMessage)?
+            .to_owned();
+        return Ok(Some(Opened {
+            plain,
+            receive_id: String::new(),
+            secret,
+        }));
+    }
+    let envelope = match endpoint.kind() {
+        CallbackKind::OfficialAccount(OfficialAccountMode::Compatible) => {
+            Envelope::parse_compat(body)
+        }
+        _ => Envelope::parse_as(body, endpoint.format()),
+    }
+    .map_err(|_| RejectionKind::MalformedEnvelope)?;
+    let signature = Query::require(&query.msg_signature, "msg_signature")?;
+    let found = endpoint.secrets().iter().enumerate().find_map(|(i, s)| {
+        let crypt = s.post.as_ref()?;
+        crypt
+            .verify_signature(signature, timestamp, nonce, envelope.encrypt())
+            .ok()
+            .map(|()| (i, crypt))
+    });
+    let Some((secret, crypt)) = found else {
+        return Ok(None);
+    };
+    let decrypted = crypt
+        .decrypt_unsigned(envelope.encrypt())
+        .map_err(|e| crypto(e.kind()))?;
+    let receive_id = decrypted.receive_id().to_owned();
+    Ok(Some(Opened {
+        plain: decrypted.into_msg(),
+        receive_id,
+        secret,
+    }))
+}
+
+/// The typed message for `endpoint`'s kind and format (moved into the
+/// request extensions right away, so the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Parsed {
+    Message(Message),
+    Bot(BotMessage),
+}
+
+fn parse_message(endpoint: &Endpoint, plain: &str) -> Result<Parsed, RejectionKind> {
+    let malformed = |_| RejectionKind::MalformedMessage;
+    if endpoint.kind() == CallbackKind::WeComBot {
+        return BotMessage::parse(plain).map(Parsed::Bot).map_err(malformed);
+    }
+    let looks_like_json =
+        endpoint.format() == BodyFormat::Json && plain.trim_start().starts_with('{');
+    if looks_like_json {
+        Message::parse_json(plain)
+            .map(Parsed::Message)
+            .map_err(malformed)
+    } else {
+        Message::parse(plain)
+            .map(Parsed::Message)
+            .map_err(malformed)
+    }
+}
+
+/// An authentic callback: the request for the inner service, what is
+/// needed to seal its reply, and its deduplication key (when dedup is on).
+pub(crate) type Accepted<B> = (Request<CallbackBody<B>>, ReplyContext, Option<DedupKey>);
+
+/// What [`PendingPost::open`] made of a body (moved into the response
+/// future's state at once, so the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Opening<B> {
+    /// An authentic callback, for the handler.
+    Accepted(Accepted<B>),
+    /// The rejection to send (already logged).
+    Refused(Response<Full<Bytes>>),
+}
+
+/// A POST whose query passed, waiting for its body.
+#[derive(Debug)]
+pub(crate) struct PendingPost {
+    pub(crate) config: Arc<Config>,
+    pub(crate) candidates: Candidates,
+    pub(crate) query: Query,
+    /// The request path as the layer saw it (for the log events).
+    pub(crate) path: String,
+}
+
+/// Why reading a body failed.
+pub(crate) fn body_error(error: &(dyn std::error::Error + Send + Sync + 'static)) -> RejectionKind {
+    if error.is::<LengthLimitError>() {
+        RejectionKind::PayloadTooLarge
+    } else {
+        RejectionKind::UnreadableBody
+    }
+}
+
+/// An authentic, parsed POST and the endpoint it is for.
+struct Authentic {
+    endpoint: Arc<Endpoint>,
+    opened: Opened,
+    parsed: Parsed,
+}
+
+impl PendingPost {
+    /// Verifies, decrypts and parses the body; on success the request for
+    /// the inner service and what is needed to seal its reply, else the
+    /// rejection (logged).
+    pub(crate) fn open<B>(
+        self,
+        collected: Result<Bytes, RejectionKind>,
+        parts: request::Parts,
+    ) -> Opening<B> {
+        match self.authenticate(collected) {
+            Ok(authentic) => Opening::Accepted(self.accept(authentic, parts)),
+            Err(refusal) => {
+                Opening::Refused(refuse(refusal, &Method::POST, &self.path, &self.candidates))
+            }
+        }
+    }
+
+    fn authenticate(&self, collected: Result<Bytes, RejectionKind>) -> Result<Authentic, Refusal> {
+        let body = collected?;
+        let q = &self.query;
+        let mut first_error = None;
+        let mut matched = None;
+        for endpoint in self.candidates.iter() {
+            match open_with(endpoint, q, &body) {
+                Ok(Some(opened)) => {
+                    matched = Some((Arc::clone(endpoint), opened));
+                    break;
+                }
+                // The envelope was one this endpoint reads, but no Token of
+                // it signed the request: that is the answer (403) unless
+                // another candidate matches.
+                Ok(None) => first_error = Some(crypto(CryptoErrorKind::ValidateSignature)),
+                // After a verified signature the endpoint is found: its
+                // decryption or receive-id error is the answer.
+                Err(kind @ (RejectionKind::Crypto(_) | RejectionKind::MalformedMessage)) => {
+                    return Err(Refusal::for_endpoint(kind, endpoint));
+                }
+                Err(kind) => {
+                    // A refusal before the signature (envelope, missing
+                    // parameter) may just mean another candidate's format:
+                    // keep looking; report it only if nothing got further.
+                    first_error.get_or_insert(kind);
+                }
+            }
+        }
+        let Some((endpoint, opened)) = matched else {
+            return Err(first_error
+                .unwrap_or(crypto(CryptoErrorKind::ValidateSignature))
+                .into());
+        };
+        let parsed = parse_message(&endpoint, &opened.plain)
+            .map_err(|kind| Refusal::for_endpoint(kind, &endpoint))?;
+        Ok(Authentic {
+            endpoint,
+            opened,
+            parsed,
+        })
+    }
+
+    fn accept<B>(self, authentic: Authentic, mut parts: request::Parts) -> Accepted<B> {
+        let Authentic {
+            endpoint,
+            opened,
+            parsed,
+        } = authentic;
+        let q = &self.query;
+        let (to_user_name, from_user_name, agent_id) = match &parsed {
+            Parsed::Message(m) => (
+                m.from_user_name().to_owned(),
+                m.to_user_name().to_owned(),
+                m.agent_id(),
+            ),
+            Parsed::Bot(_) => (String::new(), String::new(), None),
+        };
+        let summary = match &parsed {
+            // The identifiers are only for the log events.
+            _ if !cfg!(feature = "tracing") => Summary {
+                path: self.path,
+                ..Summary::default()
+            },
+            Parsed::Message(m) => Summary {
+                path: self.path,
+                msg_type: m.msg_type().to_owned(),
+                event: m.event().map(str::to_owned),
+                info_type: m.info_type().map(str::to_owned),
+                msg_id: m.msg_id().map(|id| id.to_string()),
+            },
+            Parsed::Bot(b) => Summary {
+                path: self.path,
+                msg_type: b.msg_type().to_owned(),
+                event: b.event_type().map(str::to_owned),
+                info_type: None,
+                msg_id: b.msg_id().map(str::to_owned),
+            },
+        };
+        // Only now, after authentication, does the message touch the dedup
+        // store. MsgId (with AgentID: ids are per app) or the robot's msgid
+        // where present, else a digest of the decrypted message.
+        let key = self.config.dedup.as_ref().map(|_| {
+            let msg_id = match &parsed {
+                Parsed::Message(m) => m
+                    .msg_id()
+                    .map(|id| format!("{}.{id}", m.agent_id().unwrap_or(0))),
+                Parsed::Bot(b) => b.msg_id().map(str::to_owned),
+            };
+            DedupKey::for_message(endpoint.name(), msg_id.as_deref(), opened.plain.as_bytes())
+        });
+        let context = CallbackContext {
+            kind: endpoint.kind(),
+            timestamp: q.timestamp_secs,
+            nonce: q.nonce.clone(),
+            app: endpoint.shared_name(),
+            receive_id: opened.receive_id.clone(),
+            agent_id,
+            previous_secret: opened.secret > 0,
+        };
+        let reply = ReplyContext {
+            to_user_name,
+            from_user_name,
+            receive_id: opened.receive_id,
+            secret: opened.secret,
+            config: self.config,
+            endpoint,
+            summary,
+        };
+        let plain = Bytes::from(opened.plain);
+        // The inner request's framing describes the new body: its length,
+        // no chunking, no content coding.
+        parts.headers.remove(header::CONTENT_ENCODING);
+        parts.headers.remove(header::TRANSFER_ENCODING);
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(plain.len()));
+        match parsed {
+            Parsed::Message(message) => parts.extensions.insert(message).map(drop),
+            Parsed::Bot(message) => parts.extensions.insert(message).map(drop),
+        };
+        parts.extensions.insert(context);
+        (
+            Request::from_parts(parts, CallbackBody::buffered(plain)),
+            reply,
+            key,
+        )
+    }
+}
