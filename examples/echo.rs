@@ -59,6 +59,12 @@ use axum::routing::post;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
+/// jemalloc returns freed pages to the OS after a few seconds, so the RSS
+/// goes back down after a burst of connections (with glibc's allocator it
+/// stays at the peak).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[path = "support/serve.rs"]
 mod serve;
 
