@@ -194,6 +194,22 @@ pub struct Header {
 /// [`field`](Self::field).
 ///
 /// `Debug` shows the header, the kind and the problem, not the raw XML.
+///
+/// ```
+/// use wecom_callback::{Message, MessageKind};
+///
+/// let message: Message = "<xml><ToUserName><![CDATA[ww0123]]></ToUserName>\
+///     <FromUserName><![CDATA[zhangsan]]></FromUserName><CreateTime>1700000000</CreateTime>\
+///     <MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content>\
+///     <MsgId>1234567890123456</MsgId><AgentID>1</AgentID></xml>"
+///     .parse()?;
+/// assert_eq!(message.msg_type(), "text");
+/// assert_eq!(message.msg_id(), Some(1234567890123456));
+/// assert_eq!(message.agent_id(), Some(1));
+/// let MessageKind::Text(text) = message.kind() else { unreachable!() };
+/// assert_eq!(text.content, "hello");
+/// # Ok::<(), wecom_callback::MessageError>(())
+/// ```
 #[derive(Clone, PartialEq)]
 pub struct Message {
     header: Header,
