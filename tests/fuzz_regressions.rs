@@ -52,8 +52,8 @@ async fn get(query: &str) -> StatusCode {
 /// A GET without `echostr` is a malformed query: SECURITY.md's pipeline
 /// checks the query (step 2, `echostr` required on GET → 400) before the
 /// timestamp window (step 3 → 403), and its list (b) #39 expects 400. The
-/// layer answered 403 whenever the timestamp was also stale, because it
-/// asked for `echostr` only after the window check.
+/// layer (commit 4328a9a) answered 403 whenever the timestamp was also
+/// stale, because it asked for `echostr` only after the window check.
 #[tokio::test]
 async fn get_without_echostr_is_400_even_with_a_stale_timestamp() {
     let sig = "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3";

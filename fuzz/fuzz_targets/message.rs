@@ -35,8 +35,13 @@ fn answer(msg: &Message, source: &str) {
         ("ToUserName", msg.to_user_name()),
         ("MsgType", msg.msg_type()),
     ] {
+        // Identifiers are trimmed; one that does not fit (repeated, say)
+        // leaves the header empty and names the problem.
         if let Some(field) = msg.field(name) {
-            assert_eq!(field, value, "{name} differs from its field");
+            assert!(
+                value.is_empty() || value == trim(field),
+                "{name} {value:?} differs from its field {field:?}"
+            );
         }
     }
     let _ = format!("{msg:?}");
@@ -111,9 +116,15 @@ fn json(json: &str) {
     let _ = (msg.msg_id(), msg.aibot_id(), msg.chat_id(), msg.chat_type());
     let _ = (msg.from_user_id(), msg.response_url(), msg.event_type());
     let _ = format!("{msg:?}");
-    // Reading it again from its own serialisation gives the same message.
+    // Reading it again from its own serialisation gives the same typed
+    // members. (Not the same `raw()`: serde_json may read a number with more
+    // than 17 significant digits one ulp differently once reprinted.)
     let again = BotMessage::parse(&msg.raw().to_string()).expect("own JSON parses");
-    assert!(again == msg, "JSON round trip changed the message");
+    assert_eq!(again.msg_type(), msg.msg_type());
+    assert_eq!(again.msg_id(), msg.msg_id());
+    assert_eq!(again.from_user_id(), msg.from_user_id());
+    assert_eq!(again.text_content(), msg.text_content());
+    assert_eq!(again.event_type(), msg.event_type());
 
     let text = msg.text_content().unwrap_or(msg.msg_type());
     let out = Reply::text(text)
