@@ -76,3 +76,31 @@ async fn get_without_echostr_is_400_even_with_a_stale_timestamp() {
         StatusCode::BAD_REQUEST
     );
 }
+
+/// Found by `fuzz/envelope` with `WECOM_FUZZ_DIFFERENTIAL=1` (minimized):
+/// a start tag with junk after its name, which quick-xml reads as
+/// unparsed attributes. No XML parser accepts it (SECURITY.md T27: the
+/// crate and the platform must read a body the same way, and the module
+/// docs promise to refuse what is not well-formed).
+#[test]
+fn envelope_refuses_junk_in_a_start_tag() {
+    use wecom_callback::envelope::Envelope;
+    for body in [
+        "<xml><Encrypt ]>abc=</Encrypt></xml>",
+        "<xml><Encrypt\n]><![CDATA[abc=]]></Encrypt></xml>",
+        "<xml ]><Encrypt>abc=</Encrypt></xml>",
+    ] {
+        assert!(Envelope::parse(body.as_bytes()).is_err(), "{body:?}");
+    }
+}
+
+/// Found by `fuzz/message` with `WECOM_FUZZ_DIFFERENTIAL=1`: `< />` (an
+/// element without a name) parsed as a message. `Message::parse` refuses
+/// only what is not well-formed XML, and this is not.
+#[test]
+fn message_refuses_an_element_without_a_name() {
+    use wecom_callback::Message;
+    for xml in ["< />", "<xml>< /></xml>", "<xml><>a</></xml>"] {
+        assert!(Message::parse(xml).is_err(), "{xml:?}");
+    }
+}
