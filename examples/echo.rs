@@ -310,6 +310,10 @@ async fn run() -> Result<(), String> {
 
 #[tokio::main]
 async fn main() {
+    // Purge freed pages in the background (jemalloc's decay, about 10 s),
+    // not only when the allocator is next busy: an idle server after a
+    // burst of slow clients gives its memory back. Best effort.
+    let _ = tikv_jemalloc_ctl::background_thread::write(true);
     serve::init_tracing("info,tower_http=info");
     serve::exit_on_error("echo", run().await);
 }
