@@ -10,8 +10,10 @@ use wecom_callback::crypto::MsgCrypt;
 
 /// Token of WeCom doc 加解密方案说明's worked example.
 pub const TOKEN: &str = "QDG6eK";
-/// EncodingAESKey of the same example.
-pub const ENCODING_AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+/// EncodingAESKey of the same example, with the unused low bits of its last
+/// character cleared (`C` → `A`): the same AES key, but one that
+/// wechat_work_crypto (a strict base64 decode) accepts too.
+pub const ENCODING_AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2A";
 /// The corp id (receive id) of the same example.
 pub const CORP_ID: &str = "wx5823bf96d3bd56c7";
 /// The member that sends the messages.

@@ -205,6 +205,22 @@ fn floor_for(input: &Input) -> floor::Floor {
     )
 }
 
+/// The message of a reply's Encrypt, read the way the vendor's libraries
+/// read it: two of the peers pad to 16 bytes instead of the protocol's 32,
+/// which this crate's strict opener refuses (WeCom's own code accepts it).
+fn open_leniently(encrypt: &str) -> String {
+    use cbc::cipher::array::Array;
+    use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
+    let key = floor::aes_key(ENCODING_AES_KEY);
+    let mut data = STANDARD.decode(encrypt).unwrap();
+    let iv: [u8; 16] = key[..16].try_into().unwrap();
+    let mut decryptor = cbc::Decryptor::<aes::Aes256>::new(&key.into(), &iv.into());
+    let (blocks, _) = Array::slice_as_chunks_mut(&mut data);
+    decryptor.decrypt_blocks(blocks);
+    let len = u32::from_be_bytes(data[16..20].try_into().unwrap()) as usize;
+    String::from_utf8(data[20..20 + len].to_vec()).unwrap()
+}
+
 /// Every contender's reply must open to the echoed content.
 fn check(contenders: &Contenders, input: &Input) {
     let replies = [
@@ -216,11 +232,13 @@ fn check(contenders: &Contenders, input: &Input) {
     for (reply, name) in replies.iter().zip(&NAMES[1..]) {
         let encrypt = cdata(reply, "Encrypt");
         let signature = cdata(reply, "MsgSignature");
-        let opened = contenders
-            .ours
-            .decrypt(signature, REPLY_TIMESTAMP, REPLY_NONCE, encrypt)
-            .unwrap_or_else(|e| panic!("{name}: reply does not open: {e}"));
-        assert!(opened.msg().contains(&input.content), "{name}: content");
+        assert_eq!(
+            signature,
+            wecom_callback::crypto::msg_signature(TOKEN, REPLY_TIMESTAMP, REPLY_NONCE, encrypt),
+            "{name}: reply signature"
+        );
+        let msg = open_leniently(encrypt);
+        assert!(msg.contains(&input.content), "{name}: content");
     }
 }
 
