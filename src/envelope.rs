@@ -263,7 +263,7 @@ fn push_reply_tail(out: &mut String, msg_signature: &str, timestamp: &str, nonce
     out.push('\n');
     xml::push_element(out, "MsgSignature", msg_signature);
     out.push_str("\n<TimeStamp>");
-    out.push_str(&quick_xml::escape::escape(timestamp));
+    xml::push_text(out, timestamp);
     out.push_str("</TimeStamp>\n");
     xml::push_element(out, "Nonce", nonce);
     out.push_str("\n</xml>");
@@ -530,6 +530,18 @@ mod tests {
             assert!(rejected(body), "{body}");
         }
         assert!(Envelope::parse(b"<xml><Encrypt>a</Encrypt>\xff</xml>").is_err());
+    }
+
+    #[test]
+    fn reply_timestamp_cannot_break_the_document() {
+        let text = reply(
+            "ab+/=",
+            "0123456789abcdef0123456789abcdef01234567",
+            "17\u{1}\u{ffff}00",
+            "n",
+        );
+        let env = ReplyEnvelope::parse(text.as_bytes()).unwrap();
+        assert_eq!(env.timestamp, "1700");
     }
 
     #[test]

@@ -182,6 +182,37 @@ impl Pending {
     }
 }
 
+/// A start tag must be well-formed on its own: quick-xml reads anything
+/// after the name as "attributes" and only parses them when asked, and it
+/// accepts an empty name. A strict parser refuses `<Encrypt ]>` and `< />`,
+/// so this one does too (no differential, SECURITY.md T27 of this project).
+fn check_tag(start: &quick_xml::events::BytesStart<'_>) -> Result<(), XmlError> {
+    let name = start.name();
+    if !is_xml_name(name.as_ref().as_bytes()) {
+        return Err(XmlError::new(XmlErrorKind::Malformed));
+    }
+    for attribute in start.attributes().with_checks(true) {
+        let attribute = attribute.map_err(|_| XmlError::new(XmlErrorKind::Malformed))?;
+        if !is_xml_name(attribute.key.as_ref().as_bytes()) {
+            return Err(XmlError::new(XmlErrorKind::Malformed));
+        }
+    }
+    Ok(())
+}
+
+/// XML 1.0 production `Name`, byte-wise: a first byte that is a letter,
+/// `_`, `:` or part of a non-ASCII character, then also digits, `-` and `.`.
+fn is_xml_name(name: &[u8]) -> bool {
+    let Some((&first, rest)) = name.split_first() else {
+        return false;
+    };
+    let start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80;
+    start(first)
+        && rest
+            .iter()
+            .all(|&b| start(b) || b.is_ascii_digit() || b == b'-' || b == b'.')
+}
+
 /// XML whitespace (production `S`): space, tab, CR, LF.
 pub(crate) fn is_xml_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
@@ -239,6 +270,9 @@ fn read(input: &str, keep_nested: bool) -> Result<Document, XmlError> {
 
     loop {
         let event = reader.read_event().map_err(|_| XmlError::new(Malformed))?;
+        if let Event::Start(ref start) | Event::Empty(ref start) = event {
+            check_tag(start)?;
+        }
         match event {
             Event::Decl(_) => {
                 if root.is_some() {
@@ -417,6 +451,28 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
 /// every cut still falls on an ASCII byte or on 0xEF (a lead byte): always
 /// a character boundary.
 const CDATA_CHUNK: usize = 32;
+
+/// Appends `text` as escaped character data (`&`, `<`, `>` escaped),
+/// dropping the characters XML cannot carry, like [`push_cdata`].
+pub(crate) fn push_text(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    for (at, c) in text.char_indices() {
+        if at < i {
+            continue;
+        }
+        i = at + c.len_utf8();
+        if non_xml_len(bytes, at) > 0 {
+            continue;
+        }
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+}
 
 /// Appends `<name><![CDATA[text]]></name>` (see [`push_cdata`]). `name` is
 /// one of the crate's own element names, never input.
