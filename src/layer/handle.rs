@@ -24,7 +24,6 @@ use super::{Config, StoreFailure};
 use crate::crypto::random_nonce;
 use crate::dedup::{Claim, ClaimToken, DedupKey, DedupStore, StoredAnswer};
 use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, ReplyFormat};
-use crate::envelope;
 use crate::message::Reply;
 
 /// The handling of one callback, boxed: it may be spawned (deadline) and
@@ -355,17 +354,17 @@ fn seal_plaintext<B>(
         let nonce = random_nonce(config.random.as_ref()).ok()?;
         let mut prefix = [0u8; 16];
         config.random.fill(&mut prefix).ok()?;
-        let encrypt = crypt
-            .encrypt_for(plaintext.as_bytes(), &context.receive_id, prefix)
-            .ok()?;
-        let signature = crypt.signature(&timestamp, &nonce, &encrypt);
-        Some(envelope::reply_as(
-            endpoint.format(),
-            &encrypt,
-            &signature,
-            &timestamp,
-            &nonce,
-        ))
+        // Encrypts straight into the envelope (no separate Encrypt string).
+        crypt
+            .seal_reply(
+                endpoint.format(),
+                plaintext.as_bytes(),
+                &context.receive_id,
+                prefix,
+                &timestamp,
+                &nonce,
+            )
+            .ok()
     });
     let Some(envelope) = sealed else {
         return context.failure(RejectionKind::ReplyFailed);
