@@ -500,12 +500,24 @@ fn non_xml_len(bytes: &[u8], i: usize) -> usize {
 /// Whether every character of `text` is one XML 1.0 can carry.
 fn all_xml_chars(text: &str) -> bool {
     let bytes = text.as_bytes();
-    // Only bytes below 0x20 and 0xEF can start a forbidden character.
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|&(_, &b)| b < 0x20 || b == 0xEF)
-        .all(|(i, _)| non_xml_len(bytes, i) == 0)
+    // Only bytes below 0x20 (other than tab, LF, CR) and 0xEF can start a
+    // forbidden character. Chunks are tested without branching; only a
+    // flagged chunk is looked at byte by byte (a forbidden character that
+    // starts at the chunk's end is still read whole by `non_xml_len`).
+    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) | (b == 0xEF);
+    let mut offset = 0;
+    for chunk in bytes.chunks(32) {
+        if chunk.iter().fold(false, |flag, &b| flag | suspect(b))
+            && chunk
+                .iter()
+                .enumerate()
+                .any(|(i, &b)| suspect(b) && non_xml_len(bytes, offset + i) > 0)
+        {
+            return false;
+        }
+        offset += chunk.len();
+    }
+    true
 }
 
 #[cfg(test)]
@@ -671,6 +683,18 @@ mod tests {
             let doc = parse(&out).unwrap();
             assert_eq!(doc.children.len(), 1, "{out}");
             assert_eq!(doc.get("A").unwrap().text, kept, "{out}");
+        }
+    }
+
+    #[test]
+    fn forbidden_characters_are_found_at_every_chunk_position() {
+        for at in 0..70 {
+            for bad in ["\u{1}", "\u{ffff}", "\u{fffe}"] {
+                let text = format!("{}{bad}{}", "a".repeat(at), "b".repeat(40));
+                assert!(!all_xml_chars(&text), "{at} {bad:?}");
+            }
+            let fine = format!("{}\t\u{fffd}\u{efbf}{}", "a".repeat(at), "b".repeat(40));
+            assert!(all_xml_chars(&fine), "{at}");
         }
     }
 
