@@ -183,8 +183,7 @@ fn endpoint() -> Result<Endpoint, String> {
         "WECOM_ENCODING_AES_KEY",
         "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
     );
-    let receive_id =
-        || std::env::var("WECOM_RECEIVE_ID").map_err(|_| "WECOM_RECEIVE_ID is not set".to_owned());
+    let receive_id = || serve::required("WECOM_RECEIVE_ID");
     let built: Result<Endpoint, ConfigError> = match kind.as_str() {
         "wecom_app" => Endpoint::wecom_app(
             &token,

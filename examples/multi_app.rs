@@ -85,7 +85,7 @@ async fn run() -> Result<(), String> {
     let app = Router::new()
         .route("/wecom/{app}", post(handle))
         .layer(layer);
-    let bind = std::env::var("WECOM_BIND").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let bind = serve::setting("WECOM_BIND", "127.0.0.1:3000");
     serve::listen_and_serve(
         &bind,
         "multi_app",

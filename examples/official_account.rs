@@ -72,7 +72,7 @@ fn endpoint() -> Result<Endpoint, String> {
         "WECHAT_ENCODING_AES_KEY",
         "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
     );
-    let appid = std::env::var("WECHAT_APPID").map_err(|_| "WECHAT_APPID is not set".to_owned())?;
+    let appid = serve::required("WECHAT_APPID")?;
     let built = match mode.as_str() {
         "plain" => Endpoint::official_account_plain(&token, &appid),
         "compat" => Endpoint::official_account_compat(&token, &key, &appid),

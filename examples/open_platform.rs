@@ -131,8 +131,7 @@ async fn run() -> Result<(), String> {
         "WECHAT_ENCODING_AES_KEY",
         "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
     );
-    let appid = std::env::var("WECHAT_COMPONENT_APPID")
-        .map_err(|_| "WECHAT_COMPONENT_APPID is not set".to_owned())?;
+    let appid = serve::required("WECHAT_COMPONENT_APPID")?;
     let endpoint = Endpoint::open_platform(&token, &key, &appid)
         .map_err(|e| format!("bad component settings: {e}"))?;
     let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;

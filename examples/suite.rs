@@ -174,8 +174,7 @@ async fn run() -> Result<(), String> {
         "WECOM_ENCODING_AES_KEY",
         "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
     );
-    let suite_id =
-        std::env::var("WECOM_SUITE_ID").map_err(|_| "WECOM_SUITE_ID is not set".to_owned())?;
+    let suite_id = serve::required("WECOM_SUITE_ID")?;
     let endpoint = Endpoint::wecom_suite(&token, &key, &suite_id)
         .map_err(|e| format!("bad suite settings: {e}"))?;
     let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;

@@ -32,6 +32,14 @@ pub(crate) fn setting(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
+/// The environment variable `name`, which must be set.
+///
+/// # Errors
+/// `"{name} is not set"`.
+pub(crate) fn required(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
 /// Logs to stderr (colours only on a terminal), filtered by `RUST_LOG` or
 /// else `default_filter`.
 pub(crate) fn init_tracing(default_filter: &str) {
