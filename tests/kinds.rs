@@ -174,8 +174,13 @@ async fn individual_suite_uses_the_empty_receive_id() {
     let named = kit(&suite)
         .receive_id("ww4asffe99e54c0f")
         .post(&TestKit::suite_ticket("ww4asffe99e54c0f", "T"));
-    let (response, _) = send(layer(&suite), named, empty()).await;
+    let (response, seen) = send(layer(&suite), named, empty()).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        seen.calls.load(Ordering::SeqCst),
+        0,
+        "handler must not be called"
+    );
 }
 
 #[tokio::test]
@@ -279,8 +284,13 @@ async fn wecom_bot_speaks_json() {
         None,
         Bytes::from(xml),
     );
-    let (response, _) = send(layer(&bot), request, empty()).await;
+    let (response, seen) = send(layer(&bot), request, empty()).await;
     assert_eq!(rejection(&response), RejectionKind::MalformedEnvelope);
+    assert_eq!(
+        seen.calls.load(Ordering::SeqCst),
+        0,
+        "handler must not be called"
+    );
 }
 
 #[tokio::test]
