@@ -23,27 +23,18 @@
 //!
 //! answers 400 (a malformed signature), and the layer logs why.
 
+#[path = "support/serve.rs"]
+mod serve;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use wecom_callback::layer::handler_fn;
 use wecom_callback::{CallbackContext, Endpoint, Message, MessageKind, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wecom/callback";
-/// How long a connection may take to send a request head, and how long a
-/// kept-alive connection may sit idle (hyper's `header_read_timeout`).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
 
 /// The handler: plain async Rust, no framework types.
 async fn handle(message: Message, context: CallbackContext) -> Reply {
@@ -63,12 +54,12 @@ async fn main() -> ExitCode {
         .init();
 
     let endpoint = Endpoint::wecom_app(
-        &setting("WECOM_TOKEN", "QDG6eK"),
-        &setting(
+        &serve::setting("WECOM_TOKEN", "QDG6eK"),
+        &serve::setting(
             "WECOM_ENCODING_AES_KEY",
             "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
         ),
-        &setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
+        &serve::setting("WECOM_CORP_ID", "wx5823bf96d3bd56c7"),
     );
     let layer = match endpoint.and_then(|endpoint| WeComCallbackLayer::new(PATH, endpoint)) {
         Ok(layer) => layer,
@@ -77,7 +68,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let bind = setting("WECOM_BIND", "127.0.0.1:3001");
+    let bind = serve::setting("WECOM_BIND", "127.0.0.1:3001");
     let addr: SocketAddr = match bind.parse() {
         Ok(addr) => addr,
         Err(error) => {
@@ -100,38 +91,9 @@ async fn main() -> ExitCode {
         .service(handler_fn(handle));
 
     tracing::info!("listening on http://{addr}{PATH} (Ctrl-C stops)");
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .keep_alive(true);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(tokio::signal::ctrl_c());
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _peer)) => stream,
-                    Err(error) => {
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let connection = http.serve_connection(
-                    TokioIo::new(stream),
-                    TowerToHyperService::new(service.clone()),
-                );
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "connection closed with an error");
-                    }
-                });
-            }
-            _ = &mut shutdown => break,
-        }
+    if let Err(error) = serve::serve(listener, service).await {
+        eprintln!("serving failed: {error}");
+        return ExitCode::FAILURE;
     }
-    drop(listener);
-    graceful.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -81,9 +81,20 @@ pub(crate) fn exit_on_error(name: &str, result: Result<(), String>) {
     }
 }
 
-/// Serves `app` on `listener` until Ctrl-C, then lets open connections
-/// finish.
-pub(crate) async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
+/// Serves `app` (an axum `Router` or any Tower service of HTTP requests)
+/// on `listener` until Ctrl-C, then lets open connections finish.
+pub(crate) async fn serve<S, B>(listener: TcpListener, app: S) -> std::io::Result<()>
+where
+    S: tower::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
