@@ -33,33 +33,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
-use wecom_callback::crypto::MsgCrypt;
-use wecom_callback::{Message, MessageKind, Reply};
 
-use inputs::{Input, REPLY_NONCE, REPLY_TIMESTAMP, SIZES, TIMESTAMP};
-
-fn pure(crypt: &MsgCrypt, input: &Input) -> String {
-    let decrypted = crypt
-        .decrypt_msg(
-            &input.signature,
-            &input.timestamp,
-            &input.nonce,
-            input.body.as_bytes(),
-        )
-        .unwrap();
-    let message = Message::parse(decrypted.msg()).unwrap();
-    let MessageKind::Text(text) = message.kind() else {
-        panic!("not a text message")
-    };
-    let reply = Reply::text(text.content.clone()).to_xml(
-        message.from_user_name(),
-        message.to_user_name(),
-        TIMESTAMP,
-    );
-    crypt
-        .encrypt_msg(&reply, REPLY_TIMESTAMP, REPLY_NONCE)
-        .unwrap()
-}
+use inputs::{Input, SIZES, pure};
 
 fn send(rt: &Runtime, app: &Router, request: Request<Body>) -> StatusCode {
     rt.block_on(async { app.clone().oneshot(request).await.unwrap().status() })

@@ -54,12 +54,9 @@ use tokio::runtime::Runtime;
 use tower::ServiceExt;
 use wecom_callback::crypto::MsgCrypt;
 use wecom_callback::envelope::ReplyEnvelope;
-use wecom_callback::{Message, MessageKind, Reply};
 
 use floor::Floor;
-use inputs::{
-    CORP_ID, ENCODING_AES_KEY, Input, REPLY_NONCE, REPLY_TIMESTAMP, SIZES, TIMESTAMP, TOKEN,
-};
+use inputs::{CORP_ID, ENCODING_AES_KEY, Input, REPLY_NONCE, REPLY_TIMESTAMP, SIZES, TOKEN, pure};
 
 /// MsgIds handed out so far (dedup-on requests never repeat one).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -83,30 +80,6 @@ fn floor_for(input: &Input) -> Floor {
         REPLY_NONCE,
         CORP_ID,
     )
-}
-
-/// The pure pipeline: open, parse, build the echo reply, seal.
-fn pure(crypt: &MsgCrypt, input: &Input) -> String {
-    let decrypted = crypt
-        .decrypt_msg(
-            &input.signature,
-            &input.timestamp,
-            &input.nonce,
-            input.body.as_bytes(),
-        )
-        .unwrap();
-    let message = Message::parse(decrypted.msg()).unwrap();
-    let MessageKind::Text(text) = message.kind() else {
-        panic!("not a text message")
-    };
-    let reply = Reply::text(text.content.clone()).to_xml(
-        message.from_user_name(),
-        message.to_user_name(),
-        TIMESTAMP,
-    );
-    crypt
-        .encrypt_msg(&reply, REPLY_TIMESTAMP, REPLY_NONCE)
-        .unwrap()
 }
 
 /// One request through the router; the status, checked by the callers

@@ -7,6 +7,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use wecom_callback::crypto::MsgCrypt;
+use wecom_callback::{Message, MessageKind, Reply};
 
 /// Token of WeCom doc 加解密方案说明's worked example.
 pub const TOKEN: &str = "QDG6eK";
@@ -149,4 +150,28 @@ impl Input {
             self.signature, self.timestamp, self.nonce
         )
     }
+}
+
+/// The pure pipeline: open, parse, build the echo reply, seal.
+pub fn pure(crypt: &MsgCrypt, input: &Input) -> String {
+    let decrypted = crypt
+        .decrypt_msg(
+            &input.signature,
+            &input.timestamp,
+            &input.nonce,
+            input.body.as_bytes(),
+        )
+        .unwrap();
+    let message = Message::parse(decrypted.msg()).unwrap();
+    let MessageKind::Text(text) = message.kind() else {
+        panic!("not a text message")
+    };
+    let reply = Reply::text(text.content.clone()).to_xml(
+        message.from_user_name(),
+        message.to_user_name(),
+        TIMESTAMP,
+    );
+    crypt
+        .encrypt_msg(&reply, REPLY_TIMESTAMP, REPLY_NONCE)
+        .unwrap()
 }
