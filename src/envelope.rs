@@ -26,16 +26,21 @@
 //! # Ok::<(), wecom_callback::crypto::CryptoError>(())
 //! ```
 
+use std::borrow::Cow;
+
 use crate::crypto::{CryptoError, CryptoErrorKind, Decrypted, MsgCrypt, OsRandom, RandomSource};
 use crate::endpoint::BodyFormat;
 use crate::xml;
 
-/// The parsed POST envelope.
+/// The parsed POST envelope. Its text borrows from the body where it can
+/// (`'a`: XML without references, the usual case), so that the Encrypt
+/// text, most of a POST body, is not copied; [`Envelope::into_owned`]
+/// detaches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    encrypt: String,
-    to_user_name: Option<String>,
-    agent_id: Option<String>,
+pub struct Envelope<'a> {
+    encrypt: Cow<'a, str>,
+    to_user_name: Option<Cow<'a, str>>,
+    agent_id: Option<Cow<'a, str>>,
 }
 
 fn parse_error() -> CryptoError {
@@ -63,7 +68,7 @@ fn is_base64_text(s: &str) -> bool {
 /// Parses a flat `<xml>` document whose children are all plain text
 /// without entity or character references (WeCom writes CDATA or bare
 /// ASCII; a reference in an envelope is a sign of tampering).
-fn parse_flat(body: &[u8]) -> Result<xml::Document, CryptoError> {
+fn parse_flat(body: &[u8]) -> Result<xml::Document<'_>, CryptoError> {
     let text = std::str::from_utf8(body).map_err(|_| parse_error())?;
     let doc = xml::parse(text).map_err(|_| parse_error())?;
     if doc.root != "xml" || doc.children.iter().any(|c| c.nested || c.has_ref) {
@@ -74,7 +79,7 @@ fn parse_flat(body: &[u8]) -> Result<xml::Document, CryptoError> {
 
 /// Moves out the text of the only child called `name`: `None` when absent,
 /// an error when repeated.
-fn take(doc: &mut xml::Document, name: &str) -> Result<Option<String>, CryptoError> {
+fn take<'a>(doc: &mut xml::Document<'a>, name: &str) -> Result<Option<Cow<'a, str>>, CryptoError> {
     match doc.count(name) {
         0 => Ok(None),
         1 => Ok(doc
@@ -87,12 +92,12 @@ fn take(doc: &mut xml::Document, name: &str) -> Result<Option<String>, CryptoErr
 }
 
 /// The text of the only child called `name`, which must be present.
-fn take_required(doc: &mut xml::Document, name: &str) -> Result<String, CryptoError> {
+fn take_required<'a>(doc: &mut xml::Document<'a>, name: &str) -> Result<Cow<'a, str>, CryptoError> {
     take(doc, name)?.ok_or_else(parse_error)
 }
 
 /// The one, non-empty, base64-alphabet text of `name`.
-fn take_base64(doc: &mut xml::Document, name: &str) -> Result<String, CryptoError> {
+fn take_base64<'a>(doc: &mut xml::Document<'a>, name: &str) -> Result<Cow<'a, str>, CryptoError> {
     let text = take_required(doc, name)?;
     if is_base64_text(&text) {
         Ok(text)
@@ -101,13 +106,13 @@ fn take_base64(doc: &mut xml::Document, name: &str) -> Result<String, CryptoErro
     }
 }
 
-impl Envelope {
+impl<'a> Envelope<'a> {
     /// Parses a POST body in the given format: [`Envelope::parse`] for XML,
     /// [`Envelope::parse_json`] for JSON.
     ///
     /// # Errors
     /// As those.
-    pub fn parse_as(body: &[u8], format: BodyFormat) -> Result<Self, CryptoError> {
+    pub fn parse_as(body: &'a [u8], format: BodyFormat) -> Result<Self, CryptoError> {
         match format {
             BodyFormat::Xml => Self::parse(body),
             BodyFormat::Json => Self::parse_json(body),
@@ -123,7 +128,7 @@ impl Envelope {
     ///
     /// # Errors
     /// [`CryptoErrorKind::ParseXml`] (-40002) as for [`Envelope::parse`].
-    pub fn parse_compat(body: &[u8]) -> Result<Self, CryptoError> {
+    pub fn parse_compat(body: &'a [u8]) -> Result<Self, CryptoError> {
         let text = std::str::from_utf8(body).map_err(|_| parse_error())?;
         let mut doc = xml::parse(text).map_err(|_| parse_error())?;
         if doc.root != "xml"
@@ -162,7 +167,7 @@ impl Envelope {
     /// # Errors
     /// [`CryptoErrorKind::ParseXml`] (-40002; the vendor's JSON libraries
     /// call it ParseJsonError) for anything else.
-    pub fn parse_json(body: &[u8]) -> Result<Self, CryptoError> {
+    pub fn parse_json(body: &'a [u8]) -> Result<Self, CryptoError> {
         use serde_json::Value;
         let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else {
             return Err(parse_error());
@@ -174,18 +179,18 @@ impl Envelope {
             }
         };
         let encrypt = match one_of("encrypt", "Encrypt")? {
-            Some(Value::String(text)) if is_base64_text(&text) => text,
+            Some(Value::String(text)) if is_base64_text(&text) => Cow::Owned(text),
             _ => return Err(parse_error()),
         };
         let to_user_name = match one_of("tousername", "ToUserName")? {
             None => None,
-            Some(Value::String(text)) => Some(text),
+            Some(Value::String(text)) => Some(Cow::Owned(text)),
             Some(_) => return Err(parse_error()),
         };
         let agent_id = match one_of("agentid", "AgentID")? {
             None => None,
-            Some(Value::String(text)) => Some(text),
-            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::String(text)) => Some(Cow::Owned(text)),
+            Some(Value::Number(n)) => Some(Cow::Owned(n.to_string())),
             Some(_) => return Err(parse_error()),
         };
         Ok(Self {
@@ -201,13 +206,23 @@ impl Envelope {
     /// [`CryptoErrorKind::ParseXml`] (-40002): not UTF-8, not well-formed,
     /// forbidden constructs (see the module docs), or not exactly one
     /// non-empty `Encrypt` of base64 characters.
-    pub fn parse(body: &[u8]) -> Result<Self, CryptoError> {
+    pub fn parse(body: &'a [u8]) -> Result<Self, CryptoError> {
         let mut doc = parse_flat(body)?;
         Ok(Self {
             encrypt: take_base64(&mut doc, "Encrypt")?,
             to_user_name: take(&mut doc, "ToUserName")?,
             agent_id: take(&mut doc, "AgentID")?,
         })
+    }
+
+    /// The same envelope owning its text (no longer tied to the body).
+    #[must_use]
+    pub fn into_owned(self) -> Envelope<'static> {
+        Envelope {
+            encrypt: Cow::Owned(self.encrypt.into_owned()),
+            to_user_name: self.to_user_name.map(|t| Cow::Owned(t.into_owned())),
+            agent_id: self.agent_id.map(|t| Cow::Owned(t.into_owned())),
+        }
     }
 
     /// The `Encrypt` text exactly as it appears (CDATA unwrapped).
@@ -347,10 +362,10 @@ impl ReplyEnvelope {
     pub fn parse(body: &[u8]) -> Result<Self, CryptoError> {
         let mut doc = parse_flat(body)?;
         Ok(Self {
-            encrypt: take_base64(&mut doc, "Encrypt")?,
-            msg_signature: take_required(&mut doc, "MsgSignature")?,
-            timestamp: take_required(&mut doc, "TimeStamp")?,
-            nonce: take_required(&mut doc, "Nonce")?,
+            encrypt: take_base64(&mut doc, "Encrypt")?.into_owned(),
+            msg_signature: take_required(&mut doc, "MsgSignature")?.into_owned(),
+            timestamp: take_required(&mut doc, "TimeStamp")?.into_owned(),
+            nonce: take_required(&mut doc, "Nonce")?.into_owned(),
         })
     }
 }

@@ -84,11 +84,19 @@ enum Cause {
     PathNotServed { seen: String, served: Vec<String> },
     /// The layer handled a callback of `kind`, which gives the other type.
     OtherKind { kind: CallbackKind },
+    /// An earlier extractor of the same name moved the message out.
+    Taken,
 }
 
 impl MissingLayer {
     fn new(parts: &Parts, extractor: &'static str) -> Self {
-        let cause = if let Some(context) = parts.extensions.get::<CallbackContext>() {
+        let cause = if parts
+            .extensions
+            .get::<Taken>()
+            .is_some_and(|taken| taken.0 == extractor)
+        {
+            Cause::Taken
+        } else if let Some(context) = parts.extensions.get::<CallbackContext>() {
             Cause::OtherKind { kind: context.kind }
         } else if let Some(passed) = parts.extensions.get::<PassedThrough>() {
             Cause::PathNotServed {
@@ -147,6 +155,12 @@ impl fmt::Display for MissingLayer {
                      every other kind's). Extract `{gives}`."
                 )
             }
+            Cause::Taken => write!(
+                f,
+                "`{extractor}` extractor: an earlier `{extractor}` extractor of this handler \
+                 already moved the message out of the request (it is not copied). Extract it \
+                 once per handler and pass it on by reference."
+            ),
             Cause::NotSeen => write!(
                 f,
                 "`{extractor}` extractor: the request did not pass through WeComCallbackLayer. \
@@ -169,6 +183,26 @@ impl IntoResponse for MissingLayer {
     }
 }
 
+/// Left in the request extensions when an extractor moved its message out,
+/// so that a second extractor of the same message can say what happened.
+#[derive(Debug, Clone, Copy)]
+struct Taken(&'static str);
+
+/// Moves the `T` the layer put into the request extensions out of them
+/// (no copy of the message: it is the handler's now).
+fn take_from_extensions<T: Send + Sync + 'static>(
+    parts: &mut Parts,
+    extractor: &'static str,
+) -> Result<T, MissingLayer> {
+    match parts.extensions.remove::<T>() {
+        Some(value) => {
+            parts.extensions.insert(Taken(extractor));
+            Ok(value)
+        }
+        None => Err(MissingLayer::new(parts, extractor)),
+    }
+}
+
 /// Clones the `T` the layer put into the request extensions.
 fn from_extensions<T: Clone + Send + Sync + 'static>(
     parts: &Parts,
@@ -181,19 +215,26 @@ fn from_extensions<T: Clone + Send + Sync + 'static>(
         .ok_or_else(|| MissingLayer::new(parts, extractor))
 }
 
+/// Moves the message out of the request extensions: the handler gets the
+/// one the layer parsed, not a copy. Extract it once per handler; a second
+/// `Message` extractor on the same request is refused with a 500 that says
+/// so. Middleware between the layer and the handler can still read it with
+/// `request.extensions().get::<Message>()`.
 impl<S: Send + Sync> FromRequestParts<S> for Message {
     type Rejection = MissingLayer;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        from_extensions(parts, "Message")
+        take_from_extensions(parts, "Message")
     }
 }
 
+/// Moves the robot's message out of the request extensions, as the
+/// `Message` extractor does.
 impl<S: Send + Sync> FromRequestParts<S> for BotMessage {
     type Rejection = MissingLayer;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        from_extensions(parts, "BotMessage")
+        take_from_extensions(parts, "BotMessage")
     }
 }
 

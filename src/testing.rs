@@ -254,12 +254,12 @@ pub struct ReplyXml {
     pub xml: String,
 }
 
-fn child<'a>(children: &'a [Child], name: &str) -> Option<&'a Child> {
+fn child<'a>(children: &'a [Child<'a>], name: &str) -> Option<&'a Child<'a>> {
     children.iter().find(|c| c.name == name)
 }
 
-fn text_of(children: &[Child], name: &str) -> Option<String> {
-    child(children, name).map(|c| c.text.clone())
+fn text_of(children: &[Child<'_>], name: &str) -> Option<String> {
+    child(children, name).map(|c| c.text.clone().into_owned())
 }
 
 impl ReplyXml {

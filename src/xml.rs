@@ -7,14 +7,26 @@
 //! reader, validates it and returns the root's direct children with their
 //! text; [`parse_tree`] does the same and also keeps the elements nested in
 //! them (`SendPicsInfo/PicList/item`, `ApprovalInfo/…`), built with an
-//! explicit stack rather than recursion. Both refuse what a callback never
-//! needs and an attacker might use:
+//! explicit stack rather than recursion. The returned text borrows from the
+//! input wherever it can (names, CDATA, plain text without references), so
+//! reading allocates little beyond the list of children.
+//!
+//! Documents in the vendor's own flat shape (`<xml>`, then children that
+//! each hold one CDATA section or plain text without references, and
+//! nothing else) are read by [`read_canonical`], a single forward scan; any
+//! other document, and any document the scan is not sure about, goes to
+//! the general reader on quick-xml. The scan accepts a strict subset of
+//! what the general reader accepts and returns the same document for it
+//! (a property test checks this on generated documents).
+//!
+//! Both refuse what a callback never needs and an attacker might use:
 //! a DOCTYPE (XXE, entity expansion), processing instructions, entity
 //! references other than the five predefined ones and character references,
 //! a second root, text after the root, and nesting deeper than [`MAX_DEPTH`].
 //!
 //! Pure code: no HTTP types.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use quick_xml::Reader;
@@ -25,25 +37,26 @@ use quick_xml::events::Event;
 pub(crate) const MAX_DEPTH: usize = 32;
 
 /// A parsed document: the root's name and its direct children, in order.
+/// Text borrows from the input where it can (`'a`).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Document {
+pub(crate) struct Document<'a> {
     /// Name of the root element as written (the protocol's is `xml`).
-    pub(crate) root: String,
+    pub(crate) root: Cow<'a, str>,
     /// The root's direct child elements, in document order.
-    pub(crate) children: Vec<Child>,
+    pub(crate) children: Vec<Child<'a>>,
 }
 
 /// One element below the root: a direct child of the root, or (with
 /// [`parse_tree`]) an element nested in one.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct Child {
+pub(crate) struct Child<'a> {
     /// Element name as written, e.g. `MsgType`.
-    pub(crate) name: String,
+    pub(crate) name: Cow<'a, str>,
     /// The element's text: CDATA sections verbatim, plain text with the
     /// predefined and character references resolved; plain text at either
     /// end is trimmed of XML whitespace. Empty when the element has element
     /// children.
-    pub(crate) text: String,
+    pub(crate) text: Cow<'a, str>,
     /// `true` when the element has element children.
     pub(crate) nested: bool,
     /// `true` when the element's own text used an entity or character
@@ -52,14 +65,27 @@ pub(crate) struct Child {
     /// The element's own child elements, in document order: filled by
     /// [`parse_tree`] (and the JSON reading of messages); always empty from
     /// [`parse`], which only flags them with [`nested`](Self::nested).
-    pub(crate) children: Vec<Child>,
+    pub(crate) children: Vec<Child<'a>>,
 }
 
-impl Document {
+impl Child<'_> {
+    /// The same element owning its text.
+    pub(crate) fn into_owned(self) -> Child<'static> {
+        Child {
+            name: Cow::Owned(self.name.into_owned()),
+            text: Cow::Owned(self.text.into_owned()),
+            nested: self.nested,
+            has_ref: self.has_ref,
+            children: self.children.into_iter().map(Child::into_owned).collect(),
+        }
+    }
+}
+
+impl Document<'_> {
     /// The first direct child called `name` (the tests' reader; messages
     /// go through `message::fields`).
     #[cfg(test)]
-    pub(crate) fn get(&self, name: &str) -> Option<&Child> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Child<'_>> {
         self.children.iter().find(|c| c.name == name)
     }
 
@@ -141,11 +167,11 @@ struct Pending {
     pieces: Vec<(bool, String)>,
     nested: bool,
     has_ref: bool,
-    children: Vec<Child>,
+    children: Vec<Child<'static>>,
 }
 
 impl Pending {
-    fn finish(mut self) -> Child {
+    fn finish(mut self) -> Child<'static> {
         while let Some((true, first)) = self.pieces.first_mut() {
             let trimmed = first.trim_start_matches(is_xml_space);
             if trimmed.is_empty() {
@@ -173,8 +199,8 @@ impl Pending {
             self.pieces.into_iter().map(|(_, s)| s).collect()
         };
         Child {
-            name: self.name,
-            text,
+            name: Cow::Owned(self.name),
+            text: Cow::Owned(text),
             nested: self.nested,
             has_ref: self.has_ref,
             children: self.children,
@@ -225,28 +251,103 @@ fn is_blank(s: &str) -> bool {
 /// Parses and validates `input`; see the module docs for what is refused.
 /// Returns the root's direct children only (nested elements are flagged,
 /// not kept).
-pub(crate) fn parse(input: &str) -> Result<Document, XmlError> {
+pub(crate) fn parse(input: &str) -> Result<Document<'_>, XmlError> {
     read(input, false)
 }
 
 /// As [`parse`], and keeps every nested element in
 /// [`Child::children`] (at most [`MAX_DEPTH`] levels, so the tree is small
 /// and shallow).
-pub(crate) fn parse_tree(input: &str) -> Result<Document, XmlError> {
+pub(crate) fn parse_tree(input: &str) -> Result<Document<'_>, XmlError> {
     read(input, true)
 }
 
-/// The reader behind [`parse`] and [`parse_tree`]. `open` is the stack of
-/// elements below the root that are being read (never deeper than
-/// [`MAX_DEPTH`]); text always goes to the innermost one.
-fn read(input: &str, keep_nested: bool) -> Result<Document, XmlError> {
-    use XmlErrorKind::*;
+/// The reader behind [`parse`] and [`parse_tree`]: the character check,
+/// then [`read_canonical`] or, when that declines, [`read_general`].
+fn read(input: &str, keep_nested: bool) -> Result<Document<'_>, XmlError> {
     // XML 1.0 documents cannot hold these characters; quick-xml does not
     // check, so a strict parser and this one would read such input
     // differently (and a reply that echoes it could not be parsed).
     if !all_xml_chars(input) {
-        return Err(XmlError::new(InvalidChar));
+        return Err(XmlError::new(XmlErrorKind::InvalidChar));
     }
+    match read_canonical(input) {
+        Some(document) => Ok(document),
+        None => read_general(input, keep_nested),
+    }
+}
+
+/// Reads a document in the vendor's flat shape in one forward scan, with
+/// every name and text borrowed from `input`; `None` when the document is
+/// not exactly of that shape (the caller then uses [`read_general`]).
+///
+/// The shape: optional XML whitespace, `<xml>`, then any number of
+/// children separated by XML whitespace, each `<Name>` + either one
+/// `<![CDATA[…]]>` section or plain text without `&` and `]]>` + `</Name>`
+/// (same name, no space before `>`), then `</xml>` and optional whitespace.
+/// Names are ASCII XML names. A carriage return anywhere declines (the
+/// general reader normalises line ends). For such a document the general
+/// reader returns the same children: CDATA verbatim, plain text trimmed of
+/// XML whitespace, nothing nested, no references. `input` must already
+/// have passed [`all_xml_chars`].
+fn read_canonical(input: &str) -> Option<Document<'_>> {
+    if input.as_bytes().contains(&b'\r') {
+        return None;
+    }
+    let mut rest = input
+        .trim_matches(is_xml_space)
+        .strip_prefix("<xml>")?
+        .strip_suffix("</xml>")?;
+    let mut children = Vec::with_capacity(8);
+    loop {
+        rest = rest.trim_start_matches(is_xml_space);
+        if rest.is_empty() {
+            break;
+        }
+        let open = rest.strip_prefix('<')?;
+        let name_len = open
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.')))?;
+        let (name, after_name) = open.split_at_checked(name_len)?;
+        if !is_xml_name(name.as_bytes()) {
+            return None;
+        }
+        let content = after_name.strip_prefix('>')?;
+        let (text, after) = match content.strip_prefix("<![CDATA[") {
+            Some(cdata) => {
+                let (text, tail) = cdata.split_at_checked(cdata.find("]]>")?)?;
+                (text, tail.strip_prefix("]]>")?)
+            }
+            None => {
+                let (text, tail) = content.split_at_checked(content.find('<')?)?;
+                if text.contains('&') || text.contains("]]>") {
+                    return None;
+                }
+                (text.trim_matches(is_xml_space), tail)
+            }
+        };
+        rest = after
+            .strip_prefix("</")?
+            .strip_prefix(name)?
+            .strip_prefix('>')?;
+        children.push(Child {
+            name: Cow::Borrowed(name),
+            text: Cow::Borrowed(text),
+            ..Child::default()
+        });
+    }
+    Some(Document {
+        root: Cow::Borrowed("xml"),
+        children,
+    })
+}
+
+/// The general reader, on quick-xml's pull parser. `open` is the stack of
+/// elements below the root that are being read (never deeper than
+/// [`MAX_DEPTH`]); text always goes to the innermost one. `input` must
+/// already have passed [`all_xml_chars`].
+fn read_general(input: &str, keep_nested: bool) -> Result<Document<'static>, XmlError> {
+    use XmlErrorKind::*;
     let mut reader = Reader::from_str(input);
     let mut root: Option<String> = None;
     let mut root_closed = false;
@@ -371,7 +472,10 @@ fn read(input: &str, keep_nested: bool) -> Result<Document, XmlError> {
     match root {
         None => Err(XmlError::new(NoRoot)),
         Some(_) if !root_closed || depth != 0 || !open.is_empty() => Err(XmlError::new(Malformed)),
-        Some(root) => Ok(Document { root, children }),
+        Some(root) => Ok(Document {
+            root: Cow::Owned(root),
+            children,
+        }),
     }
 }
 
@@ -536,7 +640,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc.root, "xml");
-        let names: Vec<_> = doc.children.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<_> = doc.children.iter().map(|c| &*c.name).collect();
         assert_eq!(names, ["A", "B", "C", "D"]);
         assert_eq!(doc.get("A").unwrap().text, " x ");
         assert_eq!(doc.get("B").unwrap().text, "12");
@@ -569,18 +673,18 @@ mod tests {
              <PicList><item><M> b </M></item></PicList><Count>2</Count><Z/></S></xml>",
         )
         .unwrap();
-        let names: Vec<_> = doc.children.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<_> = doc.children.iter().map(|c| &*c.name).collect();
         assert_eq!(names, ["E", "S"]);
         let s = doc.get("S").unwrap();
         assert!(s.nested);
         assert_eq!(s.text, "");
-        let inner: Vec<_> = s.children.iter().map(|c| c.name.as_str()).collect();
+        let inner: Vec<_> = s.children.iter().map(|c| &*c.name).collect();
         assert_eq!(inner, ["PicList", "PicList", "Count", "Z"]);
         let m: Vec<_> = s
             .children
             .iter()
             .filter(|c| c.name == "PicList")
-            .map(|p| p.children[0].children[0].text.as_str())
+            .map(|p| p.children[0].children[0].text.as_ref())
             .collect();
         assert_eq!(m, ["a", "b"]);
         assert_eq!(s.children[2].text, "2");
@@ -714,6 +818,129 @@ mod tests {
         // Allowed neighbours of the forbidden ranges.
         let ok = "<xml><A>\t\u{fffd}\u{10000}\u{efbf}</A></xml>";
         assert!(parse(ok).is_ok());
+    }
+
+    /// What the canonical scan returns, the general reader returns too; an
+    /// input it declines goes to the general reader anyway.
+    fn scan_agrees(input: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        if !all_xml_chars(input) {
+            return Ok(());
+        }
+        if let Some(fast) = read_canonical(input) {
+            proptest::prop_assert_eq!(read_general(input, true), Ok(fast.clone()), "{:?}", input);
+            proptest::prop_assert_eq!(read_general(input, false), Ok(fast), "{:?}", input);
+        }
+        Ok(())
+    }
+
+    const PIECES: &[&str] = &[
+        "<xml>",
+        "</xml>",
+        "<A>",
+        "</A>",
+        "<B>",
+        "</B>",
+        "<A >",
+        "</A >",
+        "<A/>",
+        "<a.b>",
+        "</a.b>",
+        "<1>",
+        "</1>",
+        "<:x>",
+        "</:x>",
+        "<xml a=\"1\">",
+        "<![CDATA[",
+        "]]>",
+        "]]",
+        "]",
+        ">",
+        "<",
+        "&amp;",
+        "&#65;",
+        "&",
+        "x",
+        "中",
+        " ",
+        "\n",
+        "\r",
+        "\t",
+        "<?xml version=\"1.0\"?>",
+        "<!-- c -->",
+        "<!DOCTYPE x>",
+        "\u{feff}",
+        "\u{1}",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn canonical_scan_agrees_on_token_soup(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..28)
+        ) {
+            scan_agrees(&pieces.concat())?;
+        }
+
+        #[test]
+        fn canonical_scan_reads_vendor_shaped_documents(
+            lead in proptest::sample::select(&["", " ", "\n", "\t "][..]),
+            children in proptest::collection::vec(
+                (
+                    proptest::sample::select(&["A", "MsgType", "a-b.c", ":x", "_1", "Content"][..]),
+                    "[ a-z\\]>&<\r\n\t中]{0,10}",
+                    proptest::bool::ANY,
+                    proptest::sample::select(&["", " ", "\n  "][..]),
+                ),
+                0..6,
+            ),
+        ) {
+            let mut input = format!("{lead}<xml>");
+            let mut clean = true;
+            for (name, text, cdata, gap) in &children {
+                input.push_str(gap);
+                if *cdata {
+                    input.push_str(&format!("<{name}><![CDATA[{text}]]></{name}>"));
+                    clean &= !text.contains("]]>") && !text.contains('\r');
+                } else {
+                    input.push_str(&format!("<{name}>{text}</{name}>"));
+                    clean &= !text.contains(['&', '<', '\r']) && !text.contains("]]>");
+                }
+            }
+            input.push_str("</xml>");
+            input.push_str(lead);
+            scan_agrees(&input)?;
+            // The scan is what reads such documents (the fast path fires).
+            proptest::prop_assert_eq!(read_canonical(&input).is_some(), clean, "{:?}", input);
+        }
+    }
+
+    #[test]
+    fn canonical_scan_borrows_and_declines_what_it_does_not_read() {
+        let input = "<xml><ToUserName><![CDATA[ww1]]></ToUserName>\n<AgentID> 1 </AgentID></xml>";
+        let doc = read_canonical(input).unwrap();
+        assert!(
+            doc.children
+                .iter()
+                .all(|c| matches!(c.text, Cow::Borrowed(_)))
+        );
+        assert_eq!(doc, read_general(input, false).unwrap());
+        for declined in [
+            "<?xml version=\"1.0\"?><xml><A>1</A></xml>",
+            "<xml><A>a &amp; b</A></xml>",
+            "<xml><A>a\r\nb</A></xml>",
+            "<xml><A><B>1</B></A></xml>",
+            "<xml><A/></xml>",
+            "<xml><A>1</A ></xml>",
+            "<xml><A> <![CDATA[1]]></A></xml>",
+            "<xml><A><![CDATA[1]]> </A></xml>",
+            "<xml><A>1</A><!-- c --></xml>",
+            "<root><A>1</A></root>",
+            "<xml><A>1</B></xml>",
+            "<xml><A>b]]></A></xml>",
+        ] {
+            assert!(read_canonical(declined).is_none(), "{declined}");
+        }
     }
 
     #[test]

@@ -331,3 +331,46 @@ async fn the_wrong_message_type_for_the_kind_is_named() {
     );
     assert!(text.contains("Extract `Message`"), "{text}");
 }
+
+#[tokio::test]
+async fn the_message_moves_to_the_handler_and_a_second_extractor_is_told_so() {
+    // One extractor: the handler gets the message the layer parsed (moved
+    // out of the extensions, not copied); a middleware before it still
+    // reads it by reference.
+    async fn peek(
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        let seen = request
+            .extensions()
+            .get::<Message>()
+            .map(|m| m.msg_type().to_owned());
+        assert_eq!(seen.as_deref(), Some("text"));
+        next.run(request).await
+    }
+    let app: Router = Router::new()
+        .route("/wecom", post(echo))
+        .route_layer(axum::middleware::from_fn(peek))
+        .route_layer(WeComCallbackLayer::for_route(sales()));
+    let kit = TestKit::for_route(&sales()).path("/wecom");
+    let reply = kit
+        .send(&mut app.clone(), kit.post(&text("x")))
+        .await
+        .unwrap();
+    assert!(reply.xml().unwrap().reply.is_some());
+
+    // Two `Message` extractors in one handler: the second finds it gone.
+    let app: Router = Router::new()
+        .route(
+            "/wecom",
+            post(|_: Message, _: Message| async { "unreachable" }),
+        )
+        .route_layer(WeComCallbackLayer::for_route(sales()));
+    let response = app.oneshot(kit.post(&text("x"))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let text = text_of(response).await;
+    assert!(
+        text.contains("an earlier `Message` extractor of this handler already moved the message"),
+        "{text}"
+    );
+}

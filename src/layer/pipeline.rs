@@ -286,21 +286,33 @@ enum Parsed {
     Bot(BotMessage),
 }
 
-fn parse_message(endpoint: &Endpoint, plain: &str) -> Result<Parsed, RejectionKind> {
+/// Parses `plain` for `endpoint`'s kind and format. Also returns `plain` as
+/// the inner request's body: for a [`Message`] the very allocation the
+/// message keeps as its raw text, so the decrypted text is never copied.
+fn parse_message(endpoint: &Endpoint, plain: String) -> Result<(Parsed, Bytes), RejectionKind> {
     let malformed = |_| RejectionKind::MalformedMessage;
     if endpoint.kind() == CallbackKind::WeComBot {
-        return BotMessage::parse(plain).map(Parsed::Bot).map_err(malformed);
+        let message = BotMessage::parse(&plain).map_err(malformed)?;
+        return Ok((Parsed::Bot(message), Bytes::from(plain)));
     }
     let looks_like_json =
         endpoint.format() == BodyFormat::Json && plain.trim_start().starts_with('{');
-    if looks_like_json {
-        Message::parse_json(plain)
-            .map(Parsed::Message)
-            .map_err(malformed)
+    let message = if looks_like_json {
+        Message::parse_json_string(plain)
     } else {
-        Message::parse(plain)
-            .map(Parsed::Message)
-            .map_err(malformed)
+        Message::parse_string(plain)
+    }
+    .map_err(malformed)?;
+    let body = Bytes::from_owner(SharedText(Arc::clone(message.shared_raw())));
+    Ok((Parsed::Message(message), body))
+}
+
+/// A message's raw text as the bytes of a body.
+struct SharedText(Arc<String>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
@@ -340,8 +352,11 @@ pub(crate) fn body_error(error: &(dyn std::error::Error + Send + Sync + 'static)
 /// An authentic, parsed POST and the endpoint it is for.
 struct Authentic {
     endpoint: Arc<Endpoint>,
-    opened: Opened,
+    receive_id: String,
+    secret: usize,
     parsed: Parsed,
+    /// The decrypted text, the inner request's body.
+    plain: Bytes,
 }
 
 impl PendingPost {
@@ -394,20 +409,29 @@ impl PendingPost {
                 .unwrap_or(crypto(CryptoErrorKind::ValidateSignature))
                 .into());
         };
-        let parsed = parse_message(&endpoint, &opened.plain)
+        let Opened {
+            plain,
+            receive_id,
+            secret,
+        } = opened;
+        let (parsed, plain) = parse_message(&endpoint, plain)
             .map_err(|kind| Refusal::for_endpoint(kind, &endpoint))?;
         Ok(Authentic {
             endpoint,
-            opened,
+            receive_id,
+            secret,
             parsed,
+            plain,
         })
     }
 
     fn accept<B>(self, authentic: Authentic, mut parts: request::Parts) -> Accepted<B> {
         let Authentic {
             endpoint,
-            opened,
+            receive_id,
+            secret,
             parsed,
+            plain,
         } = authentic;
         let q = &self.query;
         let (to_user_name, from_user_name, agent_id) = match &parsed {
@@ -449,27 +473,26 @@ impl PendingPost {
                     .map(|id| format!("{}.{id}", m.agent_id().unwrap_or(0))),
                 Parsed::Bot(b) => b.msg_id().map(str::to_owned),
             };
-            DedupKey::for_message(endpoint.name(), msg_id.as_deref(), opened.plain.as_bytes())
+            DedupKey::for_message(endpoint.name(), msg_id.as_deref(), &plain)
         });
         let context = CallbackContext {
             kind: endpoint.kind(),
             timestamp: q.timestamp_secs,
             nonce: q.nonce.clone(),
             app: endpoint.shared_name(),
-            receive_id: opened.receive_id.clone(),
+            receive_id: receive_id.clone(),
             agent_id,
-            previous_secret: opened.secret > 0,
+            previous_secret: secret > 0,
         };
         let reply = ReplyContext {
             to_user_name,
             from_user_name,
-            receive_id: opened.receive_id,
-            secret: opened.secret,
+            receive_id,
+            secret,
             config: self.config,
             endpoint,
             summary,
         };
-        let plain = Bytes::from(opened.plain);
         // The inner request's framing describes the new body: its length,
         // no chunking, no content coding.
         parts.headers.remove(header::CONTENT_ENCODING);

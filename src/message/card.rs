@@ -244,19 +244,15 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("Skip"), "{out}");
-        let doc = crate::xml::parse_tree(&format!("<xml><TemplateCard>{out}</TemplateCard></xml>"))
-            .unwrap();
+        let xml = format!("<xml><TemplateCard>{out}</TemplateCard></xml>");
+        let doc = crate::xml::parse_tree(&xml).unwrap();
         let card = &doc.children[0];
         let buttons: Vec<Vec<(&str, &str)>> = card
             .children
             .iter()
             .filter(|c| c.name == "ButtonList")
             .map(|b| {
-                let mut fields: Vec<_> = b
-                    .children
-                    .iter()
-                    .map(|f| (f.name.as_str(), f.text.as_str()))
-                    .collect();
+                let mut fields: Vec<_> = b.children.iter().map(|f| (&*f.name, &*f.text)).collect();
                 fields.sort_unstable();
                 fields
             })

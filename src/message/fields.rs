@@ -14,15 +14,15 @@ const LIST: &str = "a comma-separated list of unsigned decimal integers";
 /// The elements at one level of a parsed message.
 #[derive(Clone, Copy)]
 pub(super) struct Fields<'a> {
-    children: &'a [Child],
+    children: &'a [Child<'a>],
 }
 
 impl<'a> Fields<'a> {
-    pub(super) fn new(children: &'a [Child]) -> Self {
+    pub(super) fn new(children: &'a [Child<'a>]) -> Self {
         Self { children }
     }
 
-    fn named(&self, name: &'a str) -> impl Iterator<Item = &'a Child> + 'a {
+    fn named(&self, name: &'a str) -> impl Iterator<Item = &'a Child<'a>> + 'a {
         let children = self.children;
         children.iter().filter(move |c| c.name == name)
     }
@@ -31,7 +31,7 @@ impl<'a> Fields<'a> {
     ///
     /// # Errors
     /// `DuplicateField` when it appears more than once.
-    fn single(&self, name: &'static str) -> Result<Option<&'a Child>, MessageError> {
+    fn single(&self, name: &'static str) -> Result<Option<&'a Child<'a>>, MessageError> {
         let mut found = self.named(name);
         let first = found.next();
         if found.next().is_some() {
@@ -45,7 +45,7 @@ impl<'a> Fields<'a> {
     /// # Errors
     /// `DuplicateField` when it appears more than once, `InvalidField` when it
     /// has element children.
-    fn child(&self, name: &'static str) -> Result<Option<&'a Child>, MessageError> {
+    fn child(&self, name: &'static str) -> Result<Option<&'a Child<'a>>, MessageError> {
         match self.single(name)? {
             Some(child) if child.nested => Err(MessageError::invalid(name, TEXT)),
             other => Ok(other),
@@ -54,7 +54,7 @@ impl<'a> Fields<'a> {
 
     /// The text of `name`, if present (CDATA verbatim, plain text trimmed).
     pub(super) fn optional_str(&self, name: &'static str) -> Result<Option<&'a str>, MessageError> {
-        Ok(self.child(name)?.map(|c| c.text.as_str()))
+        Ok(self.child(name)?.map(|c| &*c.text))
     }
 
     /// The text of `name`, which must be present.

@@ -105,6 +105,7 @@ mod work;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 
 pub use bot::BotMessage;
 pub use card::CardError;
@@ -210,13 +211,31 @@ pub struct Header {
 /// assert_eq!(text.content, "hello");
 /// # Ok::<(), wecom_callback::MessageError>(())
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Message {
     header: Header,
     kind: MessageKind,
     problem: Option<MessageError>,
-    raw_xml: String,
-    children: Vec<Child>,
+    /// The decrypted text as received, shared (not copied) with the body the
+    /// layer hands to the inner service; cloning a `Message` shares it too.
+    raw_xml: Arc<String>,
+    /// Whether `raw_xml` is JSON (the vendor's JSON format).
+    json: bool,
+    /// The root's children for [`Message::field`]: read from `raw_xml` on
+    /// first use (most handlers never ask), or kept from the JSON reading.
+    children: OnceLock<Vec<Child<'static>>>,
+}
+
+/// Equal when the parsed parts and the received text are equal (the lazily
+/// read element list follows from the text).
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.header == other.header
+            && self.kind == other.kind
+            && self.problem == other.problem
+            && self.json == other.json
+            && self.raw_xml == other.raw_xml
+    }
 }
 
 /// Keeps the first problem met; returns the value, or `fallback` on error.
@@ -258,8 +277,29 @@ impl Message {
     /// character XML 1.0 forbids, `]]>` in text, second root, trailing text
     /// or nesting deeper than 32.
     pub fn parse(xml: &str) -> Result<Self, MessageError> {
-        let doc = xml::parse_tree(xml).map_err(MessageError::xml)?;
-        Ok(Self::from_document(doc, xml.to_owned()))
+        Self::parse_string(xml.to_owned())
+    }
+
+    /// As [`Message::parse`], keeping `xml` itself as
+    /// [`raw_xml`](Self::raw_xml) instead of a copy (also available as
+    /// `Message::try_from(String)`).
+    ///
+    /// # Errors
+    /// As [`Message::parse`].
+    pub fn parse_string(xml: String) -> Result<Self, MessageError> {
+        let raw = Arc::new(xml);
+        let (header, kind, problem) = {
+            let doc = xml::parse_tree(&raw).map_err(MessageError::xml)?;
+            read_document(&doc)
+        };
+        Ok(Self {
+            header,
+            kind,
+            problem,
+            raw_xml: raw,
+            json: false,
+            children: OnceLock::new(),
+        })
     }
 
     /// Parses a decrypted JSON message of the vendor's JSON callback format
@@ -274,8 +314,17 @@ impl Message {
     /// # Errors
     /// [`MessageErrorKind::Json`] unless `json` is a JSON object.
     pub fn parse_json(json: &str) -> Result<Self, MessageError> {
+        Self::parse_json_string(json.to_owned())
+    }
+
+    /// As [`Message::parse_json`], keeping `json` itself as
+    /// [`raw_xml`](Self::raw_xml) instead of a copy.
+    ///
+    /// # Errors
+    /// As [`Message::parse_json`].
+    pub fn parse_json_string(json: String) -> Result<Self, MessageError> {
         let serde_json::Value::Object(map) =
-            serde_json::from_str(json).map_err(|_| MessageError::json())?
+            serde_json::from_str(&json).map_err(|_| MessageError::json())?
         else {
             return Err(MessageError::json());
         };
@@ -284,32 +333,25 @@ impl Message {
             json_elements(name, value, 2, &mut children);
         }
         let doc = xml::Document {
-            root: "xml".to_owned(),
+            root: "xml".into(),
             children,
         };
-        Ok(Self::from_document(doc, json.to_owned()))
-    }
-
-    fn from_document(doc: xml::Document, raw: String) -> Self {
-        let fields = Fields::new(&doc.children);
-        let mut problem = (doc.root != "xml").then(MessageError::wrong_root);
-        let header = read_header(&fields, &mut problem);
-        let kind = match &problem {
-            Some(p) if p.kind() == MessageErrorKind::WrongRoot => {
-                MessageKind::other(&header, Some(p.clone()))
-            }
-            Some(p) if header.msg_type.is_empty() && header.info_type.is_none() => {
-                MessageKind::other(&header, Some(p.clone()))
-            }
-            _ => MessageKind::read(&fields, &header),
-        };
-        Self {
+        let (header, kind, problem) = read_document(&doc);
+        Ok(Self {
             header,
             kind,
             problem,
-            raw_xml: raw,
-            children: doc.children,
-        }
+            raw_xml: Arc::new(json),
+            json: true,
+            children: OnceLock::from(doc.children),
+        })
+    }
+
+    /// The received text, shared: the layer hands the same allocation to
+    /// the inner service as the request body.
+    #[cfg(feature = "layer")]
+    pub(crate) fn shared_raw(&self) -> &Arc<String> {
+        &self.raw_xml
     }
 
     /// The common elements.
@@ -346,11 +388,24 @@ impl Message {
     /// `SendPicsInfo`: typed in [`kind`](Self::kind), or read them from
     /// [`raw_xml`](Self::raw_xml)).
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.children
+        self.children()
             .iter()
             .find(|child| child.name == name)
             .filter(|child| !child.nested)
-            .map(|child| child.text.as_str())
+            .map(|child| &*child.text)
+    }
+
+    /// The root's children, read on first use: the text parsed before, so
+    /// reading it again succeeds (an empty list if it somehow did not).
+    fn children(&self) -> &[Child<'static>] {
+        self.children.get_or_init(|| {
+            if self.json {
+                return Vec::new();
+            }
+            xml::parse(&self.raw_xml)
+                .map(|doc| doc.children.into_iter().map(Child::into_owned).collect())
+                .unwrap_or_default()
+        })
     }
 
     /// `InfoType` of a suite instruction callback or an Open Platform push
@@ -399,6 +454,15 @@ impl Message {
     }
 }
 
+impl TryFrom<String> for Message {
+    type Error = MessageError;
+
+    /// Same as [`Message::parse_string`].
+    fn try_from(xml: String) -> Result<Self, Self::Error> {
+        Self::parse_string(xml)
+    }
+}
+
 impl FromStr for Message {
     type Err = MessageError;
 
@@ -416,6 +480,23 @@ impl fmt::Debug for Message {
             .field("problem", &self.problem)
             .finish_non_exhaustive()
     }
+}
+
+/// The header, the typed kind and the first problem of a parsed document.
+fn read_document(doc: &xml::Document<'_>) -> (Header, MessageKind, Option<MessageError>) {
+    let fields = Fields::new(&doc.children);
+    let mut problem = (doc.root != "xml").then(MessageError::wrong_root);
+    let header = read_header(&fields, &mut problem);
+    let kind = match &problem {
+        Some(p) if p.kind() == MessageErrorKind::WrongRoot => {
+            MessageKind::other(&header, Some(p.clone()))
+        }
+        Some(p) if header.msg_type.is_empty() && header.info_type.is_none() => {
+            MessageKind::other(&header, Some(p.clone()))
+        }
+        _ => MessageKind::read(&fields, &header),
+    };
+    (header, kind, problem)
 }
 
 /// The header: lenient, each problem noted (the first one kept).
@@ -476,11 +557,16 @@ fn read_header(fields: &Fields<'_>, problem: &mut Option<MessageError>) -> Heade
 /// Appends the elements `value` stands for under `name` (see
 /// [`Message::parse_json`]); `depth` is the level the elements sit at
 /// (the root's children are at 2).
-fn json_elements(name: String, value: serde_json::Value, depth: usize, out: &mut Vec<Child>) {
+fn json_elements(
+    name: String,
+    value: serde_json::Value,
+    depth: usize,
+    out: &mut Vec<Child<'static>>,
+) {
     use serde_json::Value;
     let text = |text: String| Child {
-        name: name.clone(),
-        text,
+        name: name.clone().into(),
+        text: text.into(),
         ..Child::default()
     };
     match value {
@@ -503,7 +589,7 @@ fn json_elements(name: String, value: serde_json::Value, depth: usize, out: &mut
                 }
             }
             out.push(Child {
-                name,
+                name: name.into(),
                 nested: true,
                 children,
                 ..Child::default()

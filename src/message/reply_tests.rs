@@ -202,7 +202,7 @@ fn card_update_layouts() {
     );
     let doc = parse_tree(&xml).unwrap();
     let card = doc.get("TemplateCard").unwrap();
-    let names: Vec<_> = card.children.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<_> = card.children.iter().map(|c| &*c.name).collect();
     assert_eq!(names.first(), Some(&"CardType"));
     for name in ["MainTitle", "CheckBox", "ReplaceText"] {
         assert!(names.contains(&name), "{names:?}");
@@ -222,7 +222,7 @@ fn card_update_layouts() {
                 .find(|f| f.name == "IsChecked")
                 .unwrap()
                 .text
-                .as_str()
+                .as_ref()
         })
         .collect();
     assert_eq!(checked, ["true", "false"]);

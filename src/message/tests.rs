@@ -406,3 +406,30 @@ fn debug_omits_raw_xml() {
     assert!(debug.contains("Text"), "{debug}");
     assert!(!debug.contains("s3cr3t"), "{debug}");
 }
+
+#[test]
+fn owned_parsing_keeps_the_text_and_reads_fields_on_demand() {
+    let xml = "<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName>u</FromUserName>\
+               <CreateTime>1</CreateTime><MsgType>text</MsgType><Content><![CDATA[hi]]></Content>\
+               <Extra> a &amp; b </Extra><Nest><I>1</I></Nest></xml>";
+    let borrowed = Message::parse(xml).unwrap();
+    let owned = Message::try_from(xml.to_owned()).unwrap();
+    assert_eq!(borrowed, owned);
+    assert_eq!(owned.raw_xml(), xml);
+    // `field` reads the elements on first use, then from its cache.
+    for m in [&owned, &owned.clone()] {
+        assert_eq!(m.field("Extra"), Some("a & b"));
+        assert_eq!(m.field("Content"), Some("hi"));
+        assert_eq!(m.field("Nest"), None);
+        assert_eq!(m.field("Missing"), None);
+    }
+    let json = Message::parse_json_string(
+        r#"{"ToUserName":"ww1","FromUserName":"u","CreateTime":1,"MsgType":"text","Content":"hi","N":{"I":1}}"#
+            .to_owned(),
+    )
+    .unwrap();
+    assert_eq!(json.field("Content"), Some("hi"));
+    assert_eq!(json.field("N"), None);
+    assert_ne!(json, owned);
+    assert!(Message::parse_string("<xml><A></xml>".to_owned()).is_err());
+}
