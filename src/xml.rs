@@ -268,10 +268,16 @@ fn read(input: &str, keep_nested: bool) -> Result<Document<'_>, XmlError> {
     // XML 1.0 documents cannot hold these characters; quick-xml does not
     // check, so a strict parser and this one would read such input
     // differently (and a reply that echoes it could not be parsed).
-    if !all_xml_chars(input) {
+    let Some(carriage_return) = check_chars(input) else {
         return Err(XmlError::new(XmlErrorKind::InvalidChar));
-    }
-    match read_canonical(input) {
+    };
+    // The general reader normalises line ends; the scan leaves them to it.
+    let canonical = if carriage_return {
+        None
+    } else {
+        read_canonical(input)
+    };
+    match canonical {
         Some(document) => Ok(document),
         None => read_general(input, keep_nested),
     }
@@ -285,15 +291,13 @@ fn read(input: &str, keep_nested: bool) -> Result<Document<'_>, XmlError> {
 /// children separated by XML whitespace, each `<Name>` + either one
 /// `<![CDATA[…]]>` section or plain text without `&` and `]]>` + `</Name>`
 /// (same name, no space before `>`), then `</xml>` and optional whitespace.
-/// Names are ASCII XML names. A carriage return anywhere declines (the
-/// general reader normalises line ends). For such a document the general
+/// Names are ASCII XML names. `input` must hold no carriage return (the
+/// general reader normalises line ends: the caller checks). For such a
+/// document the general
 /// reader returns the same children: CDATA verbatim, plain text trimmed of
 /// XML whitespace, nothing nested, no references. `input` must already
-/// have passed [`all_xml_chars`].
+/// have passed [`check_chars`].
 fn read_canonical(input: &str) -> Option<Document<'_>> {
-    if input.as_bytes().contains(&b'\r') {
-        return None;
-    }
     let mut rest = input
         .trim_matches(is_xml_space)
         .strip_prefix("<xml>")?
@@ -360,7 +364,7 @@ fn find_cdata_end(text: &str) -> Option<usize> {
 /// The general reader, on quick-xml's pull parser. `open` is the stack of
 /// elements below the root that are being read (never deeper than
 /// [`MAX_DEPTH`]); text always goes to the innermost one. `input` must
-/// already have passed [`all_xml_chars`].
+/// already have passed [`check_chars`].
 fn read_general(input: &str, keep_nested: bool) -> Result<Document<'static>, XmlError> {
     use XmlErrorKind::*;
     let mut reader = Reader::from_str(input);
@@ -617,26 +621,36 @@ fn non_xml_len(bytes: &[u8], i: usize) -> usize {
 }
 
 /// Whether every character of `text` is one XML 1.0 can carry.
+#[cfg(test)]
 fn all_xml_chars(text: &str) -> bool {
+    check_chars(text).is_some()
+}
+
+/// `None` if `text` holds a character XML 1.0 cannot carry; otherwise
+/// whether it holds a carriage return (which the canonical scan leaves to
+/// the general reader). One pass.
+fn check_chars(text: &str) -> Option<bool> {
     let bytes = text.as_bytes();
-    // Only bytes below 0x20 (other than tab, LF, CR) and 0xEF can start a
-    // forbidden character. Chunks are tested without branching; only a
-    // flagged chunk is looked at byte by byte (a forbidden character that
-    // starts at the chunk's end is still read whole by `non_xml_len`).
-    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) | (b == 0xEF);
+    // Only bytes below 0x20 (other than tab and LF) and 0xEF can start a
+    // forbidden character or be a CR. Chunks are tested without branching;
+    // only a flagged chunk is looked at byte by byte (a forbidden character
+    // that starts at the chunk's end is still read whole by `non_xml_len`).
+    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n')) | (b == 0xEF);
     let mut offset = 0;
+    let mut carriage_return = false;
     for chunk in bytes.chunks(32) {
-        if chunk.iter().fold(false, |flag, &b| flag | suspect(b))
-            && chunk
-                .iter()
-                .enumerate()
-                .any(|(i, &b)| suspect(b) && non_xml_len(bytes, offset + i) > 0)
-        {
-            return false;
+        if chunk.iter().fold(false, |flag, &b| flag | suspect(b)) {
+            for (i, &b) in chunk.iter().enumerate() {
+                if b == b'\r' {
+                    carriage_return = true;
+                } else if suspect(b) && non_xml_len(bytes, offset + i) > 0 {
+                    return None;
+                }
+            }
         }
         offset += chunk.len();
     }
-    true
+    Some(carriage_return)
 }
 
 #[cfg(test)]
@@ -838,7 +852,7 @@ mod tests {
     /// What the canonical scan returns, the general reader returns too; an
     /// input it declines goes to the general reader anyway.
     fn scan_agrees(input: &str) -> Result<(), proptest::test_runner::TestCaseError> {
-        if !all_xml_chars(input) {
+        if check_chars(input) != Some(false) {
             return Ok(());
         }
         if let Some(fast) = read_canonical(input) {
@@ -926,7 +940,8 @@ mod tests {
             input.push_str(lead);
             scan_agrees(&input)?;
             // The scan is what reads such documents (the fast path fires).
-            proptest::prop_assert_eq!(read_canonical(&input).is_some(), clean, "{:?}", input);
+            let scanned = check_chars(&input) == Some(false) && read_canonical(&input).is_some();
+            proptest::prop_assert_eq!(scanned, clean, "{:?}", input);
         }
     }
 
@@ -956,10 +971,18 @@ mod tests {
                 .all(|c| matches!(c.text, Cow::Borrowed(_)))
         );
         assert_eq!(doc, read_general(input, false).unwrap());
+        // A carriage return sends the document to the general reader, which
+        // normalises line ends.
+        let crlf = "<xml><A>a\r\nb</A><B><![CDATA[c\rd]]></B></xml>";
+        assert_eq!(check_chars(crlf), Some(true));
+        let doc = parse(crlf).unwrap();
+        assert_eq!(
+            (&*doc.children[0].text, &*doc.children[1].text),
+            ("a\nb", "c\nd")
+        );
         for declined in [
             "<?xml version=\"1.0\"?><xml><A>1</A></xml>",
             "<xml><A>a &amp; b</A></xml>",
-            "<xml><A>a\r\nb</A></xml>",
             "<xml><A><B>1</B></A></xml>",
             "<xml><A/></xml>",
             "<xml><A>1</A ></xml>",
