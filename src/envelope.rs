@@ -28,7 +28,9 @@
 
 use std::borrow::Cow;
 
-use crate::crypto::{CryptoError, CryptoErrorKind, Decrypted, MsgCrypt, OsRandom, RandomSource};
+use crate::crypto::{
+    CryptoError, CryptoErrorKind, Decrypted, MsgCrypt, RandomSource, ThreadRandom,
+};
 use crate::endpoint::BodyFormat;
 use crate::xml;
 
@@ -395,11 +397,12 @@ impl MsgCrypt {
 
     /// Seals a passive reply into the envelope WeCom expects
     /// (`Encrypt`, `MsgSignature`, `TimeStamp`, `Nonce`; see
-    /// [`reply`]) with a random prefix from the OS CSPRNG.
+    /// [`reply`]) with a random prefix from [`ThreadRandom`] (a CSPRNG
+    /// seeded from the operating system).
     /// `timestamp` and `nonce` are the reply's own (fresh ones are best).
     ///
     /// # Errors
-    /// [`CryptoErrorKind::EncryptAes`] if the OS random source fails.
+    /// [`CryptoErrorKind::EncryptAes`] if the random source fails.
     pub fn encrypt_msg(
         &self,
         reply_msg: &str,
@@ -411,7 +414,7 @@ impl MsgCrypt {
             timestamp,
             nonce,
             self.primary_receive_id(),
-            &OsRandom,
+            &ThreadRandom,
         )
     }
 

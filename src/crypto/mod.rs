@@ -65,7 +65,7 @@ use base64::engine::general_purpose::STANDARD;
 
 pub use error::{ConfigError, ConfigErrorKind, CryptoError, CryptoErrorKind};
 pub use key::{ENCODING_AES_KEY_LEN, EncodingAesKey};
-pub use random::{FixedRandom, OsRandom, RandomSource, RandomUnavailable};
+pub use random::{FixedRandom, OsRandom, RandomSource, RandomUnavailable, ThreadRandom};
 pub use signature::{SIGNATURE_HEX_LEN, msg_signature, plain_signature, verify_plain_signature};
 
 #[cfg(feature = "layer")]

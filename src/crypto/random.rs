@@ -1,8 +1,9 @@
 //! The randomness seam: the 16-byte random prefix of each encrypted reply and
 //! the reply `Nonce`.
 //!
-//! Production code uses [`OsRandom`] (the operating system's CSPRNG through
-//! `getrandom`). Known-answer tests inject [`FixedRandom`] so that encryption
+//! Production code uses [`ThreadRandom`] (rand's thread-local CSPRNG, seeded
+//! from the operating system), or [`OsRandom`] (a `getrandom` system call per
+//! fill). Known-answer tests inject [`FixedRandom`] so that encryption
 //! becomes deterministic, the way every `encrypt` vector of the vendor
 //! libraries is produced.
 
@@ -23,7 +24,7 @@ impl std::error::Error for RandomUnavailable {}
 /// A source of random bytes for reply encryption.
 ///
 /// Implement it only to make output deterministic in tests; production code
-/// should keep the default [`OsRandom`]. A weak source makes the first
+/// should keep the default [`ThreadRandom`] (or [`OsRandom`]). A weak source makes the first
 /// ciphertext block predictable, because the protocol's IV is fixed
 /// (IV = key\[0..16\]) and the random prefix is the only thing that varies.
 pub trait RandomSource: fmt::Debug + Send + Sync + 'static {
@@ -34,13 +35,33 @@ pub trait RandomSource: fmt::Debug + Send + Sync + 'static {
     fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable>;
 }
 
-/// The operating system's CSPRNG (`getrandom`). The default.
+/// The operating system's CSPRNG (`getrandom`): one system call per fill.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OsRandom;
 
 impl RandomSource for OsRandom {
     fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
         getrandom::fill(dest).map_err(|_| RandomUnavailable)
+    }
+}
+
+/// The thread-local CSPRNG of the `rand` crate (`rand::rng()`: ChaCha12,
+/// seeded from the operating system's source on first use in each thread
+/// and reseeded from it every 64 KiB of output). The default: it costs no
+/// system call per reply (one `getrandom` call was about 8 % of a 100-byte
+/// callback; BENCHMARKS.md).
+///
+/// Two caveats from rand's documentation: the generator is not reseeded on
+/// `fork()` (a process that forks after replying should use [`OsRandom`] in
+/// the children), and first use in a thread panics if the operating system
+/// cannot seed it at all — no input can cause that.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThreadRandom;
+
+impl RandomSource for ThreadRandom {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
+        rand::RngCore::fill_bytes(&mut rand::rng(), dest);
+        Ok(())
     }
 }
 

@@ -89,7 +89,7 @@ pub use handler::{CallbackMessage, HandlerFn, HandlerFuture, handler_fn};
 pub use rejection::{Rejection, RejectionKind};
 pub use service::WeComCallback;
 
-use crate::crypto::{ConfigError, ConfigErrorKind, OsRandom, RandomSource};
+use crate::crypto::{ConfigError, ConfigErrorKind, RandomSource, ThreadRandom};
 use crate::dedup::{self, DedupStore, MemoryDedupStore};
 use crate::endpoint::{CallbackKind, Endpoint};
 
@@ -187,7 +187,7 @@ impl Config {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             tolerance_secs: DEFAULT_TIMESTAMP_TOLERANCE.as_secs(),
             clock: Arc::new(SystemClock),
-            random: Arc::new(OsRandom),
+            random: Arc::new(ThreadRandom),
             dedup: Some(Arc::new(MemoryDedupStore::new())),
             dedup_window: dedup::DEFAULT_WINDOW,
             in_flight_ttl: dedup::DEFAULT_IN_FLIGHT_TTL,
@@ -528,7 +528,9 @@ impl WeComCallbackLayer {
     }
 
     /// The random source for reply prefixes and nonces (default
-    /// [`OsRandom`]). Replace it only in tests.
+    /// [`ThreadRandom`](crate::crypto::ThreadRandom), a CSPRNG seeded from
+    /// the operating system; [`OsRandom`](crate::crypto::OsRandom) makes a
+    /// system call per reply instead). Replace it otherwise only in tests.
     #[must_use]
     pub fn random_source(mut self, random: impl RandomSource) -> Self {
         Arc::make_mut(&mut self.config).random = Arc::new(random);
