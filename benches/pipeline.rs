@@ -4,7 +4,8 @@
 //! criterion group with:
 //!
 //! * `floor`: the primitives alone (see `common/floor.rs`);
-//! * `pure`: `MsgCrypt::decrypt_msg` → `Message::parse` →
+//! * `pure`: `MsgCrypt::decrypt_msg` → `Message::try_from` (the decrypted
+//!   `String`, not copied) →
 //!   `Reply::text(..).to_xml(..)` → `MsgCrypt::encrypt_msg`;
 //! * `layer`: the POST through `WeComCallbackLayer` and an axum handler that
 //!   answers with a text reply echoing the Content (`tower::ServiceExt::oneshot`),

@@ -162,7 +162,7 @@ pub fn pure(crypt: &MsgCrypt, input: &Input) -> String {
             input.body.as_bytes(),
         )
         .unwrap();
-    let message = Message::parse(decrypted.msg()).unwrap();
+    let message = Message::try_from(decrypted.into_msg()).unwrap();
     let MessageKind::Text(text) = message.kind() else {
         panic!("not a text message")
     };

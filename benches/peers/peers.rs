@@ -5,7 +5,8 @@
 //! glue its API leaves to the caller (noted per peer below).
 //!
 //! * `floor`: the primitives alone (`../common/floor.rs`);
-//! * `wecom-callback`: `MsgCrypt::decrypt_msg` → `Message::parse` →
+//! * `wecom-callback`: `MsgCrypt::decrypt_msg` → `Message::try_from` (the
+//!   decrypted `String`, not copied) →
 //!   `Reply::text(..).to_xml(..)` → `MsgCrypt::encrypt_msg`;
 //! * `wechat-crypto` 0.1.2: `calc_signature`, `decrypt`, `parse_plain_text`,
 //!   `encrypt`; glue: finding Encrypt, FromUserName, ToUserName and Content
@@ -63,7 +64,7 @@ fn ours(crypt: &MsgCrypt, input: &Input) -> String {
             input.body.as_bytes(),
         )
         .unwrap();
-    let message = Message::parse(decrypted.msg()).unwrap();
+    let message = Message::try_from(decrypted.into_msg()).unwrap();
     let MessageKind::Text(text) = message.kind() else {
         panic!("not a text message")
     };
