@@ -1,101 +1,286 @@
-//! [`MemoryDedupStore`]: the in-process store, on moka.
+//! [`MemoryDedupStore`]: the in-process store, a map and a least-recently-used
+//! list under one lock.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-
-use moka::Expiry;
-use moka::ops::compute::{CompResult, Op};
-use moka::policy::EvictionPolicy;
-use moka::sync::Cache;
 
 use super::{
     BoxFuture, Claim, ClaimToken, DEFAULT_MAX_ENTRIES, DedupKey, DedupStore, StoreError,
-    StoreErrorKind, StoredAnswer,
+    StoredAnswer,
 };
 
-/// TTLs are capped at this (a year) before they reach the cache.
+/// TTLs are capped at this (a year) before they are added to the clock.
 const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// Every entry weighs one unit, plus one per full KiB of key and reply.
 const BYTES_PER_UNIT: usize = 1024;
 
-/// What the cache holds for one key, with the TTL it was recorded for.
-#[derive(Clone)]
+/// "No entry" in the list links.
+const NIL: usize = usize::MAX;
+
+/// How many entries each write checks for expiry, besides the least recently
+/// used one.
+const SWEEP_PER_WRITE: usize = 2;
+
+/// What the store holds for one key.
 enum Slot {
-    InFlight {
-        token: ClaimToken,
-        ttl: Duration,
-    },
-    Done {
-        answer: Arc<StoredAnswer>,
-        ttl: Duration,
-    },
-}
-
-impl Slot {
-    fn ttl(&self) -> Duration {
-        match self {
-            Self::InFlight { ttl, .. } | Self::Done { ttl, .. } => *ttl,
-        }
-    }
-}
-
-/// Each entry expires after its own TTL, counted from its last write;
-/// reads do not extend it.
-struct SlotExpiry;
-
-impl Expiry<DedupKey, Slot> for SlotExpiry {
-    fn expire_after_create(&self, _: &DedupKey, slot: &Slot, _: Instant) -> Option<Duration> {
-        Some(slot.ttl())
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &DedupKey,
-        slot: &Slot,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(slot.ttl())
-    }
+    InFlight(ClaimToken),
+    Done(StoredAnswer),
 }
 
 fn weigh(key: &DedupKey, slot: &Slot) -> u32 {
     let payload = match slot {
-        Slot::InFlight { .. } => 0,
-        Slot::Done { answer, .. } => answer.payload_len(),
+        Slot::InFlight(_) => 0,
+        Slot::Done(answer) => answer.payload_len(),
     };
     let units = key.len().saturating_add(payload) / BYTES_PER_UNIT;
     u32::try_from(units).unwrap_or(u32::MAX).saturating_add(1)
 }
 
-/// The in-memory [`DedupStore`]: one process's deliveries, in a bounded
-/// concurrent cache ([moka](https://docs.rs/moka)) with a TTL per entry.
+/// When an entry written at `now` with `ttl` expires.
+fn deadline(now: Instant, ttl: Duration) -> Instant {
+    // A year from now cannot overflow the monotonic clock of any supported
+    // platform; if it did, the entry would expire at once (handled again).
+    now.checked_add(ttl.min(MAX_TTL)).unwrap_or(now)
+}
+
+/// One entry: its key (to unmap it when it is evicted), what is recorded,
+/// and its place in the list from most to least recently used.
+struct Node {
+    key: DedupKey,
+    slot: Slot,
+    expires: Instant,
+    weight: u32,
+    /// The next more recently used entry, or [`NIL`].
+    newer: usize,
+    /// The next less recently used entry, or [`NIL`].
+    older: usize,
+}
+
+/// The store's state: entries in a slab (indices instead of pointers), a
+/// map from key to index, and a doubly linked list through the slab in
+/// order of use.
+struct Lru {
+    map: HashMap<DedupKey, usize>,
+    nodes: Vec<Option<Node>>,
+    /// Indices of the empty slots of `nodes`.
+    free: Vec<usize>,
+    newest: usize,
+    oldest: usize,
+    /// The total weight of the entries.
+    weight: u64,
+    capacity: u64,
+    next_token: u64,
+    /// The next slot the housekeeping checks for expiry.
+    sweep: usize,
+}
+
+impl Lru {
+    fn new(capacity: u64) -> Self {
+        Self {
+            map: HashMap::new(),
+            nodes: Vec::new(),
+            free: Vec::new(),
+            newest: NIL,
+            oldest: NIL,
+            weight: 0,
+            capacity,
+            next_token: 0,
+            sweep: 0,
+        }
+    }
+
+    fn node(&self, i: usize) -> Option<&Node> {
+        self.nodes.get(i).and_then(Option::as_ref)
+    }
+
+    fn node_mut(&mut self, i: usize) -> Option<&mut Node> {
+        self.nodes.get_mut(i).and_then(Option::as_mut)
+    }
+
+    /// A fresh token: the store numbers its claims.
+    fn token(&mut self) -> ClaimToken {
+        self.next_token = self.next_token.wrapping_add(1);
+        ClaimToken::from_bytes(u128::from(self.next_token).to_be_bytes())
+    }
+
+    /// Takes entry `i` out of the list (it stays in the slab and the map).
+    fn unlink(&mut self, i: usize) {
+        let Some(&Node { newer, older, .. }) = self.node(i) else {
+            return;
+        };
+        match self.node_mut(newer) {
+            Some(node) => node.older = older,
+            None => self.newest = older,
+        }
+        match self.node_mut(older) {
+            Some(node) => node.newer = newer,
+            None => self.oldest = newer,
+        }
+    }
+
+    /// Puts entry `i` (not in the list) at the most recently used end.
+    fn push_newest(&mut self, i: usize) {
+        let previous = self.newest;
+        let Some(node) = self.node_mut(i) else {
+            return;
+        };
+        node.newer = NIL;
+        node.older = previous;
+        match self.node_mut(previous) {
+            Some(node) => node.newer = i,
+            None => self.oldest = i,
+        }
+        self.newest = i;
+    }
+
+    /// Marks entry `i` as just used.
+    fn touch(&mut self, i: usize) {
+        if self.newest != i {
+            self.unlink(i);
+            self.push_newest(i);
+        }
+    }
+
+    fn insert(&mut self, key: DedupKey, slot: Slot, expires: Instant) {
+        let weight = weigh(&key, &slot);
+        let node = Node {
+            key: key.clone(),
+            slot,
+            expires,
+            weight,
+            newer: NIL,
+            older: NIL,
+        };
+        let i = match self.free.pop() {
+            Some(i) if i < self.nodes.len() => i,
+            _ => {
+                self.nodes.push(None);
+                self.nodes.len() - 1
+            }
+        };
+        if let Some(place) = self.nodes.get_mut(i) {
+            *place = Some(node);
+        }
+        self.map.insert(key, i);
+        self.weight = self.weight.saturating_add(u64::from(weight));
+        self.push_newest(i);
+    }
+
+    /// Records `slot` for entry `i` until `expires`, as just used.
+    fn replace(&mut self, i: usize, slot: Slot, expires: Instant) {
+        let Some(node) = self.node_mut(i) else {
+            return;
+        };
+        let (old, new) = (node.weight, weigh(&node.key, &slot));
+        node.slot = slot;
+        node.expires = expires;
+        node.weight = new;
+        self.weight = self
+            .weight
+            .saturating_sub(u64::from(old))
+            .saturating_add(u64::from(new));
+        self.touch(i);
+    }
+
+    fn remove(&mut self, i: usize) {
+        self.unlink(i);
+        let Some(node) = self.nodes.get_mut(i).and_then(Option::take) else {
+            return;
+        };
+        self.map.remove(&node.key);
+        self.weight = self.weight.saturating_sub(u64::from(node.weight));
+        self.free.push(i);
+    }
+
+    fn expired(&self, i: usize, now: Instant) -> bool {
+        self.node(i).is_some_and(|node| node.expires <= now)
+    }
+
+    /// After a write: frees expired entries (the least recently used one and
+    /// the next [`SWEEP_PER_WRITE`] slots in turn), then evicts the least
+    /// recently used entries while the store is over its capacity.
+    fn housekeeping(&mut self, now: Instant) {
+        if self.expired(self.oldest, now) {
+            self.remove(self.oldest);
+        }
+        for _ in 0..SWEEP_PER_WRITE {
+            if self.sweep >= self.nodes.len() {
+                self.sweep = 0;
+            }
+            let i = self.sweep;
+            self.sweep = self.sweep.saturating_add(1);
+            if self.expired(i, now) {
+                self.remove(i);
+            }
+        }
+        while self.weight > self.capacity && self.oldest != NIL {
+            self.remove(self.oldest);
+        }
+    }
+
+    /// Panics unless the list, the map, the free slots and the weight agree.
+    #[cfg(test)]
+    #[allow(clippy::panic)]
+    fn check(&self) {
+        let (mut i, mut newer, mut count, mut weight) = (self.newest, NIL, 0, 0);
+        while let Some(node) = self.node(i) {
+            assert_eq!(node.newer, newer, "back link of {i}");
+            assert_eq!(self.map.get(&node.key), Some(&i), "map entry of {i}");
+            (newer, i) = (i, node.older);
+            count += 1;
+            weight += u64::from(node.weight);
+            assert!(count <= self.nodes.len(), "the list loops");
+        }
+        assert_eq!(i, NIL, "the list ends in an empty slot");
+        assert_eq!(self.oldest, newer, "oldest");
+        assert_eq!(count, self.map.len(), "entries in the list and the map");
+        assert_eq!(count + self.free.len(), self.nodes.len(), "slots");
+        assert_eq!(weight, self.weight, "weight");
+    }
+
+    /// Frees every expired entry.
+    fn remove_expired(&mut self, now: Instant) {
+        for i in 0..self.nodes.len() {
+            if self.expired(i, now) {
+                self.remove(i);
+            }
+        }
+    }
+}
+
+/// The in-memory [`DedupStore`]: one process's deliveries, in a bounded map
+/// with a TTL per entry and least-recently-used eviction.
 ///
 /// It keeps the [module's contract](super) within one process: run several
 /// instances behind a load balancer and a retry that lands on another
 /// instance is handled again; a shared store is needed then.
 ///
-/// - **Atomic claims**: a claim is one per-key compute in the cache, so of
+/// - **Atomic claims**: the store is one map behind one lock, held for a
+///   lookup and a few index updates (never across an `await`), so of
 ///   simultaneous claims of one key exactly one gets [`Claim::New`].
 /// - **Expiry**: an in-flight entry expires after the `in_flight_ttl` given
 ///   to `claim`, a completed one after the `ttl` given to `complete`
 ///   (counted from that call; reads do not extend it; TTLs above a year are
-///   cut to a year). An expired entry is gone for the next claim at once,
-///   and its memory is reclaimed by the cache's housekeeping.
+///   cut to a year). An expired entry is gone for the next claim at once.
+///   Its memory is reclaimed by the store's housekeeping, which runs during
+///   writes: each write frees the least recently used entry if it expired
+///   and checks two more entries in turn, so every entry is checked within
+///   about half as many writes as the store holds entries;
+///   [`run_pending_tasks`](Self::run_pending_tasks) frees all of them now.
 /// - **Capacity**: at most `max_entries` units, where an entry weighs one
 ///   unit plus one per full KiB of its key and stored reply. So it holds at
 ///   most `max_entries` entries and at most about `max_entries` KiB of
-///   replies. When full, the least recently used entries are evicted (LRU,
-///   not moka's default TinyLFU, which may refuse to admit a new key and
-///   would then forget a message as soon as it was claimed). An evicted key
-///   can be handled twice. The bound is enforced by the cache's
-///   housekeeping, which runs during reads and writes: the count can exceed
-///   it briefly.
+///   replies. When full, the least recently used entries (a claim and a
+///   completion both use an entry) are evicted by the write that went over
+///   the capacity (LRU: a new key is always admitted, never refused as a
+///   frequency-based policy such as TinyLFU may do, which would forget a
+///   message as soon as it was claimed). An evicted key can be handled
+///   twice; so can a key whose reply alone weighs more than the capacity.
 /// - **Never fails**: every method returns `Ok`, without waiting on I/O;
-///   a claim may wait for a concurrent claim or release of the same key.
+///   a call may wait for a concurrent call to release the lock.
 ///
 /// Clones share one store.
 ///
@@ -120,9 +305,8 @@ fn weigh(key: &DedupKey, slot: &Slot) -> u32 {
 /// ```
 #[derive(Clone)]
 pub struct MemoryDedupStore {
-    cache: Cache<DedupKey, Slot>,
+    lru: Arc<Mutex<Lru>>,
     max_entries: u64,
-    next_token: Arc<AtomicU64>,
 }
 
 impl MemoryDedupStore {
@@ -134,19 +318,12 @@ impl MemoryDedupStore {
 
     /// A store of at most `max_entries` units (one per entry, plus one per
     /// full KiB of key and reply; see the type's docs). Each small entry
-    /// costs a few hundred bytes of memory.
+    /// costs about two hundred bytes of memory.
     #[must_use]
     pub fn with_max_entries(max_entries: u64) -> Self {
-        let cache = Cache::builder()
-            .max_capacity(max_entries)
-            .eviction_policy(EvictionPolicy::lru())
-            .weigher(weigh)
-            .expire_after(SlotExpiry)
-            .build();
         Self {
-            cache,
+            lru: Arc::new(Mutex::new(Lru::new(max_entries))),
             max_entries,
-            next_token: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -156,61 +333,81 @@ impl MemoryDedupStore {
         self.max_entries
     }
 
-    /// How many entries (in flight or done) the store holds, approximately:
-    /// writes and evictions not yet processed by the cache's housekeeping
-    /// are not counted, and expired entries may be until it runs.
+    /// How many entries (in flight or done) the store holds, counting
+    /// expired entries that its housekeeping has not freed yet.
     #[must_use]
     pub fn entry_count(&self) -> u64 {
-        self.cache.entry_count()
+        u64::try_from(self.lock().map.len()).unwrap_or(u64::MAX)
     }
 
-    /// Runs the cache's pending housekeeping (recording writes, evicting,
-    /// expiring) now, so that [`entry_count`](Self::entry_count) is exact.
-    /// Useful in tests and metrics; never needed for correctness.
+    /// Frees every expired entry now, so that
+    /// [`entry_count`](Self::entry_count) counts live entries only. Useful
+    /// in tests and metrics; never needed for correctness.
     pub fn run_pending_tasks(&self) {
-        self.cache.run_pending_tasks();
+        self.lock().remove_expired(Instant::now());
     }
 
-    fn token(&self) -> ClaimToken {
-        let n = self.next_token.fetch_add(1, Ordering::Relaxed);
-        ClaimToken::from_bytes(u128::from(n).to_be_bytes())
+    /// The state. A panic cannot happen while it is held, and its links
+    /// stay consistent between any two statements that could unwind, so a
+    /// poisoned lock is used as it is.
+    fn lock(&self) -> MutexGuard<'_, Lru> {
+        self.lru.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn claim_now(&self, key: &DedupKey, in_flight_ttl: Duration) -> Result<Claim, StoreError> {
-        let token = self.token();
-        let result = self
-            .cache
-            .entry_by_ref(key)
-            .and_compute_with(|existing| match existing {
-                None => Op::Put(Slot::InFlight {
-                    token,
-                    ttl: in_flight_ttl.min(MAX_TTL),
-                }),
-                Some(_) => Op::Nop,
-            });
-        match result {
-            CompResult::Inserted(_) => Ok(Claim::New(token)),
-            CompResult::Unchanged(entry) => Ok(match entry.into_value() {
-                Slot::InFlight { .. } => Claim::InFlight,
-                Slot::Done { answer, .. } => Claim::Done(StoredAnswer::clone(&answer)),
-            }),
-            // Put and Nop produce neither; answer honestly if a future
-            // version of the cache does.
-            CompResult::StillNone(_) | CompResult::ReplacedWith(_) | CompResult::Removed(_) => {
-                Err(StoreError::new(StoreErrorKind::Other))
+    fn claim_now(&self, key: &DedupKey, in_flight_ttl: Duration) -> Claim {
+        let now = Instant::now();
+        let mut lru = self.lock();
+        if let Some(&i) = lru.map.get(key) {
+            let live = lru
+                .node(i)
+                .filter(|node| node.expires > now)
+                .map(|node| match &node.slot {
+                    Slot::InFlight(_) => Claim::InFlight,
+                    Slot::Done(answer) => Claim::Done(answer.clone()),
+                });
+            if let Some(claim) = live {
+                lru.touch(i);
+                return claim;
+            }
+            // Expired: as if it were not there.
+            lru.remove(i);
+        }
+        let token = lru.token();
+        lru.insert(
+            key.clone(),
+            Slot::InFlight(token),
+            deadline(now, in_flight_ttl),
+        );
+        lru.housekeeping(now);
+        Claim::New(token)
+    }
+
+    fn complete_now(&self, key: &DedupKey, answer: StoredAnswer, ttl: Duration) {
+        let now = Instant::now();
+        let (slot, expires) = (Slot::Done(answer), deadline(now, ttl));
+        let mut lru = self.lock();
+        match lru.map.get(key) {
+            Some(&i) => lru.replace(i, slot, expires),
+            None => lru.insert(key.clone(), slot, expires),
+        }
+        lru.housekeeping(now);
+    }
+
+    fn release_now(&self, key: &DedupKey, token: ClaimToken) {
+        let mut lru = self.lock();
+        if let Some(&i) = lru.map.get(key) {
+            if lru
+                .node(i)
+                .is_some_and(|node| matches!(node.slot, Slot::InFlight(held) if held == token))
+            {
+                lru.remove(i);
             }
         }
     }
 
-    fn release_now(&self, key: &DedupKey, token: ClaimToken) {
-        self.cache
-            .entry_by_ref(key)
-            .and_compute_with(|existing| match existing {
-                Some(entry) if matches!(entry.value(), Slot::InFlight { token: held, .. } if *held == token) => {
-                    Op::Remove
-                }
-                _ => Op::Nop,
-            });
+    #[cfg(test)]
+    fn weighted_size(&self) -> u64 {
+        self.lock().weight
     }
 }
 
@@ -224,7 +421,7 @@ impl fmt::Debug for MemoryDedupStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryDedupStore")
             .field("max_entries", &self.max_entries)
-            .field("entry_count", &self.cache.entry_count())
+            .field("entry_count", &self.entry_count())
             .finish_non_exhaustive()
     }
 }
@@ -235,7 +432,7 @@ impl DedupStore for MemoryDedupStore {
         key: &'a DedupKey,
         in_flight_ttl: Duration,
     ) -> BoxFuture<'a, Result<Claim, StoreError>> {
-        Box::pin(async move { self.claim_now(key, in_flight_ttl) })
+        Box::pin(std::future::ready(Ok(self.claim_now(key, in_flight_ttl))))
     }
 
     fn complete<'a>(
@@ -244,14 +441,8 @@ impl DedupStore for MemoryDedupStore {
         answer: StoredAnswer,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let slot = Slot::Done {
-                answer: Arc::new(answer),
-                ttl: ttl.min(MAX_TTL),
-            };
-            self.cache.insert(key.clone(), slot);
-            Ok(())
-        })
+        self.complete_now(key, answer, ttl);
+        Box::pin(std::future::ready(Ok(())))
     }
 
     fn release<'a>(
@@ -259,10 +450,8 @@ impl DedupStore for MemoryDedupStore {
         key: &'a DedupKey,
         token: ClaimToken,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            self.release_now(key, token);
-            Ok(())
-        })
+        self.release_now(key, token);
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 
@@ -508,10 +697,10 @@ mod tests {
             run(store.claim(&k, DEFAULT_IN_FLIGHT_TTL)).unwrap();
             run(store.complete(&k, StoredAnswer::Empty, DEFAULT_WINDOW)).unwrap();
         }
-        store.cache.run_pending_tasks();
+        store.run_pending_tasks();
         let count = store.entry_count();
         assert!(count <= 100, "{count} entries");
-        assert!(store.cache.weighted_size() <= 100);
+        assert!(store.weighted_size() <= 100);
         // LRU: the newest key survives, the oldest was evicted (and would
         // be handled again: the documented price of a full store).
         assert!(matches!(
@@ -533,26 +722,122 @@ mod tests {
             let k = key(&i.to_string());
             run(store.complete(&k, reply(&big), DEFAULT_WINDOW)).unwrap();
         }
-        store.cache.run_pending_tasks();
+        store.run_pending_tasks();
         let count = store.entry_count();
         assert!((1..=4).contains(&count), "{count} entries");
-        assert!(store.cache.weighted_size() <= 100);
+        assert!(store.weighted_size() <= 100);
     }
 
     #[test]
     fn weights() {
         let k = key("1");
-        let in_flight = Slot::InFlight {
-            token: ClaimToken::from_bytes([0; 16]),
-            ttl: DEFAULT_IN_FLIGHT_TTL,
-        };
+        let in_flight = Slot::InFlight(ClaimToken::from_bytes([0; 16]));
         assert_eq!(weigh(&k, &in_flight), 1);
-        let done = |len: usize| Slot::Done {
-            answer: Arc::new(reply(&"x".repeat(len))),
-            ttl: DEFAULT_WINDOW,
-        };
+        let done = |len: usize| Slot::Done(reply(&"x".repeat(len)));
         assert_eq!(weigh(&k, &done(2048)), 3);
         assert_eq!(weigh(&k, &done(1000)), 1);
+    }
+
+    #[test]
+    fn reads_count_as_use() {
+        let store = MemoryDedupStore::with_max_entries(3);
+        for id in ["a", "b", "c"] {
+            run(store.complete(&key(id), StoredAnswer::Ack, DEFAULT_WINDOW)).unwrap();
+        }
+        // A retry of "a" makes "b" the least recently used entry.
+        run(store.claim(&key("a"), DEFAULT_IN_FLIGHT_TTL)).unwrap();
+        run(store.claim(&key("d"), DEFAULT_IN_FLIGHT_TTL)).unwrap();
+        store.lock().check();
+        assert_eq!(store.entry_count(), 3);
+        for (id, kept) in [("a", true), ("c", true), ("b", false)] {
+            let claim = run(store.claim(&key(id), DEFAULT_IN_FLIGHT_TTL)).unwrap();
+            assert_eq!(claim == Claim::Done(StoredAnswer::Ack), kept, "{id}");
+        }
+    }
+
+    #[test]
+    fn expired_entries_are_freed_by_later_writes() {
+        let store = MemoryDedupStore::new();
+        for i in 0..20 {
+            run(store.claim(&key(&format!("old {i}")), Duration::from_millis(20))).unwrap();
+        }
+        thread::sleep(Duration::from_millis(40));
+        // Each write checks three entries: twenty writes free them all.
+        for i in 0..20 {
+            let k = key(&format!("new {i}"));
+            run(store.complete(&k, StoredAnswer::Empty, DEFAULT_WINDOW)).unwrap();
+        }
+        store.lock().check();
+        assert_eq!(store.entry_count(), 20);
+        // And run_pending_tasks frees them at once.
+        for i in 0..20 {
+            run(store.claim(&key(&format!("short {i}")), Duration::from_millis(20))).unwrap();
+        }
+        thread::sleep(Duration::from_millis(40));
+        store.run_pending_tasks();
+        store.lock().check();
+        assert_eq!(store.entry_count(), 20);
+    }
+
+    /// Random claims, completions and releases against a plain model of the
+    /// contract (no expiry, ample capacity), with the structure checked
+    /// after every step; then the same with a small capacity, where only the
+    /// structure and the bound are checked.
+    #[test]
+    fn random_operations_keep_the_store_consistent() {
+        use std::collections::HashMap;
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for capacity in [10_000, 7] {
+            let store = MemoryDedupStore::with_max_entries(capacity);
+            let mut model: HashMap<u64, Option<StoredAnswer>> = HashMap::new();
+            let mut tokens: HashMap<u64, ClaimToken> = HashMap::new();
+            for _ in 0..5_000 {
+                let id = next(40);
+                let k = key(&id.to_string());
+                match next(3) {
+                    0 => {
+                        let claim = run(store.claim(&k, DEFAULT_IN_FLIGHT_TTL)).unwrap();
+                        if let Claim::New(token) = claim {
+                            tokens.insert(id, token);
+                        }
+                        if capacity > 40 {
+                            let expected = match model.get(&id) {
+                                None => None,
+                                Some(None) => Some(Claim::InFlight),
+                                Some(Some(answer)) => Some(Claim::Done(answer.clone())),
+                            };
+                            match expected {
+                                None => assert!(matches!(claim, Claim::New(_))),
+                                Some(expected) => assert_eq!(claim, expected),
+                            }
+                            model.entry(id).or_insert(None);
+                        }
+                    }
+                    1 => {
+                        let answer = reply(&"r".repeat(usize::try_from(next(3000)).unwrap()));
+                        run(store.complete(&k, answer.clone(), DEFAULT_WINDOW)).unwrap();
+                        model.insert(id, Some(answer));
+                    }
+                    _ => {
+                        let token = tokens.get(&id).copied();
+                        let token = token.unwrap_or(ClaimToken::from_bytes([0; 16]));
+                        run(store.release(&k, token)).unwrap();
+                        if model.get(&id) == Some(&None) && tokens.get(&id) == Some(&token) {
+                            model.remove(&id);
+                        }
+                    }
+                }
+                let lru = store.lock();
+                lru.check();
+                assert!(lru.weight <= capacity);
+            }
+        }
     }
 
     #[test]
