@@ -441,3 +441,40 @@ async fn a_dropped_request_releases_its_claim() {
     let _ = tokio::time::timeout(Duration::from_millis(20), second).await;
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+/// A random source that yields 0, 1, 2, … from each fill and records the
+/// length of every fill.
+#[derive(Debug, Clone, Default)]
+struct CountingRandom(Arc<std::sync::Mutex<Vec<usize>>>);
+
+impl wecom_callback::crypto::RandomSource for CountingRandom {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), wecom_callback::crypto::RandomUnavailable> {
+        for (i, byte) in dest.iter_mut().enumerate() {
+            *byte = u8::try_from(i % 256).unwrap();
+        }
+        self.0.lock().unwrap().push(dest.len());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_sealed_reply_draws_the_random_source_once() {
+    let random = CountingRandom::default();
+    let (svc, calls, _) = service(layer().random_source(random.clone()), Behaviour::Reply);
+    let xml = TestKit::text_message(CORP, "zhangsan", "one draw");
+    // The first delivery is sealed from the handler's reply, the retry from
+    // the stored answer: one fill of 24 bytes each (prefix, then nonce).
+    for request in copies(2, &xml) {
+        let response = send(svc.clone(), request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = String::from_utf8(response.body().to_vec()).unwrap();
+        let nonce = u64::from_be_bytes([16, 17, 18, 19, 20, 21, 22, 23]) % 10_000_000_000;
+        assert!(
+            body.contains(&format!("<Nonce><![CDATA[{nonce:010}]]></Nonce>")),
+            "{body}"
+        );
+        assert!(matches!(opened(response).await, Opened::Reply(_)));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(*random.0.lock().unwrap(), [24, 24]);
+}

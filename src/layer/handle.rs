@@ -21,7 +21,6 @@ use super::clock::unix_secs;
 use super::events::{self, Outcome, Summary};
 use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::{Config, StoreFailure};
-use crate::crypto::random_nonce;
 use crate::dedup::{Claim, ClaimToken, DedupKey, DedupStore, StoredAnswer};
 use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, ReplyFormat};
 use crate::message::Reply;
@@ -346,23 +345,28 @@ fn seal_plaintext<B>(
         );
     }
     let config = &context.config;
-    let timestamp = unix_secs(config.clock.as_ref()).to_string();
+    let mut timestamp = [0; 20];
+    let timestamp = decimal(unix_secs(config.clock.as_ref()), 1, &mut timestamp);
     let crypt = endpoint
         .secret(context.secret)
         .and_then(|s| s.post.as_ref());
     let sealed = crypt.and_then(|crypt| {
-        let nonce = random_nonce(config.random.as_ref()).ok()?;
-        let mut prefix = [0u8; 16];
-        config.random.fill(&mut prefix).ok()?;
+        // One draw from the random source (one system call with `OsRandom`):
+        // the 16-byte prefix, then 8 bytes for the nonce.
+        let mut random = [0u8; 24];
+        config.random.fill(&mut random).ok()?;
+        let (prefix, rest) = random.split_first_chunk::<16>()?;
+        let mut nonce = [0; 20];
+        let nonce = nonce_digits(rest.first_chunk::<8>()?, &mut nonce);
         // Encrypts straight into the envelope (no separate Encrypt string).
         crypt
             .seal_reply(
                 endpoint.format(),
                 plaintext.as_bytes(),
                 &context.receive_id,
-                prefix,
-                &timestamp,
-                &nonce,
+                *prefix,
+                timestamp,
+                nonce,
             )
             .ok()
     });
@@ -374,6 +378,28 @@ fn seal_plaintext<B>(
         BodyFormat::Json => "application/json",
     };
     answer_with(parts, content_type, Bytes::from(envelope))
+}
+
+/// A reply nonce from 8 random bytes: ten decimal digits, like the nonces
+/// WeCom sends (the big-endian number modulo 10¹⁰, zero-padded).
+fn nonce_digits<'a>(random: &[u8; 8], buf: &'a mut [u8; 20]) -> &'a str {
+    decimal(u64::from_be_bytes(*random) % 10_000_000_000, 10, buf)
+}
+
+/// `n` in decimal with at least `width` digits (zero-padded), written to
+/// the end of `buf` without allocating.
+fn decimal(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
+    let mut len = 0;
+    for slot in buf.iter_mut().rev() {
+        if n == 0 && len >= width.max(1) {
+            break;
+        }
+        *slot = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        len += 1;
+    }
+    let digits = buf.get(buf.len() - len..).unwrap_or_default();
+    std::str::from_utf8(digits).unwrap_or_default()
 }
 
 fn failure<B>(kind: RejectionKind) -> Response<CallbackBody<B>> {
@@ -416,4 +442,37 @@ fn answer_with<B>(
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     Response::from_parts(parts, CallbackBody::buffered(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_matches_format() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            1_409_659_589,
+            9_999_999_999,
+            10_000_000_000,
+            u64::MAX,
+        ] {
+            let mut buf = [0; 20];
+            assert_eq!(decimal(n, 1, &mut buf), n.to_string());
+            let mut buf = [0; 20];
+            assert_eq!(decimal(n, 10, &mut buf), format!("{n:010}"));
+        }
+    }
+
+    #[test]
+    fn nonces_are_ten_digits_like_the_platforms() {
+        for bytes in [[0; 8], [0xff; 8], *b"01234567", [1, 2, 3, 4, 5, 6, 7, 8]] {
+            let mut buf = [0; 20];
+            let expected = format!("{:010}", u64::from_be_bytes(bytes) % 10_000_000_000);
+            assert_eq!(nonce_digits(&bytes, &mut buf), expected);
+        }
+    }
 }

@@ -530,7 +530,10 @@ impl WeComCallbackLayer {
     /// The random source for reply prefixes and nonces (default
     /// [`ThreadRandom`](crate::crypto::ThreadRandom), a CSPRNG seeded from
     /// the operating system; [`OsRandom`](crate::crypto::OsRandom) makes a
-    /// system call per reply instead). Replace it otherwise only in tests.
+    /// system call per fill instead). Replace it otherwise only in tests.
+    /// Each sealed reply draws one fill of 24 bytes: the 16-byte random
+    /// prefix, then 8 bytes whose big-endian number modulo 10¹⁰ is the
+    /// `Nonce`.
     #[must_use]
     pub fn random_source(mut self, random: impl RandomSource) -> Self {
         Arc::make_mut(&mut self.config).random = Arc::new(random);

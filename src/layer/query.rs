@@ -48,10 +48,24 @@ impl Query {
 }
 
 fn decode(raw: &str, name: &'static str) -> Result<String, RejectionKind> {
+    if !raw.contains('%') {
+        // Nothing to decode (the usual case: digits, hex, base64 with `+`).
+        return Ok(raw.to_owned());
+    }
     percent_decode_str(raw)
         .decode_utf8()
         .map(Cow::into_owned)
         .map_err(|_| RejectionKind::InvalidParameter(name))
+}
+
+/// A parameter name, percent-decoded (lossily: a name that is not UTF-8 is
+/// no name this module knows).
+fn decode_name(raw: &str) -> Cow<'_, str> {
+    if raw.contains('%') {
+        percent_decode_str(raw).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(raw)
+    }
 }
 
 /// `^[1-9][0-9]{0,9}$` as unix seconds.
@@ -84,7 +98,7 @@ pub(crate) fn parse_all(
     let mut values: [Option<String>; 6] = Default::default();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode_str(raw_key).decode_utf8_lossy();
+        let key = decode_name(raw_key);
         let Some(index) = NAMES.iter().position(|n| *n == key) else {
             continue;
         };
@@ -179,6 +193,22 @@ mod tests {
         assert_eq!(q.echostr.as_deref(), Some("a+b/==+c%2B"));
         assert_eq!(q.timestamp_secs, 1_409_659_589);
         assert_eq!(q.nonce, "263014780");
+    }
+
+    #[test]
+    fn names_are_decoded_too() {
+        let q = post(&format!(
+            "msg%5Fsignature={SIG}&timestamp=1&%6Eonce=7&%FF=x"
+        ))
+        .unwrap();
+        assert_eq!(q.msg_signature.as_deref(), Some(SIG));
+        assert_eq!(q.nonce, "7");
+        assert_eq!(
+            post(&format!(
+                "msg_signature={SIG}&timestamp=1&nonce=7&%6Eonce=8"
+            )),
+            Err(DuplicateParameter("nonce"))
+        );
     }
 
     #[test]
