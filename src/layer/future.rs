@@ -1,7 +1,8 @@
 //! The response future: reads the body, then either hands an authentic
 //! callback to [`handle`](super::handle) or passes another request through.
-//! A state machine; only the handling of an authentic callback is boxed
-//! (it may be spawned when the acknowledgement deadline is on).
+//! A state machine, nothing boxed but the dedup store's calls (its trait
+//! returns boxed futures); under the acknowledgement deadline the handler
+//! runs as its own task.
 //!
 //! The inner service is driven to readiness here, not in the layer's
 //! `poll_ready`, and only once the body has been read and checked. A slow
@@ -67,7 +68,8 @@ pin_project! {
         },
         // An authentic callback: dedup, handler, sealing.
         Handling {
-            future: Handling<Response<CallbackBody<ResBody>>, S::Error>,
+            #[pin]
+            future: Handling<S, ReqBody, ResBody>,
         },
         // Another path: waiting for the inner service to be ready.
         Ready {
@@ -176,7 +178,7 @@ where
                     }
                 }
                 StateProj::Handling { future } => {
-                    let output = ready!(future.as_mut().poll(cx));
+                    let output = ready!(future.poll(cx));
                     state.set(State::Done);
                     return Poll::Ready(output);
                 }

@@ -9,11 +9,15 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header, response};
 use http_body::Body;
+use pin_project_lite::pin_project;
+use tokio::task::JoinHandle;
+use tokio::time::Sleep;
 use tower_service::Service;
 
 use super::body::CallbackBody;
@@ -24,10 +28,7 @@ use super::{Config, StoreFailure};
 use crate::dedup::{Claim, ClaimToken, DedupKey, DedupStore, StoredAnswer};
 use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, ReplyFormat};
 use crate::message::Reply;
-
-/// The handling of one callback, boxed: it may be spawned (deadline) and
-/// owns everything it needs.
-pub(crate) type Handling<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+use crate::store::StoreError;
 
 /// What the layer needs to seal the handler's [`Reply`].
 #[derive(Debug)]
@@ -69,13 +70,79 @@ fn failed<B>(
     failure(kind)
 }
 
-/// Runs the handler for an authentic callback; see the module docs.
+/// The dedup claim in flight: `'static` (it owns the store handle and the
+/// key), so that the state machine can hold it.
+type ClaimFuture = Pin<Box<dyn Future<Output = (Result<Claim, StoreError>, DedupKey)> + Send>>;
+
+/// Recording the answer in the dedup store.
+type Completion = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+pin_project! {
+    /// The handling of one authentic callback: the dedup claim, the
+    /// handler (under the optional acknowledgement deadline), sealing, and
+    /// recording the answer. A state machine, held inline by the response
+    /// future; under the acknowledgement deadline the handler part runs as
+    /// its own task, spawned with this same type.
+    ///
+    /// What several steps need stays in its field (the steps themselves are
+    /// small), so that a step change moves little.
+    pub(crate) struct Handling<S, ReqBody, ResBody>
+    where
+        S: Service<Request<CallbackBody<ReqBody>>>,
+    {
+        // These four are `None` once handed to a deadline task; the request
+        // also once handed to the handler.
+        service: Option<S>,
+        request: Option<Request<CallbackBody<ReqBody>>>,
+        reply: Option<ReplyContext>,
+        // The claim, once granted: dropping it releases the claim.
+        guard: Option<ClaimGuard>,
+        #[pin]
+        step: Step<S, ReqBody, ResBody>,
+    }
+}
+
+pin_project! {
+    #[project = StepProj]
+    enum Step<S, ReqBody, ResBody>
+    where
+        S: Service<Request<CallbackBody<ReqBody>>>,
+    {
+        // Waiting for the dedup store's claim.
+        Claiming { claim: ClaimFuture },
+        // Waiting for the inner service to be ready.
+        Ready,
+        // The handler runs.
+        Calling {
+            #[pin]
+            future: S::Future,
+            started: Instant,
+        },
+        // The answer is being recorded; then `response` goes out.
+        Completing {
+            completion: Completion,
+            response: Option<Response<CallbackBody<ResBody>>>,
+        },
+        // The handler runs as its own task, against the deadline.
+        Deadline {
+            task: JoinHandle<Result<Response<CallbackBody<ResBody>>, S::Error>>,
+            #[pin]
+            sleep: Sleep,
+            deadline: Duration,
+            summary: Summary,
+            endpoint: Arc<Endpoint>,
+        },
+        Done,
+    }
+}
+
+/// Starts the handling of an authentic callback; see the module docs.
 pub(crate) fn handle<S, ReqBody, ResBody>(
     service: S,
     request: Request<CallbackBody<ReqBody>>,
     reply: ReplyContext,
     key: Option<DedupKey>,
-) -> Handling<Response<CallbackBody<ResBody>>, S::Error>
+) -> Handling<S, ReqBody, ResBody>
 where
     S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>> + Send + 'static,
     S::Future: Send + 'static,
@@ -83,118 +150,256 @@ where
     ReqBody: Send + 'static,
     ResBody: Body + Send + 'static,
 {
-    Box::pin(async move {
-        let config = Arc::clone(&reply.config);
-        let kind = reply.endpoint.kind();
-        let mut guard = None;
-        if let (Some(store), Some(key)) = (config.dedup.as_ref(), key) {
-            match store.claim(&key, config.in_flight_ttl).await {
-                Ok(Claim::New(token)) => {
-                    guard = Some(ClaimGuard {
-                        app: reply.endpoint.shared_name(),
-                        store: Arc::clone(store),
-                        key,
-                        token,
-                        armed: true,
-                    });
-                }
-                // Another delivery runs the handler right now: WeCom gave up
-                // on it (that is why it retried), so say "received" and let
-                // the first one finish. It will not be answered twice.
-                Ok(Claim::InFlight) => {
-                    events::accepted(
-                        &reply.summary,
-                        &reply.endpoint,
-                        Outcome::Duplicate { in_flight: true },
-                    );
-                    return Ok(ack(fresh_parts(), kind));
-                }
-                Ok(Claim::Done(answer)) => {
-                    events::accepted(
-                        &reply.summary,
-                        &reply.endpoint,
-                        Outcome::Duplicate { in_flight: false },
-                    );
-                    return Ok(replay(&answer, &reply));
-                }
-                Err(error) => match config.store_failure {
-                    StoreFailure::Process => events::store_failed(
-                        reply.endpoint.name(),
-                        &error,
-                        "dedup store unavailable: handling the callback without deduplication",
-                    ),
-                    StoreFailure::Unavailable => {
-                        events::store_failed(
-                            reply.endpoint.name(),
-                            &error,
-                            "dedup store unavailable: answering 503 so that the platform retries",
-                        );
-                        return Ok(failure(RejectionKind::StoreUnavailable));
-                    }
-                },
-            }
+    let claiming = match (reply.config.dedup.as_ref(), key) {
+        (Some(store), Some(key)) => {
+            let (store, ttl) = (Arc::clone(store), reply.config.in_flight_ttl);
+            Some(Step::Claiming {
+                claim: Box::pin(async move {
+                    let claimed = store.claim(&key, ttl).await;
+                    (claimed, key)
+                }),
+            })
         }
-        match config.ack_deadline {
-            None => run_handler(service, request, reply, guard).await,
-            Some(deadline) => {
-                let (summary, endpoint) = (reply.summary.clone(), Arc::clone(&reply.endpoint));
-                // The handler runs as its own task: when the deadline
-                // passes, the acknowledgement goes out and the task keeps
-                // running to completion (and records its answer).
-                let mut task = tokio::spawn(run_handler(service, request, reply, guard));
-                match tokio::time::timeout(deadline, &mut task).await {
-                    Ok(Ok(result)) => result,
-                    Ok(Err(_panicked)) => {
-                        Ok(failed(&summary, &endpoint, RejectionKind::HandlerFailed))
-                    }
-                    Err(_elapsed) => {
-                        events::acked_early(&summary, &endpoint, deadline);
-                        Ok(ack(fresh_parts(), kind))
-                    }
-                }
-            }
-        }
-    })
+        _ => None,
+    };
+    let (mut service, mut request, mut reply) = (Some(service), Some(request), Some(reply));
+    let mut guard = None;
+    let step = match claiming {
+        Some(step) => step,
+        None => after_claim(&mut service, &mut request, &mut reply, &mut guard),
+    };
+    Handling {
+        service,
+        request,
+        reply,
+        guard,
+        step,
+    }
 }
 
-async fn run_handler<S, ReqBody, ResBody>(
-    mut service: S,
-    request: Request<CallbackBody<ReqBody>>,
-    reply: ReplyContext,
-    guard: Option<ClaimGuard>,
-) -> Result<Response<CallbackBody<ResBody>>, S::Error>
+/// The step after the claim: the handler, directly or as its own task
+/// against the acknowledgement deadline (the task then takes the service,
+/// the request, the reply context and the guard).
+fn after_claim<S, ReqBody, ResBody>(
+    service: &mut Option<S>,
+    request: &mut Option<Request<CallbackBody<ReqBody>>>,
+    reply: &mut Option<ReplyContext>,
+    guard: &mut Option<ClaimGuard>,
+) -> Step<S, ReqBody, ResBody>
 where
-    S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>>,
-    ResBody: Body,
+    S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body + Send + 'static,
 {
-    // An error here drops the guard, which releases the claim.
-    std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
-    let started = Instant::now();
-    let response = match service.call(request).await {
-        Ok(response) => response,
-        Err(error) => {
-            let latency = started.elapsed();
-            events::accepted(&reply.summary, &reply.endpoint, Outcome::Failed { latency });
-            return Err(error);
-        }
+    let Some(context) = reply.as_ref() else {
+        return Step::Done;
     };
-    let latency = started.elapsed();
-    let (response, answer) = seal(response, &reply);
-    events::accepted(
-        &reply.summary,
-        &reply.endpoint,
-        Outcome::Handled {
-            status: response.status().as_u16(),
-            latency,
-        },
-    );
-    if let Some(guard) = guard {
-        match answer {
-            Some(answer) => guard.complete(answer, reply.config.dedup_window).await,
-            None => drop(guard),
+    let Some(deadline) = context.config.ack_deadline else {
+        return Step::Ready;
+    };
+    let (summary, endpoint) = (context.summary.clone(), Arc::clone(&context.endpoint));
+    // When the deadline passes, the acknowledgement goes out and the task
+    // keeps running to completion (and records its answer).
+    let task = tokio::spawn(Handling {
+        service: service.take(),
+        request: request.take(),
+        reply: reply.take(),
+        guard: guard.take(),
+        step: Step::Ready,
+    });
+    Step::Deadline {
+        task,
+        sleep: tokio::time::sleep(deadline),
+        deadline,
+        summary,
+        endpoint,
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for Handling<S, ReqBody, ResBody>
+where
+    S: Service<Request<CallbackBody<ReqBody>>, Response = Response<ResBody>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body + Send + 'static,
+{
+    type Output = Result<Response<CallbackBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.step.as_mut().project() {
+                StepProj::Claiming { claim } => {
+                    let (claimed, key) = ready!(claim.as_mut().poll(cx));
+                    if let Some(answered) = claimed_answer(claimed, key, this.reply, this.guard) {
+                        this.step.set(Step::Done);
+                        return Poll::Ready(Ok(answered));
+                    }
+                    let next = after_claim(this.service, this.request, this.reply, this.guard);
+                    this.step.set(next);
+                }
+                StepProj::Ready => {
+                    let Some(service) = this.service.as_mut() else {
+                        this.step.set(Step::Done);
+                        return Poll::Pending;
+                    };
+                    if let Err(error) = ready!(service.poll_ready(cx)) {
+                        // Dropping the guard releases the claim.
+                        drop(this.guard.take());
+                        this.step.set(Step::Done);
+                        return Poll::Ready(Err(error));
+                    }
+                    let Some(request) = this.request.take() else {
+                        this.step.set(Step::Done);
+                        return Poll::Pending;
+                    };
+                    let started = Instant::now();
+                    let future = service.call(request);
+                    this.step.set(Step::Calling { future, started });
+                }
+                StepProj::Calling { future, started } => {
+                    let result = ready!(future.poll(cx));
+                    let latency = started.elapsed();
+                    let Some(reply) = this.reply.as_ref() else {
+                        this.step.set(Step::Done);
+                        return Poll::Pending;
+                    };
+                    let response = match result {
+                        Ok(response) => response,
+                        Err(error) => {
+                            events::accepted(
+                                &reply.summary,
+                                &reply.endpoint,
+                                Outcome::Failed { latency },
+                            );
+                            drop(this.guard.take());
+                            this.step.set(Step::Done);
+                            return Poll::Ready(Err(error));
+                        }
+                    };
+                    let (response, answer) = seal(response, reply);
+                    events::accepted(
+                        &reply.summary,
+                        &reply.endpoint,
+                        Outcome::Handled {
+                            status: response.status().as_u16(),
+                            latency,
+                        },
+                    );
+                    let window = reply.config.dedup_window;
+                    // Without an answer (the handler failed) the guard is
+                    // dropped here, which releases the claim.
+                    let (Some(guard), Some(answer)) = (this.guard.take(), answer) else {
+                        this.step.set(Step::Done);
+                        return Poll::Ready(Ok(response));
+                    };
+                    this.step.set(Step::Completing {
+                        completion: Box::pin(guard.complete(answer, window)),
+                        response: Some(response),
+                    });
+                }
+                StepProj::Completing {
+                    completion,
+                    response,
+                } => {
+                    ready!(completion.as_mut().poll(cx));
+                    let response = response.take();
+                    this.step.set(Step::Done);
+                    return response.map_or(Poll::Pending, |r| Poll::Ready(Ok(r)));
+                }
+                StepProj::Deadline {
+                    task,
+                    sleep,
+                    deadline,
+                    summary,
+                    endpoint,
+                } => {
+                    let response = match Pin::new(task).poll(cx) {
+                        Poll::Ready(Ok(result)) => result,
+                        Poll::Ready(Err(_panicked)) => {
+                            Ok(failed(summary, endpoint, RejectionKind::HandlerFailed))
+                        }
+                        Poll::Pending => {
+                            ready!(sleep.poll(cx));
+                            events::acked_early(summary, endpoint, *deadline);
+                            Ok(ack(fresh_parts(), endpoint.kind()))
+                        }
+                    };
+                    // Dropping the task's handle detaches it: it runs on.
+                    this.step.set(Step::Done);
+                    return Poll::Ready(response);
+                }
+                // Polled after completion: never resolves rather than
+                // panicking.
+                StepProj::Done => return Poll::Pending,
+            }
         }
     }
-    Ok(response)
+}
+
+/// What the claim means: `None` to run the handler (with `guard` set when
+/// the claim was granted), or the answer to send without running it.
+fn claimed_answer<B>(
+    claimed: Result<Claim, StoreError>,
+    key: DedupKey,
+    reply: &Option<ReplyContext>,
+    guard: &mut Option<ClaimGuard>,
+) -> Option<Response<CallbackBody<B>>> {
+    let Some(reply) = reply else {
+        return Some(failure(RejectionKind::HandlerFailed));
+    };
+    match claimed {
+        Ok(Claim::New(token)) => {
+            *guard = reply.config.dedup.as_ref().map(|store| ClaimGuard {
+                app: reply.endpoint.shared_name(),
+                store: Arc::clone(store),
+                key,
+                token,
+                armed: true,
+            });
+            None
+        }
+        // Another delivery runs the handler right now: WeCom gave up on it
+        // (that is why it retried), so say "received" and let the first one
+        // finish. It will not be answered twice.
+        Ok(Claim::InFlight) => {
+            events::accepted(
+                &reply.summary,
+                &reply.endpoint,
+                Outcome::Duplicate { in_flight: true },
+            );
+            Some(ack(fresh_parts(), reply.endpoint.kind()))
+        }
+        Ok(Claim::Done(answer)) => {
+            events::accepted(
+                &reply.summary,
+                &reply.endpoint,
+                Outcome::Duplicate { in_flight: false },
+            );
+            Some(replay(&answer, reply))
+        }
+        Err(error) => match reply.config.store_failure {
+            StoreFailure::Process => {
+                events::store_failed(
+                    reply.endpoint.name(),
+                    &error,
+                    "dedup store unavailable: handling the callback without deduplication",
+                );
+                None
+            }
+            StoreFailure::Unavailable => {
+                events::store_failed(
+                    reply.endpoint.name(),
+                    &error,
+                    "dedup store unavailable: answering 503 so that the platform retries",
+                );
+                Some(failure(RejectionKind::StoreUnavailable))
+            }
+        },
+    }
 }
 
 /// A claimed message: completed with the answer, or released when dropped
@@ -209,7 +414,7 @@ struct ClaimGuard {
 }
 
 impl ClaimGuard {
-    async fn complete(mut self, answer: StoredAnswer, window: std::time::Duration) {
+    async fn complete(mut self, answer: StoredAnswer, window: Duration) {
         self.armed = false;
         if let Err(error) = self.store.complete(&self.key, answer, window).await {
             events::store_failed(
