@@ -5,8 +5,8 @@
 //!
 //! * `floor`: the primitives alone (see `common/floor.rs`);
 //! * `pure`: `MsgCrypt::decrypt_msg` → `Message::try_from` (the decrypted
-//!   `String`, not copied) →
-//!   `Reply::text(..).to_xml(..)` → `MsgCrypt::encrypt_msg`;
+//!   `String`, not copied) → `Message::into_parts` (the Content moved into
+//!   the reply) → `Reply::text(..).to_xml(..)` → `MsgCrypt::encrypt_msg`;
 //! * `layer`: the POST through `WeComCallbackLayer` and an axum handler that
 //!   answers with a text reply echoing the Content (`tower::ServiceExt::oneshot`),
 //!   deduplication off;

@@ -19,10 +19,10 @@ use super::inputs::{CORP_ID, ENCODING_AES_KEY, Input, PATH, TIMESTAMP, TOKEN};
 /// Large enough for the 256 KiB input's envelope (about 350 KB).
 pub const BODY_LIMIT: usize = 1 << 20;
 
-/// The handler: a text reply echoing the Content.
+/// The handler: a text reply echoing the Content (moved, not copied).
 pub async fn echo(message: Message) -> Reply {
-    match message.kind() {
-        MessageKind::Text(text) => Reply::text(text.content.clone()),
+    match message.into_parts().1 {
+        MessageKind::Text(text) => Reply::text(text.content),
         _ => Reply::ack(),
     }
 }

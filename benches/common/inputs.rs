@@ -163,14 +163,12 @@ pub fn pure(crypt: &MsgCrypt, input: &Input) -> String {
         )
         .unwrap();
     let message = Message::try_from(decrypted.into_msg()).unwrap();
-    let MessageKind::Text(text) = message.kind() else {
+    let (header, kind) = message.into_parts();
+    let MessageKind::Text(text) = kind else {
         panic!("not a text message")
     };
-    let reply = Reply::text(text.content.clone()).to_xml(
-        message.from_user_name(),
-        message.to_user_name(),
-        TIMESTAMP,
-    );
+    let reply =
+        Reply::text(text.content).to_xml(&header.from_user_name, &header.to_user_name, TIMESTAMP);
     crypt
         .encrypt_msg(&reply, REPLY_TIMESTAMP, REPLY_NONCE)
         .unwrap()

@@ -6,8 +6,9 @@
 //!
 //! * `floor`: the primitives alone (`../common/floor.rs`);
 //! * `wecom-callback`: `MsgCrypt::decrypt_msg` → `Message::try_from` (the
-//!   decrypted `String`, not copied) →
-//!   `Reply::text(..).to_xml(..)` → `MsgCrypt::encrypt_msg`;
+//!   decrypted `String`, not copied) → `Message::into_parts` (the Content
+//!   moved into the reply) → `Reply::text(..).to_xml(..)` →
+//!   `MsgCrypt::encrypt_msg`;
 //! * `wechat-crypto` 0.1.2: `calc_signature`, `decrypt`, `parse_plain_text`,
 //!   `encrypt`; glue: finding Encrypt, FromUserName, ToUserName and Content
 //!   with `str::find`, base64, the reply XML and envelope with `format!`;
@@ -65,12 +66,13 @@ fn ours(crypt: &MsgCrypt, input: &Input) -> String {
         )
         .unwrap();
     let message = Message::try_from(decrypted.into_msg()).unwrap();
-    let MessageKind::Text(text) = message.kind() else {
+    let (header, kind) = message.into_parts();
+    let MessageKind::Text(text) = kind else {
         panic!("not a text message")
     };
-    let reply = Reply::text(text.content.clone()).to_xml(
-        message.from_user_name(),
-        message.to_user_name(),
+    let reply = Reply::text(text.content).to_xml(
+        &header.from_user_name,
+        &header.to_user_name,
         TIMESTAMP,
     );
     crypt

@@ -364,6 +364,27 @@ impl Message {
         &self.kind
     }
 
+    /// Takes the header and the typed message apart, so that a handler can
+    /// move their text (a `Content`, say) into its reply instead of copying
+    /// it.
+    ///
+    /// ```
+    /// use wecom_callback::{Message, MessageKind, Reply};
+    ///
+    /// let message: Message = "<xml><ToUserName>ww1</ToUserName><FromUserName>u</FromUserName>\
+    ///     <CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content></xml>".parse()?;
+    /// let (header, kind) = message.into_parts();
+    /// let reply = match kind {
+    ///     MessageKind::Text(text) => Reply::text(text.content),
+    ///     _ => Reply::ack(),
+    /// };
+    /// assert_eq!((header.from_user_name.as_str(), reply), ("u", Reply::text("hi")));
+    /// # Ok::<(), wecom_callback::MessageError>(())
+    /// ```
+    pub fn into_parts(self) -> (Header, MessageKind) {
+        (self.header, self.kind)
+    }
+
     /// The first element that did not fit, if any: a header element (its
     /// [`Header`] field is then empty), or an element of the variant that
     /// `MsgType`/`Event`/`InfoType` names (the kind is then
