@@ -68,7 +68,7 @@ pub use key::{ENCODING_AES_KEY_LEN, EncodingAesKey};
 pub use random::{FixedRandom, OsRandom, RandomSource, RandomUnavailable, ThreadRandom};
 pub use signature::{SIGNATURE_HEX_LEN, msg_signature, plain_signature, verify_plain_signature};
 
-#[cfg(feature = "layer")]
+#[cfg(feature = "test-util")]
 pub(crate) use random::nonce as random_nonce;
 #[cfg(feature = "layer")]
 pub(crate) use signature::parse_hex as parse_signature_hex;

@@ -105,8 +105,9 @@ impl RandomSource for FixedRandom {
     }
 }
 
-/// A fresh reply nonce: ten decimal digits, like the nonces WeCom sends.
-#[cfg(any(feature = "layer", test))]
+/// A fresh reply nonce: ten decimal digits, like the nonces WeCom sends
+/// (the test kit's; the layer writes its own without allocating).
+#[cfg(any(feature = "test-util", test))]
 pub(crate) fn nonce(random: &dyn RandomSource) -> Result<String, RandomUnavailable> {
     let mut bytes = [0u8; 8];
     random.fill(&mut bytes)?;
@@ -120,6 +121,16 @@ pub(crate) fn nonce(random: &dyn RandomSource) -> Result<String, RandomUnavailab
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_random_fills_every_byte_differently_each_time() {
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        assert_eq!(ThreadRandom.fill(&mut a), Ok(()));
+        assert_eq!(ThreadRandom.fill(&mut b), Ok(()));
+        // 2^-256 to fail by chance; an all-zero or repeated output means no fill.
+        assert_ne!(a, b);
+        assert_ne!(a, [0u8; 32]);
+    }
 
     #[test]
     fn os_random_differs_between_calls() {

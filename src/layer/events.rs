@@ -162,6 +162,18 @@ pub(crate) fn rejected(method: &Method, path: &str, refusal: &Refusal) {
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn rejected(_method: &Method, _path: &str, _refusal: &Refusal) {}
 
+/// Whether the per-callback `debug` events are wanted, so that the
+/// identifiers they carry are worth copying out of the message.
+#[cfg(feature = "tracing")]
+pub(crate) fn detailed() -> bool {
+    tracing::enabled!(tracing::Level::DEBUG)
+}
+
+#[cfg(not(feature = "tracing"))]
+pub(crate) fn detailed() -> bool {
+    false
+}
+
 #[cfg(feature = "tracing")]
 pub(crate) fn accepted(summary: &Summary, endpoint: &Endpoint, outcome: Outcome) {
     let (status, latency_ms, duplicate) = match outcome {

@@ -443,8 +443,9 @@ impl PendingPost {
             Parsed::Bot(_) => (String::new(), String::new(), None),
         };
         let summary = match &parsed {
-            // The identifiers are only for the log events.
-            _ if !cfg!(feature = "tracing") => Summary {
+            // The identifiers are only for the log events: not copied when
+            // no subscriber wants them.
+            _ if !events::detailed() => Summary {
                 path: self.path,
                 ..Summary::default()
             },
