@@ -56,13 +56,14 @@
 //! a handled message is a fact whoever holds the claim, and the last
 //! `complete` wins.
 //!
-//! **Capacity.** A store is bounded: [`MemoryDedupStore`] keeps at most
-//! [`DEFAULT_MAX_ENTRIES`] (10 000) entries, weighted by size, and evicts the
-//! least recently used first when full, before their TTL. **An evicted
-//! message can be handled twice**, and an evicted in-flight claim lets a
-//! concurrent retry run the handler while the first run goes on. With the
-//! defaults that starts above about 33 distinct messages a second sustained
-//! over the 300 s window; raise the capacity for busier endpoints.
+//! **Capacity.** A store is bounded: [`MemoryDedupStore`] keeps about
+//! [`DEFAULT_MAX_ENTRIES`] (10 000) entries, weighted by size, and when full
+//! evicts entries before their TTL, the oldest of those not used since
+//! first (quick_cache's S3-FIFO policy, see the type). **An evicted message
+//! can be handled twice**, and an evicted in-flight claim lets a concurrent
+//! retry run the handler while the first run goes on. With the defaults
+//! that starts above about 33 distinct messages a second sustained over the
+//! 300 s window; raise the capacity for busier endpoints.
 //!
 //! **Failures.** Shared stores can fail ([`StoreError`]). When `claim`
 //! fails, the caller either processes the message anyway (at least once)
