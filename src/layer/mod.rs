@@ -528,7 +528,7 @@ impl WeComCallbackLayer {
     }
 
     /// The random source for reply prefixes and nonces (default
-    /// [`ThreadRandom`](crate::crypto::ThreadRandom), a CSPRNG seeded from
+    /// [`ThreadRandom`], a CSPRNG seeded from
     /// the operating system; [`OsRandom`](crate::crypto::OsRandom) makes a
     /// system call per fill instead). Replace it otherwise only in tests.
     /// Each sealed reply draws one fill of 24 bytes: the 16-byte random
