@@ -8,20 +8,24 @@
 #
 # Every request is a distinct text message (its own MsgId), so the echo
 # example's deduplication sees no retry: a pool of POOL requests is written
-# first and wrk walks through it (wrapping around if the run outlasts it;
-# the script says how many requests that repeated).
+# first and wrk walks through it (wrapping around if the runs outlast it).
 #
-#   benches/http/run.sh              # 1 KiB, 5 s, 16 connections
-#   SIZE=16384 DURATION=10 CONNECTIONS=32 benches/http/run.sh
+# Sequential runs of the two servers swung by up to 3x on a shared VM, so
+# the servers run side by side and are loaded in turn, ROUNDS times, and
+# the medians are compared.
+#
+#   benches/http/run.sh              # 1 KiB, 7 rounds of 2 s each, 16 connections
+#   SIZE=16384 ROUNDS=5 DURATION=5 CONNECTIONS=32 benches/http/run.sh
 #
 # Needs wrk (Debian package `wrk`) and curl. Loopback only; not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SIZE=${SIZE:-1024}
-DURATION=${DURATION:-5}
+DURATION=${DURATION:-2}
+ROUNDS=${ROUNDS:-7}
 CONNECTIONS=${CONNECTIONS:-16}
-POOL=${POOL:-300000}
+POOL=${POOL:-350000}
 ECHO_PORT=${ECHO_PORT:-3100}
 PLAIN_PORT=${PLAIN_PORT:-3101}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -72,22 +76,26 @@ request = function()
 end
 LUA
 
-run_wrk() { # port label
-    "$plain_bin" requests "$POOL" "$SIZE" "$work/requests.txt"
-    BENCH_REQUESTS="$work/requests.txt" taskset -c "$LOAD_CPU" \
+# One wrk run of DURATION seconds against port $1 over the round's share
+# of the pool ($3); prints requests/s.
+run_wrk() { # port label requests-file
+    BENCH_REQUESTS="$3" taskset -c "$LOAD_CPU" \
         wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$work/walk.lua" \
         "http://127.0.0.1:$1" > "$work/$2.txt"
-    local rps
+    local rps total non2xx
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$2.txt")
-    local total
     total=$(awk '/requests in/ {print $1}' "$work/$2.txt")
-    local non2xx
     non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/$2.txt")
-    echo "$2: ${rps} requests/s (${total} requests, non-2xx: ${non2xx:-0}, repeated MsgIds: $(( total > POOL ? total - POOL : 0 )))" >&2
+    local share
+    share=$(wc -l < "$3")
+    echo "  $2: ${rps} requests/s (${total} requests, non-2xx: ${non2xx:-0}, repeated MsgIds: $(( total > share ? total - share : 0 )))" >&2
     echo "$rps"
 }
 
-# The echo example.
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# Both servers run side by side on SERVER_CPU; each round loads one, then
+# the other, so that whatever else the machine does falls on both alike.
 RUST_LOG=warn WECOM_BIND="127.0.0.1:$ECHO_PORT" TOKIO_WORKER_THREADS=1 \
     taskset -c "$SERVER_CPU" "$echo_bin" > "$work/echo.log" 2>&1 &
 pids+=($!)
@@ -98,21 +106,31 @@ IFS=$'\t' read -r one_path one_body < "$work/one.txt"
 reply_bytes=$(curl -s -o /dev/null -w '%{size_download}' -X POST \
     -H 'Content-Type: text/xml' --data-binary "$one_body" "http://127.0.0.1:$ECHO_PORT$one_path")
 [ "$reply_bytes" -gt 0 ] || { echo "the echo example did not answer the probe" >&2; exit 1; }
-echo_rps=$(run_wrk "$ECHO_PORT" echo)
-kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true; pids=()
-
-# The plain server.
 BENCH_BIND="127.0.0.1:$PLAIN_PORT" BENCH_REPLY_BYTES="$reply_bytes" TOKIO_WORKER_THREADS=1 \
     taskset -c "$SERVER_CPU" "$plain_bin" serve > "$work/plain.log" 2>&1 &
 pids+=($!)
 wait_port "$PLAIN_PORT"
-plain_rps=$(run_wrk "$PLAIN_PORT" plain)
+# The pool, split into one share per round: each round's MsgIds are new to
+# the echo example (the plain server does not care).
+"$plain_bin" requests "$POOL" "$SIZE" "$work/requests.txt"
+split -n "l/$ROUNDS" -d -a 3 "$work/requests.txt" "$work/share-"
+rm "$work/requests.txt"
+
+: > "$work/echo.rps"; : > "$work/plain.rps"
+for round in $(seq "$ROUNDS"); do
+    echo "round $round of $ROUNDS" >&2
+    share=$(printf '%s/share-%03d' "$work" $((round - 1)))
+    run_wrk "$ECHO_PORT" echo "$share" >> "$work/echo.rps"
+    run_wrk "$PLAIN_PORT" plain "$share" >> "$work/plain.rps"
+done
+echo_rps=$(median < "$work/echo.rps")
+plain_rps=$(median < "$work/plain.rps")
 
 floor_ns=$(taskset -c "$SERVER_CPU" "$plain_bin" floor "$SIZE")
 
-awk -v e="$echo_rps" -v p="$plain_rps" -v f="$floor_ns" -v s="$SIZE" -v r="$reply_bytes" 'BEGIN {
+awk -v e="$echo_rps" -v p="$plain_rps" -v f="$floor_ns" -v s="$SIZE" -v r="$reply_bytes" -v n="$ROUNDS" 'BEGIN {
     ideal = 1 / (1 / p + f / 1e9)
-    printf "content %d B, reply %d B, crypto floor %.2f us\n", s, r, f / 1000
+    printf "content %d B, reply %d B, crypto floor %.2f us; medians of %d interleaved rounds\n", s, r, f / 1000, n
     printf "plain axum handler: %.0f requests/s (%.2f us each)\n", p, 1e6 / p
     printf "ideal (plain + floor): %.0f requests/s\n", ideal
     printf "echo example: %.0f requests/s (%.2f us each), %.2fx the ideal; %.2f us per request beyond it\n", e, 1e6 / e, e / ideal, 1e6 / e - 1e6 / ideal
