@@ -90,14 +90,21 @@ enum Cause {
 
 impl MissingLayer {
     fn new(parts: &Parts, extractor: &'static str) -> Self {
-        let cause = if parts
-            .extensions
-            .get::<Taken>()
-            .is_some_and(|taken| taken.0 == extractor)
-        {
-            Cause::Taken
-        } else if let Some(context) = parts.extensions.get::<CallbackContext>() {
-            Cause::OtherKind { kind: context.kind }
+        let cause = if let Some(context) = parts.extensions.get::<CallbackContext>() {
+            // The layer puts the message next to the context, `BotMessage`
+            // for the robot and `Message` for every other kind: if this
+            // extractor's type is the one the kind gives, an earlier
+            // extractor moved it out.
+            let gives = if context.kind == CallbackKind::WeComBot {
+                "BotMessage"
+            } else {
+                "Message"
+            };
+            if gives == extractor {
+                Cause::Taken
+            } else {
+                Cause::OtherKind { kind: context.kind }
+            }
         } else if let Some(passed) = parts.extensions.get::<PassedThrough>() {
             Cause::PathNotServed {
                 seen: passed.seen.clone(),
@@ -183,11 +190,6 @@ impl IntoResponse for MissingLayer {
     }
 }
 
-/// Left in the request extensions when an extractor moved its message out,
-/// so that a second extractor of the same message can say what happened.
-#[derive(Debug, Clone, Copy)]
-struct Taken(&'static str);
-
 /// Moves the `T` the layer put into the request extensions out of them
 /// (no copy of the message: it is the handler's now).
 fn take_from_extensions<T: Send + Sync + 'static>(
@@ -195,10 +197,7 @@ fn take_from_extensions<T: Send + Sync + 'static>(
     extractor: &'static str,
 ) -> Result<T, MissingLayer> {
     match parts.extensions.remove::<T>() {
-        Some(value) => {
-            parts.extensions.insert(Taken(extractor));
-            Ok(value)
-        }
+        Some(value) => Ok(value),
         None => Err(MissingLayer::new(parts, extractor)),
     }
 }
