@@ -291,6 +291,68 @@ impl DedupStore for DownStore {
     }
 }
 
+/// The in-memory store behind a wrapper that does not say it is one
+/// (`DedupStore::as_memory` left at its default): the layer then goes
+/// through the store's futures, the path every shared store takes.
+#[derive(Debug, Default)]
+struct Waiting(MemoryDedupStore);
+
+impl DedupStore for Waiting {
+    fn claim<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.0.claim(key, ttl).await
+        })
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        answer: StoredAnswer,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.0.complete(key, answer, ttl).await
+        })
+    }
+    fn release<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        token: ClaimToken,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.0.release(key, token)
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_waits_deduplicates_like_the_in_memory_one() {
+    // The in-memory store is claimed and completed directly; any other
+    // store through its futures. Both give one handler call per message
+    // and the same reply to every delivery.
+    for waiting in [false, true] {
+        let layer = if waiting {
+            layer().dedup_store(Waiting::default())
+        } else {
+            layer()
+        };
+        let (svc, calls, _) = service(layer, Behaviour::Reply);
+        let xml = TestKit::text_message(CORP, "zhangsan", "either way");
+        let mut replies = Vec::new();
+        for request in copies(3, &xml) {
+            let response = send(svc.clone(), request).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            replies.push(opened(response).await);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "waiting store: {waiting}");
+        assert!(matches!(&replies[0], Opened::Reply(r) if r.contains("n=1")));
+        assert!(replies.iter().all(|r| r == &replies[0]));
+    }
+}
+
 #[tokio::test]
 async fn a_store_failure_is_a_per_layer_choice() {
     let xml = TestKit::text_message(CORP, "zhangsan", "store down");

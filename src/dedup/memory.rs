@@ -245,7 +245,7 @@ impl MemoryDedupStore {
         self.shared.cache.retain(|_, slot| slot.expires > now);
     }
 
-    fn claim_now(&self, key: &DedupKey, in_flight_ttl: Duration) -> Claim {
+    pub(crate) fn claim_now(&self, key: &DedupKey, in_flight_ttl: Duration) -> Claim {
         let now = Instant::now();
         let cache = &self.shared.cache;
         for _ in 0..CLAIM_ATTEMPTS {
@@ -279,7 +279,7 @@ impl MemoryDedupStore {
         Claim::InFlight
     }
 
-    fn complete_now(&self, key: &DedupKey, answer: StoredAnswer, ttl: Duration) {
+    pub(crate) fn complete_now(&self, key: &DedupKey, answer: StoredAnswer, ttl: Duration) {
         let state = State::Done(answer);
         let weight = weigh(key, &state);
         let mut pending = Some(Slot {
@@ -316,7 +316,7 @@ impl MemoryDedupStore {
         }
     }
 
-    fn release_now(&self, key: &DedupKey, token: ClaimToken) {
+    pub(crate) fn release_now(&self, key: &DedupKey, token: ClaimToken) {
         self.shared.cache.remove_if(
             key,
             |slot| matches!(slot.state, State::InFlight(held) if held == token),
@@ -375,6 +375,10 @@ impl DedupStore for MemoryDedupStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         self.release_now(key, token);
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn as_memory(&self) -> Option<&MemoryDedupStore> {
+        Some(self)
     }
 }
 

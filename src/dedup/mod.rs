@@ -233,6 +233,15 @@ pub trait DedupStore: fmt::Debug + Send + Sync + 'static {
         key: &'a DedupKey,
         token: ClaimToken,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// This store as the in-memory store, if it is one; `None` (the
+    /// default) for every other store. The in-memory store never waits, so
+    /// the layer claims and completes on it directly instead of through
+    /// boxed futures (about 1 k instructions and four allocations per
+    /// callback less); the contract is the same either way.
+    fn as_memory(&self) -> Option<&MemoryDedupStore> {
+        None
+    }
 }
 
 impl<T: DedupStore + ?Sized> DedupStore for Arc<T> {
@@ -259,6 +268,10 @@ impl<T: DedupStore + ?Sized> DedupStore for Arc<T> {
         token: ClaimToken,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         (**self).release(key, token)
+    }
+
+    fn as_memory(&self) -> Option<&MemoryDedupStore> {
+        (**self).as_memory()
     }
 }
 

@@ -77,6 +77,14 @@ type ClaimFuture = Pin<Box<dyn Future<Output = (Result<Claim, StoreError>, Dedup
 /// Recording the answer in the dedup store.
 type Completion = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// How [`handle`] starts: with the claim's outcome already known (the
+/// in-memory store), waiting for the store, or without deduplication.
+enum Claiming {
+    Now(Result<Claim, StoreError>, DedupKey),
+    Later(ClaimFuture),
+    Off,
+}
+
 pin_project! {
     /// The handling of one authentic callback: the dedup claim, the
     /// handler (under the optional acknowledgement deadline), sealing, and
@@ -118,6 +126,11 @@ pin_project! {
             future: S::Future,
             started: Instant,
         },
+        // The answer is known without the handler (a retry of the
+        // in-memory store's message); it goes out on the first poll.
+        Answered {
+            response: Option<Response<CallbackBody<ResBody>>>,
+        },
         // The answer is being recorded; then `response` goes out.
         Completing {
             completion: Completion,
@@ -150,23 +163,32 @@ where
     ReqBody: Send + 'static,
     ResBody: Body + Send + 'static,
 {
+    let ttl = reply.config.in_flight_ttl;
     let claiming = match (reply.config.dedup.as_ref(), key) {
-        (Some(store), Some(key)) => {
-            let (store, ttl) = (Arc::clone(store), reply.config.in_flight_ttl);
-            Some(Step::Claiming {
-                claim: Box::pin(async move {
+        // The in-memory store answers at once: no future to box and poll.
+        (Some(store), Some(key)) => match store.as_memory() {
+            Some(memory) => Claiming::Now(Ok(memory.claim_now(&key, ttl)), key),
+            None => {
+                let store = Arc::clone(store);
+                Claiming::Later(Box::pin(async move {
                     let claimed = store.claim(&key, ttl).await;
                     (claimed, key)
-                }),
-            })
-        }
-        _ => None,
+                }))
+            }
+        },
+        _ => Claiming::Off,
     };
     let (mut service, mut request, mut reply) = (Some(service), Some(request), Some(reply));
     let mut guard = None;
     let step = match claiming {
-        Some(step) => step,
-        None => after_claim(&mut service, &mut request, &mut reply, &mut guard),
+        Claiming::Later(claim) => Step::Claiming { claim },
+        Claiming::Now(claimed, key) => match claimed_answer(claimed, key, &reply, &mut guard) {
+            Some(answered) => Step::Answered {
+                response: Some(answered),
+            },
+            None => after_claim(&mut service, &mut request, &mut reply, &mut guard),
+        },
+        Claiming::Off => after_claim(&mut service, &mut request, &mut reply, &mut guard),
     };
     Handling {
         service,
@@ -292,7 +314,12 @@ where
                     let window = reply.config.dedup_window;
                     // Without an answer (the handler failed) the guard is
                     // dropped here, which releases the claim.
-                    let (Some(guard), Some(answer)) = (this.guard.take(), answer) else {
+                    let (Some(mut guard), Some(answer)) = (this.guard.take(), answer) else {
+                        this.step.set(Step::Done);
+                        return Poll::Ready(Ok(response));
+                    };
+                    // The in-memory store records it at once.
+                    let Some(answer) = guard.complete_now(answer, window) else {
                         this.step.set(Step::Done);
                         return Poll::Ready(Ok(response));
                     };
@@ -300,6 +327,11 @@ where
                         completion: Box::pin(guard.complete(answer, window)),
                         response: Some(response),
                     });
+                }
+                StepProj::Answered { response } => {
+                    let response = response.take();
+                    this.step.set(Step::Done);
+                    return response.map_or(Poll::Pending, |r| Poll::Ready(Ok(r)));
                 }
                 StepProj::Completing {
                     completion,
@@ -414,6 +446,18 @@ struct ClaimGuard {
 }
 
 impl ClaimGuard {
+    /// Records the answer at once when the store is the in-memory one
+    /// (`None`: done); otherwise gives the answer back for
+    /// [`complete`](Self::complete).
+    fn complete_now(&mut self, answer: StoredAnswer, window: Duration) -> Option<StoredAnswer> {
+        let Some(memory) = self.store.as_memory() else {
+            return Some(answer);
+        };
+        self.armed = false;
+        memory.complete_now(&self.key, answer, window);
+        None
+    }
+
     async fn complete(mut self, answer: StoredAnswer, window: Duration) {
         self.armed = false;
         if let Err(error) = self.store.complete(&self.key, answer, window).await {
