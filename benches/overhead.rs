@@ -41,7 +41,7 @@ use tokio::runtime::Runtime;
 use tower::ServiceExt;
 use wecom_callback::{Message, MessageKind, Reply};
 
-use inputs::{CORP_ID, ENCODING_AES_KEY, Input, PATH, REPLY_NONCE, REPLY_TIMESTAMP, SIZES, TOKEN};
+use inputs::{Input, PATH, SIZES};
 
 /// The handler under test: parse the body, echo the Content.
 async fn handler(body: Bytes) -> Reply {
@@ -133,17 +133,7 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|");
     for (label, input) in &inputs {
-        let mut floor = floor::Floor::new(
-            ENCODING_AES_KEY,
-            TOKEN,
-            &input.timestamp,
-            &input.nonce,
-            &input.encrypt,
-            &input.reply_plain(),
-            REPLY_TIMESTAMP,
-            REPLY_NONCE,
-            CORP_ID,
-        );
+        let mut floor = floor::Floor::for_input(input);
         let started = Instant::now();
         send(&rt, &layered, app::post_request(input));
         let n = table::batch_len(started.elapsed());

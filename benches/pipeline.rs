@@ -57,7 +57,7 @@ use wecom_callback::crypto::MsgCrypt;
 use wecom_callback::envelope::ReplyEnvelope;
 
 use floor::Floor;
-use inputs::{CORP_ID, ENCODING_AES_KEY, Input, REPLY_NONCE, REPLY_TIMESTAMP, SIZES, TOKEN, pure};
+use inputs::{Input, SIZES, pure};
 
 /// MsgIds handed out so far (dedup-on requests never repeat one).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -67,20 +67,6 @@ fn runtime() -> Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn floor_for(input: &Input) -> Floor {
-    Floor::new(
-        ENCODING_AES_KEY,
-        TOKEN,
-        &input.timestamp,
-        &input.nonce,
-        &input.encrypt,
-        &input.reply_plain(),
-        REPLY_TIMESTAMP,
-        REPLY_NONCE,
-        CORP_ID,
-    )
 }
 
 /// One request through the router; the status, checked by the callers
@@ -139,7 +125,7 @@ fn criterion_runs(c: &mut Criterion, crypt: &MsgCrypt, rt: &Runtime) {
     }
     for (label, nominal) in SIZES {
         let input = Input::new(crypt, nominal, 0);
-        let mut floor = floor_for(&input);
+        let mut floor = Floor::for_input(&input);
         let mut group = c.benchmark_group(label);
         group.throughput(Throughput::Bytes(input.content.len() as u64));
         if nominal >= 16 * 1024 {
@@ -189,7 +175,7 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
     println!("|---|---|---|---|---|---|");
     for (label, nominal) in SIZES {
         let input = Input::new(crypt, nominal, 0);
-        let mut floor = floor_for(&input);
+        let mut floor = Floor::for_input(&input);
         let started = Instant::now();
         black_box(pure(crypt, &input));
         let n = table::batch_len(started.elapsed());
@@ -273,7 +259,7 @@ fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
     };
     match what {
         "floor" => {
-            let mut floor = floor_for(&input);
+            let mut floor = Floor::for_input(&input);
             (0..count).for_each(|_| measured_floor(&mut floor));
         }
         "pure" => (0..count).for_each(|_| measured_pure(crypt, &input)),

@@ -76,6 +76,23 @@ pub struct Floor {
 }
 
 impl Floor {
+    /// The floor of one of the benches' inputs: its Encrypt, its echo
+    /// reply, and the shared credentials, timestamps and nonce.
+    pub fn for_input(input: &super::inputs::Input) -> Self {
+        use super::inputs::{CORP_ID, ENCODING_AES_KEY, REPLY_NONCE, REPLY_TIMESTAMP, TOKEN};
+        Self::new(
+            ENCODING_AES_KEY,
+            TOKEN,
+            &input.timestamp,
+            &input.nonce,
+            &input.encrypt,
+            &input.reply_plain(),
+            REPLY_TIMESTAMP,
+            REPLY_NONCE,
+            CORP_ID,
+        )
+    }
+
     /// Prepares the floor for a request whose Encrypt is `encrypt` and
     /// whose reply plaintext is `reply_plain`.
     #[allow(clippy::too_many_arguments)]

@@ -44,7 +44,7 @@ mod inputs;
 #[path = "../../examples/support/serve.rs"]
 mod serve;
 
-use inputs::{CORP_ID, ENCODING_AES_KEY, Input, PATH, REPLY_NONCE, REPLY_TIMESTAMP, TOKEN};
+use inputs::{Input, PATH};
 
 async fn plain(State(reply): State<Bytes>, body: Bytes) -> impl IntoResponse {
     std::hint::black_box(body.len());
@@ -82,17 +82,7 @@ fn requests(count: u64, size: usize, path: &str) {
 
 fn floor_nanos(size: usize) -> u128 {
     let input = Input::new(&inputs::crypt(), size, 0);
-    let mut floor = floor::Floor::new(
-        ENCODING_AES_KEY,
-        TOKEN,
-        &input.timestamp,
-        &input.nonce,
-        &input.encrypt,
-        &input.reply_plain(),
-        REPLY_TIMESTAMP,
-        REPLY_NONCE,
-        CORP_ID,
-    );
+    let mut floor = floor::Floor::for_input(&input);
     let mut times: Vec<Duration> = (0..101)
         .map(|_| {
             let started = Instant::now();

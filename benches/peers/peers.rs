@@ -70,11 +70,8 @@ fn ours(crypt: &MsgCrypt, input: &Input) -> String {
     let MessageKind::Text(text) = kind else {
         panic!("not a text message")
     };
-    let reply = Reply::text(text.content).to_xml(
-        &header.from_user_name,
-        &header.to_user_name,
-        TIMESTAMP,
-    );
+    let reply =
+        Reply::text(text.content).to_xml(&header.from_user_name, &header.to_user_name, TIMESTAMP);
     crypt
         .encrypt_msg(&reply, REPLY_TIMESTAMP, REPLY_NONCE)
         .unwrap()
@@ -194,20 +191,6 @@ const NAMES: [&str; 5] = [
     "wechat_work_crypto",
 ];
 
-fn floor_for(input: &Input) -> floor::Floor {
-    floor::Floor::new(
-        ENCODING_AES_KEY,
-        TOKEN,
-        &input.timestamp,
-        &input.nonce,
-        &input.encrypt,
-        &input.reply_plain(),
-        REPLY_TIMESTAMP,
-        REPLY_NONCE,
-        CORP_ID,
-    )
-}
-
 /// The message of a reply's Encrypt, read the way the vendor's libraries
 /// read it: two of the peers pad to 16 bytes instead of the protocol's 32,
 /// which this crate's strict opener refuses (WeCom's own code accepts it).
@@ -257,7 +240,7 @@ fn main() {
     if !table::only() {
         let mut c = Criterion::default().configure_from_args();
         for (label, input) in &inputs {
-            let mut floor = floor_for(input);
+            let mut floor = floor::Floor::for_input(input);
             let mut group = c.benchmark_group(format!("peers/{label}"));
             group.throughput(Throughput::Bytes(input.content.len() as u64));
             if input.content.len() >= 16 * 1024 {
@@ -284,7 +267,7 @@ fn main() {
     println!("| content | {} |", NAMES.join(" | "));
     println!("|---|---|---|---|---|---|");
     for (label, input) in &inputs {
-        let mut floor = floor_for(input);
+        let mut floor = floor::Floor::for_input(input);
         let mut times: [Vec<Duration>; 5] = Default::default();
         for _ in 0..table::rounds() {
             for (i, t) in times.iter_mut().enumerate() {
