@@ -5,7 +5,8 @@
 //! glue its API leaves to the caller (noted per peer below).
 //!
 //! * `floor`: the primitives alone (`../common/floor.rs`);
-//! * `wecom-callback`: `MsgCrypt::decrypt_msg` → `Message::try_from` (the
+//! * `wecom-callback`: `inputs::pure` (`../common/inputs.rs`, the same as the
+//!   crate's own `pipeline` bench): `MsgCrypt::decrypt_msg` → `Message::try_from` (the
 //!   decrypted `String`, not copied) → `Message::into_parts` (the Content
 //!   moved into the reply) → `Reply::text(..).to_xml(..)` →
 //!   `MsgCrypt::encrypt_msg`;
@@ -39,7 +40,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, Throughput};
 use wecom_callback::crypto::MsgCrypt;
-use wecom_callback::{Message, MessageKind, Reply};
 
 use inputs::{
     CORP_ID, ENCODING_AES_KEY, Input, REPLY_NONCE, REPLY_TIMESTAMP, SIZES, TIMESTAMP, TOKEN,
@@ -54,27 +54,6 @@ fn between<'a>(xml: &'a str, open: &str, close: &str) -> &'a str {
 
 fn cdata<'a>(xml: &'a str, name: &str) -> &'a str {
     between(xml, &format!("<{name}><![CDATA["), &format!("]]></{name}>"))
-}
-
-fn ours(crypt: &MsgCrypt, input: &Input) -> String {
-    let decrypted = crypt
-        .decrypt_msg(
-            &input.signature,
-            &input.timestamp,
-            &input.nonce,
-            input.body.as_bytes(),
-        )
-        .unwrap();
-    let message = Message::try_from(decrypted.into_msg()).unwrap();
-    let (header, kind) = message.into_parts();
-    let MessageKind::Text(text) = kind else {
-        panic!("not a text message")
-    };
-    let reply =
-        Reply::text(text.content).to_xml(&header.from_user_name, &header.to_user_name, TIMESTAMP);
-    crypt
-        .encrypt_msg(&reply, REPLY_TIMESTAMP, REPLY_NONCE)
-        .unwrap()
 }
 
 fn reply_xml(to: &str, from: &str, content: &str) -> String {
@@ -175,7 +154,7 @@ impl Contenders {
             0 => {
                 black_box(floor.run());
             }
-            1 => drop(black_box(ours(&self.ours, input))),
+            1 => drop(black_box(inputs::pure(&self.ours, input))),
             2 => drop(black_box(wechat_crypto(&self.aes_key, input))),
             3 => drop(black_box(wechat_oa_sdk(&self.oa, input))),
             _ => drop(black_box(wechat_work_crypto(&self.work, input))),
@@ -210,7 +189,7 @@ fn open_leniently(encrypt: &str) -> String {
 /// Every contender's reply must open to the echoed content.
 fn check(contenders: &Contenders, input: &Input) {
     let replies = [
-        ours(&contenders.ours, input),
+        inputs::pure(&contenders.ours, input),
         wechat_crypto(&contenders.aes_key, input),
         wechat_oa_sdk(&contenders.oa, input),
         wechat_work_crypto(&contenders.work, input),
