@@ -12,7 +12,12 @@
 //!   deduplication off;
 //! * `layer_dedup`: the same with the default deduplication store, a new
 //!   MsgId for every request (built outside the measurement);
-//! * `bad_signature`: the same POST with a forged `msg_signature` (403).
+//! * `bad_signature`: the same POST with a forged `msg_signature` (403);
+//! * `axum` (table and profile mode only): the same POST through the same
+//!   router shape without the layer, whose handler returns the body it
+//!   read: the fixed cost of axum and `oneshot`, which every "through the
+//!   layer" figure contains. `floor + axum` is the least a request through
+//!   the layer can cost; the table prints it as a ratio to the floor.
 //!
 //! Plus `verify_get`: the URL-verification GET. After the criterion runs, a
 //! table of interleaved medians and their ratios to the floor (see
@@ -108,6 +113,10 @@ fn check(crypt: &MsgCrypt, rt: &Runtime, nominal: usize) {
         send(rt, &plain, app::forged_request(&input)),
         StatusCode::FORBIDDEN
     );
+    assert_eq!(
+        send(rt, &app::bare_app(), app::post_request(&input)),
+        StatusCode::OK
+    );
 }
 
 fn criterion_runs(c: &mut Criterion, crypt: &MsgCrypt, rt: &Runtime) {
@@ -169,17 +178,18 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
         "interleaved medians ({} rounds; ratio to the floor)",
         table::rounds()
     );
+    let bare = app::bare_app();
     println!(
-        "| content | floor | pure pipeline | layer, dedup off | layer, dedup on | bad signature (403) |"
+        "| content | floor | pure pipeline | layer, dedup off | layer, dedup on | bad signature (403) | axum alone | floor + axum |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for (label, nominal) in SIZES {
         let input = Input::new(crypt, nominal, 0);
         let mut floor = Floor::for_input(&input);
         let started = Instant::now();
         black_box(pure(crypt, &input));
         let n = table::batch_len(started.elapsed());
-        let mut times: [Vec<Duration>; 5] = Default::default();
+        let mut times: [Vec<Duration>; 6] = Default::default();
         for _ in 0..table::rounds() {
             times[0].push(table::batch(
                 n,
@@ -214,10 +224,17 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
                     black_box(send(rt, &plain, r));
                 },
             ));
+            times[5].push(table::batch(
+                n,
+                |_| app::post_request(&input),
+                |r| {
+                    black_box(send(rt, &bare, r));
+                },
+            ));
         }
-        let [f, p, l, d, x] = times.map(|mut t| table::median(&mut t));
+        let [f, p, l, d, x, a] = times.map(|mut t| table::median(&mut t));
         println!(
-            "| {label} ({} B) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) |",
+            "| {label} ({} B) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} |",
             input.content.len(),
             table::show(f),
             table::show(p),
@@ -228,13 +245,16 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
             table::ratio(d, f),
             table::show(x),
             table::ratio(x, f),
+            table::show(a),
+            table::ratio(a, f),
+            table::ratio(f + a, f),
         );
     }
 }
 
 /// `WECOM_BENCH_PROFILE=<what>:<size label>:<count>` runs one contender
 /// `count` times and nothing else (for `valgrind --tool=callgrind`); `what`
-/// is `floor`, `pure`, `layer`, `layer_dedup` or `bad_signature`.
+/// is `floor`, `pure`, `layer`, `layer_dedup`, `bad_signature` or `axum`.
 fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
     let mut parts = spec.split(':');
     let (what, label, count) = (
@@ -252,7 +272,7 @@ fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
     let input = Input::new(crypt, nominal, 0);
     let (plain, dedup) = (app::app(false), app::app(true));
     let requests: Vec<Request<Body>> = match what {
-        "layer" => (0..count).map(|_| app::post_request(&input)).collect(),
+        "layer" | "axum" => (0..count).map(|_| app::post_request(&input)).collect(),
         "layer_dedup" => (0..count).map(|_| fresh_request(crypt, nominal)).collect(),
         "bad_signature" => (0..count).map(|_| app::forged_request(&input)).collect(),
         _ => Vec::new(),
@@ -269,6 +289,12 @@ fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
         "layer_dedup" => requests
             .into_iter()
             .for_each(|r| measured_send(rt, &dedup, r)),
+        "axum" => {
+            let bare = app::bare_app();
+            requests
+                .into_iter()
+                .for_each(|r| measured_send(rt, &bare, r));
+        }
         other => panic!("unknown contender {other}"),
     }
 }

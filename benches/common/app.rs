@@ -44,6 +44,14 @@ pub fn app(dedup: bool) -> Router {
     Router::new().route(PATH, post(echo)).layer(layer(dedup))
 }
 
+/// The same router shape without the layer: a handler that reads the body
+/// and returns it (about the size of the sealed reply). What any axum app
+/// pays per request (routing, extractors, body plumbing, `oneshot`), the
+/// part of the "through the layer" figures the crate cannot remove.
+pub fn bare_app() -> Router {
+    Router::new().route(PATH, post(|body: Bytes| async move { body }))
+}
+
 /// The POST of `input`.
 pub fn post_request(input: &Input) -> Request<Body> {
     Request::builder()
