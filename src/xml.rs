@@ -309,11 +309,15 @@ fn read_canonical(input: &str) -> Option<Document<'_>> {
             break;
         }
         let open = rest.strip_prefix('<')?;
-        let name_len = open
-            .bytes()
-            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.')))?;
+        let name_len = open.bytes().position(|b| !is_ascii_name_byte(b))?;
         let (name, after_name) = open.split_at_checked(name_len)?;
-        if !is_xml_name(name.as_bytes()) {
+        // The scan admits only ASCII name bytes; the first must not be a
+        // digit, `-` or `.` (and the name not empty).
+        if !name
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphabetic() || matches!(b, b'_' | b':'))
+        {
             return None;
         }
         let content = after_name.strip_prefix('>')?;
@@ -345,6 +349,12 @@ fn read_canonical(input: &str) -> Option<Document<'_>> {
         root: Cow::Borrowed("xml"),
         children,
     })
+}
+
+/// Whether `b` is an ASCII byte of an XML name (letter, digit, `_`, `:`,
+/// `-`, `.`): [`is_xml_name`]'s set less non-ASCII.
+fn is_ascii_name_byte(b: u8) -> bool {
+    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b':' | b'-' | b'.')
 }
 
 /// Where the first `]]>` of `text` starts. Looks for `>` (memchr's
@@ -528,18 +538,30 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
         // loop acts on (`]`, a C0 control, the lead byte 0xEF of
         // U+FFFE/U+FFFF) leaves every state as it was: skip it whole. The
         // check is branch-free, so the compiler vectorises it.
+        // The last, shorter chunk is tested the same way, padded with
+        // spaces.
         if brackets == 0 && i >= slow_until {
-            let chunk = bytes.get(i..).and_then(<[u8]>::first_chunk::<CDATA_CHUNK>);
-            if let Some(chunk) = chunk {
-                let quiet = chunk.iter().fold(true, |quiet, &c| {
+            let quiet = |chunk: &[u8; CDATA_CHUNK]| {
+                chunk.iter().fold(true, |quiet, &c| {
                     quiet & (c != b']') & (c >= 0x20) & (c != 0xEF)
-                });
-                if quiet {
-                    i += CDATA_CHUNK;
-                    continue;
+                })
+            };
+            let rest = bytes.get(i..).unwrap_or_default();
+            let (calm, step) = match rest.first_chunk::<CDATA_CHUNK>() {
+                Some(chunk) => (quiet(chunk), CDATA_CHUNK),
+                None => {
+                    let mut padded = [b' '; CDATA_CHUNK];
+                    if let Some(start) = padded.get_mut(..rest.len()) {
+                        start.copy_from_slice(rest);
+                    }
+                    (quiet(&padded), rest.len())
                 }
-                slow_until = i + CDATA_CHUNK;
+            };
+            if calm {
+                i += step;
+                continue;
             }
+            slow_until = i + step;
         }
         match b {
             b']' => {
@@ -639,18 +661,23 @@ fn check_chars(text: &str) -> Option<bool> {
     // forbidden character or be a CR. Chunks are tested without branching;
     // only a flagged chunk is looked at byte by byte (a forbidden character
     // that starts at the chunk's end is still read whole by `non_xml_len`).
+    // The tail is tested the same way, padded with spaces.
     let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n')) | (b == 0xEF);
-    let mut carriage_return = false;
-    // Fixed-size chunks, so that the test compiles to vector code.
+    let flagged = |chunk: &[u8; CHAR_CHUNK]| chunk.iter().fold(false, |flag, &b| flag | suspect(b));
     let chunks = bytes.chunks_exact(CHAR_CHUNK);
     let tail = chunks.remainder();
+    let mut padded = [b' '; CHAR_CHUNK];
+    if let Some(start) = padded.get_mut(..tail.len()) {
+        start.copy_from_slice(tail);
+    }
     let tail_at = bytes.len() - tail.len();
-    let flagged = chunks
+    let mut carriage_return = false;
+    let to_check = chunks
         .enumerate()
-        .filter(|(_, chunk)| chunk.iter().fold(false, |flag, &b| flag | suspect(b)))
+        .filter(|(_, chunk)| chunk.first_chunk().is_some_and(flagged))
         .map(|(i, chunk)| (i * CHAR_CHUNK, chunk))
-        .chain(std::iter::once((tail_at, tail)));
-    for (offset, chunk) in flagged {
+        .chain(flagged(&padded).then_some((tail_at, tail)));
+    for (offset, chunk) in to_check {
         for (i, &b) in chunk.iter().enumerate() {
             if b == b'\r' {
                 carriage_return = true;
