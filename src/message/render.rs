@@ -2,6 +2,7 @@
 //! and the check of which callback kind can carry it.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
@@ -184,19 +185,61 @@ impl Reply {
         if !self.is_xml() {
             return String::new();
         }
-        let mut out = String::with_capacity(256);
+        // Sized once: the fixed markup (well under 256 bytes) plus the
+        // texts, so that the Content is never copied by a reallocation.
+        let mut out = String::with_capacity(
+            256 + to_user_name.len() + from_user_name.len() + self.text_len(),
+        );
         out.push_str("<xml><ToUserName>");
         push_cdata(&mut out, to_user_name);
         out.push_str("</ToUserName><FromUserName>");
         push_cdata(&mut out, from_user_name);
         out.push_str("</FromUserName><CreateTime>");
-        out.push_str(&create_time.to_string());
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{create_time}");
         out.push_str("</CreateTime><MsgType>");
         push_cdata(&mut out, self.msg_type());
         out.push_str("</MsgType>");
         self.push_body(&mut out);
         out.push_str("</xml>");
         out
+    }
+
+    /// The bytes of the texts [`push_body`](Self::push_body) writes (their
+    /// markup aside): the size hint of [`to_xml`](Self::to_xml)'s buffer.
+    /// Template cards count as 0 (their buffer grows as needed).
+    fn text_len(&self) -> usize {
+        let len = |text: &Option<String>| text.as_deref().map_or(0, str::len);
+        match self {
+            Self::Text { content } => content.len(),
+            Self::Image { media_id } | Self::Voice { media_id } => media_id.len(),
+            Self::Video {
+                media_id,
+                title,
+                description,
+            } => media_id.len() + len(title) + len(description),
+            Self::News { articles } => articles
+                .iter()
+                .take(MAX_ARTICLES)
+                .map(|a| a.title.len() + len(&a.description) + len(&a.pic_url) + len(&a.url) + 64)
+                .sum(),
+            Self::Music { music } => {
+                len(&music.title)
+                    + len(&music.description)
+                    + len(&music.music_url)
+                    + len(&music.hq_music_url)
+                    + music.thumb_media_id.len()
+            }
+            Self::UpdateButton { replace_name } | Self::UpdateTaskcard { replace_name } => {
+                replace_name.len()
+            }
+            Self::TransferCustomerService { kf_account } => len(kf_account),
+            Self::UpdateTemplateCard { .. }
+            | Self::TemplateCard { .. }
+            | Self::Stream { .. }
+            | Self::Ack
+            | Self::BotJson { .. } => 0,
+        }
     }
 
     /// The elements after `MsgType`.
