@@ -176,6 +176,16 @@ pub struct OtherKind {
 /// A family's reader: `None` when the name is not one of its own.
 pub(super) type Read = Option<Result<MessageKind, MessageError>>;
 
+/// `name` with ASCII letters lowercased, copied only when it has an
+/// uppercase letter (`MsgType` and most `Event`s come lowercase).
+fn ascii_lowercase(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
 impl MessageKind {
     /// Reads the variant that `header` names from `fields`: the typed one
     /// when every element fits, otherwise [`MessageKind::Other`] with the
@@ -183,18 +193,18 @@ impl MessageKind {
     pub(super) fn read(fields: &Fields<'_>, header: &Header) -> Self {
         let read = match (&header.info_type, header.event.as_deref()) {
             (Some(info_type), _) => {
-                let name = info_type.to_ascii_lowercase();
+                let name = ascii_lowercase(info_type);
                 suite::read(fields, &name)
                     .or_else(|| open_platform::read(fields, &name))
                     .or_else(|| contact::read(fields, &name))
             }
             (None, Some(event)) => {
-                let name = event.to_ascii_lowercase();
+                let name = ascii_lowercase(event);
                 wecom::read_event(fields, &name)
                     .or_else(|| contact::read(fields, &name))
                     .or_else(|| official_account::read_event(fields, &name))
             }
-            (None, None) => wecom::read_message(fields, &header.msg_type.to_ascii_lowercase()),
+            (None, None) => wecom::read_message(fields, &ascii_lowercase(&header.msg_type)),
         };
         match read {
             Some(Ok(kind)) => kind,
