@@ -20,12 +20,13 @@ fn sorted_sha1_digest(parts: &mut [&str]) -> [u8; 20] {
 }
 
 fn to_hex(digest: &[u8; 20]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // A nibble is < 16, so the lookup always finds a lowercase digit.
+    let digit = |nibble: u8| char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'));
     let mut out = String::with_capacity(SIGNATURE_HEX_LEN);
-    for byte in digest {
-        for nibble in [byte >> 4, byte & 0x0f] {
-            // `nibble` < 16, so `from_digit` always yields a lowercase digit.
-            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
-        }
+    for &byte in digest {
+        out.push(digit(byte >> 4));
+        out.push(digit(byte & 0x0f));
     }
     out
 }
