@@ -244,6 +244,33 @@ pub(crate) fn is_xml_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
+/// Whether `b` is an XML whitespace byte (see [`is_xml_space`]).
+fn is_xml_space_byte(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// `s` without leading XML whitespace. Byte-wise: whitespace is ASCII, so
+/// the first other byte starts a character.
+fn trim_start_xml_space(s: &str) -> &str {
+    let start = s
+        .bytes()
+        .position(|b| !is_xml_space_byte(&b))
+        .unwrap_or(s.len());
+    s.get(start..).unwrap_or_default()
+}
+
+/// `s` without leading and trailing XML whitespace (byte-wise, like
+/// [`trim_start_xml_space`]; the byte after the last other byte starts a
+/// character or ends `s`).
+pub(crate) fn trim_xml_space(s: &str) -> &str {
+    let s = trim_start_xml_space(s);
+    let end = s
+        .bytes()
+        .rposition(|b| !is_xml_space_byte(&b))
+        .map_or(0, |i| i + 1);
+    s.get(..end).unwrap_or_default()
+}
+
 fn is_blank(s: &str) -> bool {
     s.chars().all(is_xml_space)
 }
@@ -298,13 +325,12 @@ fn read(input: &str, keep_nested: bool) -> Result<Document<'_>, XmlError> {
 /// XML whitespace, nothing nested, no references. `input` must already
 /// have passed [`check_chars`].
 fn read_canonical(input: &str) -> Option<Document<'_>> {
-    let mut rest = input
-        .trim_matches(is_xml_space)
+    let mut rest = trim_xml_space(input)
         .strip_prefix("<xml>")?
         .strip_suffix("</xml>")?;
     let mut children = Vec::with_capacity(8);
     loop {
-        rest = rest.trim_start_matches(is_xml_space);
+        rest = trim_start_xml_space(rest);
         if rest.is_empty() {
             break;
         }
@@ -332,7 +358,7 @@ fn read_canonical(input: &str) -> Option<Document<'_>> {
                 if text.contains('&') || find_cdata_end(text).is_some() {
                     return None;
                 }
-                (text.trim_matches(is_xml_space), tail)
+                (trim_xml_space(text), tail)
             }
         };
         rest = after
@@ -602,6 +628,14 @@ const CDATA_CHUNK: usize = 32;
 /// dropping the characters XML cannot carry, like [`push_cdata`].
 pub(crate) fn push_text(out: &mut String, text: &str) {
     let bytes = text.as_bytes();
+    // The usual text (a timestamp): nothing to escape or drop.
+    if bytes
+        .iter()
+        .all(|&b| b >= 0x20 && !matches!(b, b'&' | b'<' | b'>' | 0xEF))
+    {
+        out.push_str(text);
+        return;
+    }
     let mut i = 0;
     for (at, c) in text.char_indices() {
         if at < i {
@@ -979,6 +1013,23 @@ mod tests {
             let scanned = check_chars(&input) == Some(false) && read_canonical(&input).is_some();
             proptest::prop_assert_eq!(scanned, clean, "{:?}", input);
         }
+    }
+
+    #[test]
+    fn trims_only_xml_whitespace_and_keeps_characters_whole() {
+        assert_eq!(trim_xml_space(" \t\r\n中文 é\n "), "中文 é");
+        assert_eq!(trim_xml_space("\u{a0}x\u{c}"), "\u{a0}x\u{c}");
+        assert_eq!(trim_xml_space(" \n\t "), "");
+        assert_eq!(trim_xml_space(""), "");
+        assert_eq!(trim_start_xml_space("  a b  "), "a b  ");
+    }
+
+    #[test]
+    fn text_writer_escapes_and_drops_as_before_on_every_path() {
+        let mut out = String::new();
+        push_text(&mut out, "1409659813");
+        push_text(&mut out, "a<b&c>d\u{1}e\u{FFFE}f\tg");
+        assert_eq!(out, "1409659813a&lt;b&amp;c&gt;def\tg");
     }
 
     #[test]

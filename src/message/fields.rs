@@ -3,7 +3,7 @@
 //! rules of the message module.
 
 use super::error::MessageError;
-use crate::xml::{Child, is_xml_space};
+use crate::xml::{self, Child};
 
 const UNSIGNED: &str = "an unsigned decimal integer";
 const SIGNED: &str = "a decimal integer";
@@ -237,7 +237,7 @@ fn split_list(text: &str) -> impl Iterator<Item = &str> {
 }
 
 pub(super) fn trim(text: &str) -> &str {
-    text.trim_matches(is_xml_space)
+    xml::trim_xml_space(text)
 }
 
 /// ASCII digits only (after trimming XML whitespace), at least one, no sign,
