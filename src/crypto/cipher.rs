@@ -5,11 +5,11 @@
 //! 16-byte AES block and would refuse pad values 17..=32, which WeCom sends);
 //! padding is added and checked here, every pad byte included.
 
-use aes::Aes256;
+use aes::{Aes256Dec, Aes256Enc};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use cbc::cipher::array::Array;
-use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
 
 use super::error::{CryptoError, CryptoErrorKind};
 use super::key::EncodingAesKey;
@@ -24,19 +24,49 @@ const AES_BLOCK: usize = 16;
 /// that the pieces of base64 join without padding between them).
 const STREAM_CHUNK: usize = 1536;
 
+/// The AES-256 key schedules of one EncodingAESKey, expanded once (when the
+/// [`MsgCrypt`](super::MsgCrypt) is built) rather than for every message,
+/// and the CBC initialisation vector (the key's first 16 bytes).
+#[derive(Clone)]
+pub(crate) struct Ciphers {
+    enc: Aes256Enc,
+    dec: Aes256Dec,
+    iv: [u8; 16],
+}
+
+impl Ciphers {
+    pub(crate) fn new(key: &EncodingAesKey) -> Self {
+        Self {
+            enc: Aes256Enc::new(key.key().into()),
+            dec: Aes256Dec::new(key.key().into()),
+            iv: key.iv(),
+        }
+    }
+
+    /// A CBC encryptor at the start of a message.
+    fn encryptor(&self) -> cbc::Encryptor<Aes256Enc> {
+        cbc::Encryptor::inner_iv_init(self.enc.clone(), &self.iv.into())
+    }
+
+    /// A CBC decryptor at the start of a message.
+    fn decryptor(&self) -> cbc::Decryptor<Aes256Dec> {
+        cbc::Decryptor::inner_iv_init(self.dec.clone(), &self.iv.into())
+    }
+}
+
 /// Pads the concatenation of `parts` to a multiple of 32 bytes, encrypts it
 /// and appends its standard base64 to `out`: the same text as
 /// `base64(encrypt(parts.concat()))`, but through one stack buffer, so the
 /// padded plaintext is never assembled whole and each piece is encoded while
 /// it is still in cache.
-pub(crate) fn encrypt_to_base64(key: &EncodingAesKey, parts: &[&[u8]], out: &mut String) {
+pub(crate) fn encrypt_to_base64(ciphers: &Ciphers, parts: &[&[u8]], out: &mut String) {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     let pad = PAD_BLOCK - len % PAD_BLOCK;
     out.reserve((len + pad).div_ceil(3) * 4);
     // `pad` is 1..=32, so the cast cannot truncate.
     let padding = [pad as u8; PAD_BLOCK];
     let padding = padding.get(..pad).unwrap_or_default();
-    let mut encryptor = cbc::Encryptor::<Aes256>::new(key.key().into(), &key.iv().into());
+    let mut encryptor = ciphers.encryptor();
     let mut buf = [0u8; STREAM_CHUNK];
     let mut filled = 0;
     for part in parts.iter().copied().chain([padding]) {
@@ -66,7 +96,7 @@ pub(crate) fn encrypt_to_base64(key: &EncodingAesKey, parts: &[&[u8]], out: &mut
 
 /// Encrypts `chunk` (whole AES blocks) with the running CBC state and
 /// appends its base64.
-fn seal_chunk(encryptor: &mut cbc::Encryptor<Aes256>, chunk: &mut [u8], out: &mut String) {
+fn seal_chunk(encryptor: &mut cbc::Encryptor<Aes256Enc>, chunk: &mut [u8], out: &mut String) {
     let (blocks, rest) = Array::slice_as_chunks_mut(chunk);
     debug_assert!(rest.is_empty());
     encryptor.encrypt_blocks(blocks);
@@ -75,11 +105,11 @@ fn seal_chunk(encryptor: &mut cbc::Encryptor<Aes256>, chunk: &mut [u8], out: &mu
 
 /// Pads `plain` to a multiple of 32 bytes and encrypts it in place.
 #[cfg(test)]
-pub(crate) fn encrypt(key: &EncodingAesKey, mut plain: Vec<u8>) -> Vec<u8> {
+pub(crate) fn encrypt(ciphers: &Ciphers, mut plain: Vec<u8>) -> Vec<u8> {
     let pad = PAD_BLOCK - plain.len() % PAD_BLOCK;
     // `pad` is 1..=32, so the cast cannot truncate.
     plain.resize(plain.len() + pad, pad as u8);
-    let mut encryptor = cbc::Encryptor::<Aes256>::new(key.key().into(), &key.iv().into());
+    let mut encryptor = ciphers.encryptor();
     let (blocks, rest) = Array::slice_as_chunks_mut(&mut plain);
     debug_assert!(rest.is_empty());
     encryptor.encrypt_blocks(blocks);
@@ -93,14 +123,14 @@ pub(crate) fn encrypt(key: &EncodingAesKey, mut plain: Vec<u8>) -> Vec<u8> {
 ///   16 bytes;
 /// * [`CryptoErrorKind::IllegalBuffer`]: not a multiple of 32 bytes, or the
 ///   padding is not `p` bytes of value `p` with `1 <= p <= 32`.
-pub(crate) fn decrypt(key: &EncodingAesKey, mut data: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn decrypt(ciphers: &Ciphers, mut data: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
     if data.is_empty() || data.len() % AES_BLOCK != 0 {
         return Err(CryptoError::new(CryptoErrorKind::DecryptAes));
     }
     if data.len() % PAD_BLOCK != 0 {
         return Err(CryptoError::new(CryptoErrorKind::IllegalBuffer));
     }
-    let mut decryptor = cbc::Decryptor::<Aes256>::new(key.key().into(), &key.iv().into());
+    let mut decryptor = ciphers.decryptor();
     let (blocks, _) = Array::slice_as_chunks_mut(&mut data);
     decryptor.decrypt_blocks(blocks);
     let unpadded = unpad(&data)?;
@@ -132,8 +162,8 @@ fn unpad(data: &[u8]) -> Result<usize, CryptoError> {
 mod tests {
     use super::*;
 
-    fn key() -> EncodingAesKey {
-        EncodingAesKey::new("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C").unwrap()
+    fn key() -> Ciphers {
+        Ciphers::new(&EncodingAesKey::new("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C").unwrap())
     }
 
     #[test]

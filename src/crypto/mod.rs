@@ -92,6 +92,8 @@ pub const MAX_TOKEN_LEN: usize = 32;
 pub struct MsgCrypt {
     token: String,
     key: EncodingAesKey,
+    /// The key's AES schedules, expanded once.
+    ciphers: cipher::Ciphers,
     receive_ids: Vec<String>,
     accept: Option<ReceiveIdPredicate>,
 }
@@ -196,6 +198,7 @@ impl MsgCrypt {
         }
         Ok(Self {
             token: token.to_owned(),
+            ciphers: cipher::Ciphers::new(&key),
             key,
             receive_ids,
             accept: None,
@@ -214,9 +217,11 @@ impl MsgCrypt {
         encoding_aes_key: &str,
     ) -> Result<Self, ConfigError> {
         check_token(token)?;
+        let key = EncodingAesKey::new(encoding_aes_key)?;
         Ok(Self {
             token: token.to_owned(),
-            key: EncodingAesKey::new(encoding_aes_key)?,
+            ciphers: cipher::Ciphers::new(&key),
+            key,
             receive_ids: Vec::new(),
             accept: None,
         })
@@ -304,7 +309,7 @@ impl MsgCrypt {
         let data = STANDARD
             .decode(encrypt)
             .map_err(|_| CryptoError::new(CryptoErrorKind::DecodeBase64))?;
-        let mut plain = cipher::decrypt(&self.key, data)?;
+        let mut plain = cipher::decrypt(&self.ciphers, data)?;
         let (msg, receive_id) = frame::open(&plain)?;
         let msg_len = msg.len();
         let receive_id = std::str::from_utf8(receive_id)
@@ -380,7 +385,7 @@ impl MsgCrypt {
     ) -> Result<(), CryptoError> {
         let len = frame::length_field(msg)?;
         let parts: [&[u8]; 4] = [&random_prefix, &len, msg, receive_id.as_bytes()];
-        cipher::encrypt_to_base64(&self.key, &parts, out);
+        cipher::encrypt_to_base64(&self.ciphers, &parts, out);
         Ok(())
     }
 }
