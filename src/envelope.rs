@@ -82,14 +82,16 @@ fn parse_flat(body: &[u8]) -> Result<xml::Document<'_>, CryptoError> {
 /// Moves out the text of the only child called `name`: `None` when absent,
 /// an error when repeated.
 fn take<'a>(doc: &mut xml::Document<'a>, name: &str) -> Result<Option<Cow<'a, str>>, CryptoError> {
-    match doc.count(name) {
-        0 => Ok(None),
-        1 => Ok(doc
-            .children
-            .iter()
-            .position(|c| c.name == name)
-            .map(|i| doc.children.swap_remove(i).text)),
-        _ => Err(parse_error()),
+    let mut named = doc
+        .children
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.name == name)
+        .map(|(i, _)| i);
+    match (named.next(), named.next()) {
+        (None, _) => Ok(None),
+        (Some(i), None) => Ok(Some(doc.children.swap_remove(i).text)),
+        (Some(_), Some(_)) => Err(parse_error()),
     }
 }
 
@@ -482,9 +484,9 @@ impl MsgCrypt {
         out.push_str("<Encrypt><![CDATA[");
         let start = out.len();
         self.encrypt_into(reply_msg, receive_id, prefix, &mut out)?;
-        let signature = self.signature(timestamp, nonce, out.get(start..).unwrap_or_default());
+        let signature = self.signature_hex(timestamp, nonce, out.get(start..).unwrap_or_default());
         out.push_str("]]></Encrypt>");
-        push_reply_tail(&mut out, &signature, timestamp, nonce);
+        push_reply_tail(&mut out, signature.as_str(), timestamp, nonce);
         Ok(out)
     }
 }

@@ -70,6 +70,7 @@ pub use signature::{SIGNATURE_HEX_LEN, msg_signature, plain_signature, verify_pl
 
 #[cfg(feature = "test-util")]
 pub(crate) use random::nonce as random_nonce;
+pub(crate) use signature::SignatureHex;
 #[cfg(feature = "layer")]
 pub(crate) use signature::parse_hex as parse_signature_hex;
 
@@ -275,6 +276,16 @@ impl MsgCrypt {
     /// `msg_signature` of `encrypt` under this Token (see [`msg_signature`]).
     pub fn signature(&self, timestamp: &str, nonce: &str, encrypt: &str) -> String {
         msg_signature(&self.token, timestamp, nonce, encrypt)
+    }
+
+    /// [`signature`](Self::signature) on the stack.
+    pub(crate) fn signature_hex(
+        &self,
+        timestamp: &str,
+        nonce: &str,
+        encrypt: &str,
+    ) -> SignatureHex {
+        signature::msg_signature_hex(&self.token, timestamp, nonce, encrypt)
     }
 
     /// Checks `msg_signature`, then decrypts `encrypt` (the Encrypt text or

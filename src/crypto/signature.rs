@@ -20,15 +20,43 @@ fn sorted_sha1_digest(parts: &mut [&str]) -> [u8; 20] {
 }
 
 fn to_hex(digest: &[u8; 20]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    // A nibble is < 16, so the lookup always finds a lowercase digit.
-    let digit = |nibble: u8| char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'));
-    let mut out = String::with_capacity(SIGNATURE_HEX_LEN);
-    for &byte in digest {
-        out.push(digit(byte >> 4));
-        out.push(digit(byte & 0x0f));
+    SignatureHex::new(digest).as_str().to_owned()
+}
+
+/// A signature as 40 lowercase hex digits, on the stack (for the reply
+/// envelope, which copies it at once).
+pub(crate) struct SignatureHex([u8; SIGNATURE_HEX_LEN]);
+
+impl SignatureHex {
+    fn new(digest: &[u8; 20]) -> Self {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        // A nibble is < 16, so the lookup always finds a lowercase digit.
+        let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+        let mut out = [b'0'; SIGNATURE_HEX_LEN];
+        for (pair, &byte) in out.chunks_exact_mut(2).zip(digest) {
+            if let [high, low] = pair {
+                *high = digit(byte >> 4);
+                *low = digit(byte & 0x0f);
+            }
+        }
+        Self(out)
     }
-    out
+
+    /// The digits.
+    pub(crate) fn as_str(&self) -> &str {
+        // Always ASCII hex digits.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// [`msg_signature`] without the `String`.
+pub(crate) fn msg_signature_hex(
+    token: &str,
+    timestamp: &str,
+    nonce: &str,
+    encrypt: &str,
+) -> SignatureHex {
+    SignatureHex::new(&sorted_sha1_digest(&mut [token, timestamp, nonce, encrypt]))
 }
 
 /// Parses exactly 40 lowercase hex digits. Upper case is refused: WeCom
