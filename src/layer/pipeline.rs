@@ -76,13 +76,13 @@ fn check_echostr(echo: &str, max: usize) -> Result<(), RejectionKind> {
 /// GET URL verification of one endpoint. `Ok(None)`: no secret of this
 /// endpoint signed the request (try the next candidate).
 fn verify_url_with(endpoint: &Endpoint, query: &Query) -> Result<Option<String>, RejectionKind> {
-    let echostr = Query::require(&query.echostr, "echostr")?;
+    let echostr = Query::require(query.echostr(), "echostr")?;
     match endpoint.kind().scheme() {
         Scheme::WeCom => {
-            let signature = Query::require(&query.msg_signature, "msg_signature")?;
+            let signature = Query::require(query.msg_signature(), "msg_signature")?;
             for crypt in endpoint.secrets().iter().filter_map(|s| s.get.as_ref()) {
                 if crypt
-                    .verify_signature(signature, &query.timestamp, &query.nonce, echostr)
+                    .verify_signature(signature, query.timestamp(), query.nonce(), echostr)
                     .is_ok()
                 {
                     let plain = crypt
@@ -96,10 +96,15 @@ fn verify_url_with(endpoint: &Endpoint, query: &Query) -> Result<Option<String>,
             Ok(None)
         }
         Scheme::WeChat { .. } => {
-            let signature = Query::require(&query.signature, "signature")?;
+            let signature = Query::require(query.signature(), "signature")?;
             for secret in endpoint.secrets() {
-                if verify_plain_signature(signature, &secret.token, &query.timestamp, &query.nonce)
-                    .is_ok()
+                if verify_plain_signature(
+                    signature,
+                    &secret.token,
+                    query.timestamp(),
+                    query.nonce(),
+                )
+                .is_ok()
                 {
                     check_echostr(echostr, 128)?;
                     return Ok(Some(echostr.to_owned()));
@@ -120,7 +125,7 @@ pub(crate) fn verify_url<'a>(
     let query = query::parse_all(uri_query, signature_name(candidates, true))?;
     // The query first (SECURITY.md step 2: `echostr` is required on GET,
     // 400), then the window (step 3, 403).
-    Query::require(&query.echostr, "echostr")?;
+    Query::require(query.echostr(), "echostr")?;
     check_window(config, &query)?;
     let mut first_error = None;
     for endpoint in candidates.iter() {
@@ -156,16 +161,16 @@ fn signature_name(candidates: &Candidates, get: bool) -> &'static str {
 /// without it is refused, never read as plaintext.
 fn post_requirements(kind: CallbackKind, query: &Query) -> Result<(), RejectionKind> {
     match kind.scheme() {
-        Scheme::WeCom => Query::require(&query.msg_signature, "msg_signature").map(drop),
+        Scheme::WeCom => Query::require(query.msg_signature(), "msg_signature").map(drop),
         Scheme::WeChat { encrypted: false } => {
-            Query::require(&query.signature, "signature").map(drop)
+            Query::require(query.signature(), "signature").map(drop)
         }
         Scheme::WeChat { encrypted: true } => {
-            let encrypt_type = Query::require(&query.encrypt_type, "encrypt_type")?;
+            let encrypt_type = Query::require(query.encrypt_type(), "encrypt_type")?;
             if encrypt_type != "aes" {
                 return Err(RejectionKind::InvalidParameter("encrypt_type"));
             }
-            Query::require(&query.msg_signature, "msg_signature").map(drop)
+            Query::require(query.msg_signature(), "msg_signature").map(drop)
         }
     }
 }
@@ -228,11 +233,11 @@ fn open_with(
     body: &Bytes,
 ) -> Result<Option<Opened>, RejectionKind> {
     post_requirements(endpoint.kind(), query)?;
-    let (timestamp, nonce) = (query.timestamp.as_str(), query.nonce.as_str());
+    let (timestamp, nonce) = (query.timestamp(), query.nonce());
     if let Scheme::WeChat { encrypted: false } = endpoint.kind().scheme() {
         // Plaintext mode: the signature covers Token, timestamp and nonce
         // only (see `Endpoint::official_account_plain`).
-        let signature = Query::require(&query.signature, "signature")?;
+        let signature = Query::require(query.signature(), "signature")?;
         let Some(secret) = endpoint
             .secrets()
             .iter()
@@ -256,7 +261,7 @@ fn open_with(
         _ => Envelope::parse_as(body, endpoint.format()),
     }
     .map_err(|_| RejectionKind::MalformedEnvelope)?;
-    let signature = Query::require(&query.msg_signature, "msg_signature")?;
+    let signature = Query::require(query.msg_signature(), "msg_signature")?;
     let found = endpoint.secrets().iter().enumerate().find_map(|(i, s)| {
         let crypt = s.post.as_ref()?;
         crypt
@@ -479,7 +484,7 @@ impl PendingPost {
         let context = CallbackContext {
             kind: endpoint.kind(),
             timestamp: q.timestamp_secs,
-            nonce: q.nonce.clone(),
+            nonce: q.nonce().to_owned(),
             app: endpoint.shared_name(),
             receive_id: receive_id.clone(),
             agent_id,
