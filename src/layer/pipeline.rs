@@ -342,7 +342,7 @@ pub(crate) struct PendingPost {
     pub(crate) candidates: Candidates,
     pub(crate) query: Query,
     /// The request path as the layer saw it (for the log events).
-    pub(crate) path: String,
+    pub(crate) path: Arc<str>,
 }
 
 /// Why reading a body failed.
