@@ -473,13 +473,15 @@ impl PendingPost {
         // store. MsgId (with AgentID: ids are per app) or the robot's msgid
         // where present, else a digest of the decrypted message.
         let key = self.config.dedup.as_ref().map(|_| {
-            let msg_id = match &parsed {
-                Parsed::Message(m) => m
-                    .msg_id()
-                    .map(|id| format!("{}.{id}", m.agent_id().unwrap_or(0))),
-                Parsed::Bot(b) => b.msg_id().map(str::to_owned),
-            };
-            DedupKey::for_message(endpoint.name(), msg_id.as_deref(), &plain)
+            let app = endpoint.name();
+            match &parsed {
+                Parsed::Message(m) => match m.msg_id() {
+                    // `<app>:m:<AgentID>.<MsgId>`, written at once.
+                    Some(id) => DedupKey::agent_message(app, m.agent_id().unwrap_or(0), id),
+                    None => DedupKey::digest(app, &plain),
+                },
+                Parsed::Bot(b) => DedupKey::for_message(app, b.msg_id(), &plain),
+            }
         });
         let context = CallbackContext {
             kind: endpoint.kind(),
