@@ -124,7 +124,9 @@ pin_project! {
         Calling {
             #[pin]
             future: S::Future,
-            started: Instant,
+            // When the handler was called, if the `debug` events (the
+            // only ones with its latency) were wanted then.
+            started: Option<Instant>,
         },
         // The answer is known without the handler (a retry of the
         // in-memory store's message); it goes out on the first poll.
@@ -278,13 +280,13 @@ where
                         this.step.set(Step::Done);
                         return Poll::Pending;
                     };
-                    let started = Instant::now();
+                    let started = events::detailed().then(Instant::now);
                     let future = service.call(request);
                     this.step.set(Step::Calling { future, started });
                 }
                 StepProj::Calling { future, started } => {
                     let result = ready!(future.poll(cx));
-                    let latency = started.elapsed();
+                    let latency = started.map(|s| s.elapsed()).unwrap_or_default();
                     let Some(reply) = this.reply.as_ref() else {
                         this.step.set(Step::Done);
                         return Poll::Pending;
