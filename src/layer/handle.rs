@@ -38,13 +38,24 @@ pub(crate) struct ReplyContext {
     /// The reply's `FromUserName`: the message's `ToUserName` (corp id).
     pub(crate) from_user_name: String,
     /// The receive id to seal with: the one the message carried.
-    pub(crate) receive_id: String,
+    pub(crate) receive_id: SealFor,
     /// Which of the endpoint's secrets verified the request (0: current).
     pub(crate) secret: usize,
     pub(crate) config: Arc<Config>,
     pub(crate) endpoint: Arc<Endpoint>,
     /// The message's identifiers, for the log events.
     pub(crate) summary: Summary,
+}
+
+/// The receive id a reply is sealed with: the one the message carried,
+/// found among the configured ones where it is one of them (no copy).
+#[derive(Debug)]
+pub(crate) enum SealFor {
+    /// `MsgCrypt::receive_ids()[i]` of the crypt that opened the message.
+    Configured(usize),
+    /// One the crypt's predicate accepted (third-party data callbacks), or
+    /// the empty one of Official Account plaintext mode.
+    Other(String),
 }
 
 impl ReplyContext {
@@ -602,6 +613,10 @@ fn seal_plaintext<B>(
         .secret(context.secret)
         .and_then(|s| s.post.as_ref());
     let sealed = crypt.and_then(|crypt| {
+        let receive_id = match &context.receive_id {
+            SealFor::Configured(index) => crypt.receive_ids().get(*index)?,
+            SealFor::Other(receive_id) => receive_id,
+        };
         // One draw from the random source (one system call with `OsRandom`):
         // the 16-byte prefix, then 8 bytes for the nonce.
         let mut random = [0u8; 24];
@@ -614,7 +629,7 @@ fn seal_plaintext<B>(
             .seal_reply(
                 endpoint.format(),
                 plaintext.as_bytes(),
-                &context.receive_id,
+                receive_id,
                 *prefix,
                 timestamp,
                 nonce,

@@ -18,7 +18,7 @@ use http_body_util::{Full, LengthLimitError};
 use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::events::{self, Summary};
-use super::handle::ReplyContext;
+use super::handle::{ReplyContext, SealFor};
 use super::query::{self, Query};
 use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::{CallbackContext, Candidates, Config};
@@ -483,19 +483,26 @@ impl PendingPost {
                 Parsed::Bot(b) => DedupKey::for_message(app, b.msg_id(), &plain),
             }
         });
+        // The reply is sealed for the receive id the message carried: by
+        // its place among the opening crypt's configured ids, else a copy.
+        let seal_for = endpoint
+            .secret(secret)
+            .and_then(|s| s.post.as_ref())
+            .and_then(|crypt| crypt.receive_ids().iter().position(|id| *id == receive_id))
+            .map_or_else(|| SealFor::Other(receive_id.clone()), SealFor::Configured);
         let context = CallbackContext {
             kind: endpoint.kind(),
             timestamp: q.timestamp_secs,
             nonce: q.nonce().to_owned(),
             app: endpoint.shared_name(),
-            receive_id: receive_id.clone(),
+            receive_id,
             agent_id,
             previous_secret: secret > 0,
         };
         let reply = ReplyContext {
             to_user_name,
             from_user_name,
-            receive_id,
+            receive_id: seal_for,
             secret,
             config: self.config,
             endpoint,
