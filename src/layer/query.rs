@@ -5,8 +5,6 @@
 //! `+` stays `+` (echostr is standard base64; a form decoder that turns `+`
 //! into a space is the classic cause of -40001 on URL verification).
 
-use std::borrow::Cow;
-
 use percent_encoding::percent_decode_str;
 
 use super::rejection::RejectionKind;
@@ -108,13 +106,25 @@ fn decode(text: &mut String, raw: &str, name: &'static str) -> Result<Span, Reje
     })
 }
 
-/// A parameter name, percent-decoded (lossily: a name that is not UTF-8 is
-/// no name this module knows).
-fn decode_name(raw: &str) -> Cow<'_, str> {
-    if raw.contains('%') {
-        percent_decode_str(raw).decode_utf8_lossy()
-    } else {
-        Cow::Borrowed(raw)
+/// The parameters this module reads, in the order of [`parse_all`]'s slots.
+const NAMES: [&str; 6] = [
+    "msg_signature",
+    "timestamp",
+    "nonce",
+    "echostr",
+    "signature",
+    "encrypt_type",
+];
+
+/// Which of [`NAMES`] `raw` is once percent-decoded (lossily: a name that
+/// is not UTF-8 is no name this module knows). A name as sent, without
+/// `%`, is found without decoding.
+fn known_name(raw: &str) -> Option<usize> {
+    let find = |key: &str| NAMES.iter().position(|n| *n == key);
+    match find(raw) {
+        Some(index) => Some(index),
+        None if raw.contains('%') => find(&percent_decode_str(raw).decode_utf8_lossy()),
+        None => None,
     }
 }
 
@@ -137,22 +147,13 @@ pub(crate) fn parse_all(
     query: Option<&str>,
     signature_name: &'static str,
 ) -> Result<Query, RejectionKind> {
-    const NAMES: [&str; 6] = [
-        "msg_signature",
-        "timestamp",
-        "nonce",
-        "echostr",
-        "signature",
-        "encrypt_type",
-    ];
     let query = query.unwrap_or("");
     // Decoding never lengthens a value: one allocation holds them all.
     let mut text = String::with_capacity(query.len());
     let mut values: [Option<Span>; 6] = Default::default();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = decode_name(raw_key);
-        let Some(index) = NAMES.iter().position(|n| *n == key) else {
+        let Some(index) = known_name(raw_key) else {
             continue;
         };
         let (Some(name), Some(slot)) = (NAMES.get(index), values.get_mut(index)) else {
