@@ -646,6 +646,18 @@ fn seal_plaintext<B>(
     answer_with(parts, content_type, Bytes::from(envelope))
 }
 
+/// A `Content-Length` value. `HeaderValue::from(len)` writes into a 20-byte
+/// buffer and then shares it (two allocations); copying the digits makes
+/// one.
+pub(crate) fn content_length(len: usize) -> HeaderValue {
+    let Ok(n) = u64::try_from(len) else {
+        return HeaderValue::from(len);
+    };
+    let mut buf = [0; 20];
+    HeaderValue::from_bytes(decimal_digits(n, 1, &mut buf))
+        .unwrap_or_else(|_| HeaderValue::from(len))
+}
+
 /// A reply nonce from 8 random bytes: ten decimal digits, like the nonces
 /// WeCom sends (the big-endian number modulo 10¹⁰, zero-padded).
 fn nonce_digits<'a>(random: &[u8; 8], buf: &'a mut [u8; 20]) -> &'a str {
@@ -654,7 +666,12 @@ fn nonce_digits<'a>(random: &[u8; 8], buf: &'a mut [u8; 20]) -> &'a str {
 
 /// `n` in decimal with at least `width` digits (zero-padded), written to
 /// the end of `buf` without allocating.
-fn decimal(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
+fn decimal(n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
+    std::str::from_utf8(decimal_digits(n, width, buf)).unwrap_or_default()
+}
+
+/// [`decimal`] as bytes.
+fn decimal_digits(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &[u8] {
     let mut len = 0;
     for slot in buf.iter_mut().rev() {
         if n == 0 && len >= width.max(1) {
@@ -664,8 +681,7 @@ fn decimal(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
         n /= 10;
         len += 1;
     }
-    let digits = buf.get(buf.len() - len..).unwrap_or_default();
-    std::str::from_utf8(digits).unwrap_or_default()
+    buf.get(buf.len() - len..).unwrap_or_default()
 }
 
 fn failure<B>(kind: RejectionKind) -> Response<CallbackBody<B>> {
@@ -706,7 +722,7 @@ fn answer_with<B>(
     }
     parts
         .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        .insert(header::CONTENT_LENGTH, content_length(body.len()));
     Response::from_parts(parts, CallbackBody::buffered(body))
 }
 
@@ -730,6 +746,13 @@ mod tests {
             assert_eq!(decimal(n, 1, &mut buf), n.to_string());
             let mut buf = [0; 20];
             assert_eq!(decimal(n, 10, &mut buf), format!("{n:010}"));
+        }
+    }
+
+    #[test]
+    fn content_length_is_the_decimal_length() {
+        for len in [0, 1, 9, 10, 687, 65_536, usize::MAX] {
+            assert_eq!(content_length(len), HeaderValue::from(len));
         }
     }
 

@@ -6,19 +6,20 @@
 //! endpoint's [`CallbackKind`](crate::CallbackKind).
 //!
 //! Imports point one way: `service` → `future` → `handle`, and `service`
-//! and `future` use this module, which uses only `handle`'s reply context.
+//! and `future` use this module, which uses only `handle`'s reply context
+//! (and its `Content-Length` helper).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, header, request};
+use http::{Method, Request, Response, header, request};
 use http_body::Body;
 use http_body_util::{Full, LengthLimitError};
 
 use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::events::{self, Summary};
-use super::handle::{ReplyContext, SealFor};
+use super::handle::{ReplyContext, SealFor, content_length};
 use super::query::{self, Query};
 use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::{CallbackContext, Candidates, Config};
@@ -514,7 +515,7 @@ impl PendingPost {
         parts.headers.remove(header::TRANSFER_ENCODING);
         parts
             .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(plain.len()));
+            .insert(header::CONTENT_LENGTH, content_length(plain.len()));
         match parsed {
             Parsed::Message(message) => parts.extensions.insert(message).map(drop),
             Parsed::Bot(message) => parts.extensions.insert(message).map(drop),
