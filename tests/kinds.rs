@@ -21,6 +21,8 @@ use common::body_bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
+use wecom_callback::crypto::MsgCrypt;
+use wecom_callback::envelope::ReplyEnvelope;
 use wecom_callback::testing::{Opened, TestKit};
 use wecom_callback::{
     AuthorizedCorps, BotMessage, CallbackBody, CallbackContext, CallbackKind, CryptoErrorKind,
@@ -192,6 +194,24 @@ async fn wecom_suite_data_callback_checks_the_authorized_corps() {
         let data = Endpoint::wecom_suite_data(TOKEN, KEY, "wwprovider", authorized).unwrap();
         // GET: decrypted with the provider's own corp id.
         assert_verifies(&data).await;
+        // Each corp's reply is sealed for that corp (first and second of the
+        // list, or accepted by the predicate), never for another.
+        for corp in ["wwcorpA", "wwcorpB"] {
+            let message = TestKit::text_message(corp, "zhangsan", "hello");
+            let (response, _) = send(
+                layer(&data),
+                kit(&data).receive_id(corp).post(&message),
+                replying(Reply::text("hi")),
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let envelope = ReplyEnvelope::parse(response.body()).unwrap();
+            let sealed_for = MsgCrypt::new(TOKEN, KEY, corp)
+                .unwrap()
+                .decrypt_unsigned(&envelope.encrypt)
+                .unwrap();
+            assert_eq!(sealed_for.receive_id(), corp);
+        }
         let message = TestKit::text_message("wwcorpB", "zhangsan", "hello");
         let (response, seen) = send(
             layer(&data),

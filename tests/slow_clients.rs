@@ -218,6 +218,84 @@ async fn body_timeout_is_configurable() {
     assert_eq!(started.elapsed(), Duration::from_millis(1500));
 }
 
+/// The deadline runs from the request's arrival (the layer's `call`), not
+/// from when its future is first polled: a response future polled late
+/// gets no more time, and one polled after the deadline times out at once.
+#[tokio::test(start_paused = true)]
+async fn deadline_runs_from_arrival_not_first_poll() {
+    for (late, waited) in [
+        (Duration::from_secs(3), Duration::from_secs(5)),
+        (Duration::from_secs(7), Duration::from_secs(7)),
+    ] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut service = ServiceBuilder::new()
+            .layer(layer())
+            .service(counting(Arc::clone(&calls)));
+        let request = Request::post(format!("{PATH}?{}", signed_query()))
+            .body(Trickle::new("<", Then::Stall, Arc::default()))
+            .unwrap();
+        let started = tokio::time::Instant::now();
+        let future = tower::Service::call(&mut service, request);
+        tokio::time::advance(late).await;
+        let response = future.await.unwrap();
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(started.elapsed(), waited, "first polled after {late:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+}
+
+/// A body that is not there at the first poll (a client whose body comes
+/// a second after its headers), then complete.
+struct Late {
+    body: Option<Bytes>,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Body for Late {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(self.body.take().map(|body| Ok(Frame::data(body))))
+    }
+}
+
+/// A body timeout past the clock's range (tokio's far future): a body that
+/// takes its time is still read, and the request is served.
+#[tokio::test(start_paused = true)]
+async fn a_body_timeout_past_the_clock_range_still_reads_the_body() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let calls = Arc::clone(&calls);
+        service_fn(move |_req: Request<CallbackBody<Late>>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, Infallible>(Response::new(Full::<Bytes>::default())) }
+        })
+    };
+    let service = ServiceBuilder::new()
+        .layer(layer().body_timeout(Duration::MAX))
+        .service(handler);
+    let (parts, body) = kit()
+        .post(&TestKit::text_message(CORP, "zhangsan", "hello"))
+        .into_parts();
+    let body = Late {
+        body: Some(body_bytes(body).await),
+        sleep: Box::pin(tokio::time::sleep(Duration::from_secs(1))),
+    };
+    let response = service
+        .oneshot(Request::from_parts(parts, body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 /// A `ConcurrencyLimit(1)` inside the layer: a client stalled mid-body must
 /// not hold the one permit, so a valid request behind it is served at once.
 #[tokio::test(start_paused = true)]

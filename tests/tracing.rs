@@ -228,6 +228,7 @@ async fn rejections_and_acceptance_are_logged_without_secrets() {
     let line = &accepted_lines[0];
     assert!(line.starts_with("DEBUG"), "{line}");
     for field in [
+        "path=\"/wecom/callback\"",
         "app=\"sales\"",
         "kind=\"wecom_app\"",
         "msg_type=\"text\"",
@@ -322,4 +323,46 @@ async fn a_retry_is_logged_as_a_duplicate() {
     assert_eq!(lines.len(), 2, "{}", captured.text());
     assert!(lines[0].contains("latency_ms=") && !lines[0].contains("duplicate"));
     assert!(lines[1].contains("duplicate=\"replayed\""), "{}", lines[1]);
+}
+
+/// A `for_route` layer has no path of its own: its events name the path
+/// each request had as the layer saw it (here under `Router::nest`, on a
+/// route with a path parameter), before and after the message is accepted.
+#[tokio::test]
+async fn a_route_layer_logs_the_path_each_request_had() {
+    let (captured, _guard) = capture();
+    let kit = TestKit::for_route(&endpoint(KEY))
+        .path("/hooks/wecom/sales")
+        .at(NOW);
+    let inner = Router::new()
+        .route(
+            "/wecom/{app}",
+            post(|_m: Message| async { StatusCode::INTERNAL_SERVER_ERROR }),
+        )
+        .route_layer(
+            WeComCallbackLayer::for_route(endpoint(KEY)).clock(FixedClock::from_unix(NOW)),
+        );
+    let app: Router = Router::new().nest("/hooks", inner);
+    let message = TestKit::text_message(CORP, "zhangsan", CONTENT);
+    let response = app.clone().oneshot(kit.post(&message)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let mut forged = kit.post(&message);
+    *forged.uri_mut() = forged
+        .uri()
+        .to_string()
+        .replace("nonce=", "nonce=1")
+        .parse()
+        .unwrap();
+    let response = app.oneshot(forged).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let log = captured.text();
+    let accepted = captured.lines_with("callback accepted");
+    assert_eq!(accepted.len(), 1, "{log}");
+    assert!(accepted[0].contains("status=500"), "{}", accepted[0]);
+    let rejected = captured.lines_with("callback rejected");
+    assert_eq!(rejected.len(), 1, "{log}");
+    for line in [&accepted[0], &rejected[0]] {
+        assert!(line.contains("path=\"/wecom/sales\""), "{line}");
+    }
 }

@@ -67,7 +67,7 @@ impl DedupKey {
             push_hex(&mut key, &Sha256::digest(msg_id.as_bytes()));
         } else {
             key.push_str("m:");
-            push_escaped(&mut key, msg_id.as_bytes());
+            push_escaped(&mut key, msg_id);
         }
         Some(Self(key))
     }
@@ -95,6 +95,20 @@ impl DedupKey {
             .unwrap_or_else(|| Self::digest(app, plaintext))
     }
 
+    /// The key of the WeCom message with the numeric `MsgId` `msg_id` from
+    /// the application with `AgentID` `agent_id` (ids are per application),
+    /// received by the app named `app`: exactly
+    /// `msg_id(app, &format!("{agent_id}.{msg_id}"))` (the id is never
+    /// blank, never longer than [`MAX_MSG_ID_LEN`](Self::MAX_MSG_ID_LEN),
+    /// and digits and `.` are never escaped), written straight into the key.
+    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    pub(crate) fn agent_message(app: &str, agent_id: u64, msg_id: u64) -> Self {
+        let mut key = Self::prefix(app);
+        // Writing to a String cannot fail.
+        let _ = write!(key, "m:{agent_id}.{msg_id}");
+        Self(key)
+    }
+
     /// The key as text (ASCII only), for logs and as a shared store's key
     /// suffix.
     #[must_use]
@@ -117,7 +131,7 @@ impl DedupKey {
 
     fn prefix(app: &str) -> String {
         let mut key = String::with_capacity(app.len() + 3 + 64);
-        push_escaped(&mut key, app.as_bytes());
+        push_escaped(&mut key, app);
         key.push(':');
         key
     }
@@ -135,10 +149,21 @@ impl AsRef<str> for DedupKey {
     }
 }
 
-/// Appends `bytes`, keeping `[A-Za-z0-9._-]` and writing `%XX` for the rest.
-fn push_escaped(out: &mut String, bytes: &[u8]) {
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+/// Whether [`push_escaped`] keeps `b` as it is.
+fn kept(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
+/// Appends `text`, keeping `[A-Za-z0-9._-]` and writing `%XX` for every
+/// other byte.
+fn push_escaped(out: &mut String, text: &str) {
+    if text.bytes().all(kept) {
+        // The usual app name or id: nothing to escape.
+        out.push_str(text);
+        return;
+    }
+    for b in text.bytes() {
+        if kept(b) {
             out.push(char::from(b));
         } else {
             // Writing to a String cannot fail.
@@ -213,6 +238,20 @@ mod tests {
     }
 
     #[test]
+    fn agent_message_keys_are_the_msg_id_keys_of_agent_dot_id() {
+        for (app, agent, id) in [
+            ("app", 0, 1),
+            ("hr app", 1_000_002, 1_234_567_890_123_456),
+            ("应用:m:", u64::MAX, u64::MAX),
+        ] {
+            assert_eq!(
+                Some(DedupKey::agent_message(app, agent, id)),
+                DedupKey::msg_id(app, &format!("{agent}.{id}"))
+            );
+        }
+    }
+
+    #[test]
     fn display_is_the_key() {
         let key = DedupKey::msg_id("app", "1").unwrap();
         assert_eq!(key.to_string(), "app:m:1");
@@ -235,6 +274,16 @@ mod tests {
                 prop_assert_eq!(k1.as_str().matches(':').count(), 2);
                 prop_assert_eq!(k1 == k2, app1 == app2 && id1 == id2);
             }
+        }
+
+        /// The layer's key of a WeCom message is the `msg_id` key of
+        /// `<AgentID>.<MsgId>`, whatever the app name.
+        #[test]
+        fn agent_message_is_msg_id(app in ".{0,12}", agent in any::<u64>(), id in any::<u64>()) {
+            prop_assert_eq!(
+                Some(DedupKey::agent_message(&app, agent, id)),
+                DedupKey::msg_id(&app, &format!("{agent}.{id}"))
+            );
         }
 
         /// An id key never equals a digest key, whatever the id.

@@ -16,6 +16,7 @@
 //! expected), the reply. Message identifiers (`MsgType`, `Event`, `MsgId`)
 //! are logged; user names and contents are not.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
@@ -32,7 +33,7 @@ use crate::endpoint::{CallbackKind, Endpoint};
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) struct Summary {
     /// The request path as the layer saw it.
-    pub(crate) path: String,
+    pub(crate) path: Arc<str>,
     pub(crate) msg_type: String,
     pub(crate) event: Option<String>,
     pub(crate) info_type: Option<String>,
@@ -186,7 +187,7 @@ pub(crate) fn accepted(summary: &Summary, endpoint: &Endpoint, outcome: Outcome)
         ),
     };
     tracing::debug!(
-        path = summary.path,
+        path = &*summary.path,
         app = endpoint.name(),
         kind = endpoint.kind().name(),
         msg_type = summary.msg_type,
@@ -207,7 +208,7 @@ pub(crate) fn accepted(_summary: &Summary, _endpoint: &Endpoint, _outcome: Outco
 #[cfg(feature = "tracing")]
 pub(crate) fn acked_early(summary: &Summary, endpoint: &Endpoint, deadline: Duration) {
     tracing::debug!(
-        path = summary.path,
+        path = &*summary.path,
         app = endpoint.name(),
         deadline_ms = millis(deadline),
         "acknowledged before the handler finished; it keeps running"

@@ -38,13 +38,24 @@ pub(crate) struct ReplyContext {
     /// The reply's `FromUserName`: the message's `ToUserName` (corp id).
     pub(crate) from_user_name: String,
     /// The receive id to seal with: the one the message carried.
-    pub(crate) receive_id: String,
+    pub(crate) receive_id: SealFor,
     /// Which of the endpoint's secrets verified the request (0: current).
     pub(crate) secret: usize,
     pub(crate) config: Arc<Config>,
     pub(crate) endpoint: Arc<Endpoint>,
     /// The message's identifiers, for the log events.
     pub(crate) summary: Summary,
+}
+
+/// The receive id a reply is sealed with: the one the message carried,
+/// found among the configured ones where it is one of them (no copy).
+#[derive(Debug)]
+pub(crate) enum SealFor {
+    /// `MsgCrypt::receive_ids()[i]` of the crypt that opened the message.
+    Configured(usize),
+    /// One the crypt's predicate accepted (third-party data callbacks), or
+    /// the empty one of Official Account plaintext mode.
+    Other(String),
 }
 
 impl ReplyContext {
@@ -124,7 +135,9 @@ pin_project! {
         Calling {
             #[pin]
             future: S::Future,
-            started: Instant,
+            // When the handler was called, if the `debug` events (the
+            // only ones with its latency) were wanted then.
+            started: Option<Instant>,
         },
         // The answer is known without the handler (a retry of the
         // in-memory store's message); it goes out on the first poll.
@@ -278,13 +291,13 @@ where
                         this.step.set(Step::Done);
                         return Poll::Pending;
                     };
-                    let started = Instant::now();
+                    let started = events::detailed().then(Instant::now);
                     let future = service.call(request);
                     this.step.set(Step::Calling { future, started });
                 }
                 StepProj::Calling { future, started } => {
                     let result = ready!(future.poll(cx));
-                    let latency = started.elapsed();
+                    let latency = started.map(|s| s.elapsed()).unwrap_or_default();
                     let Some(reply) = this.reply.as_ref() else {
                         this.step.set(Step::Done);
                         return Poll::Pending;
@@ -600,6 +613,10 @@ fn seal_plaintext<B>(
         .secret(context.secret)
         .and_then(|s| s.post.as_ref());
     let sealed = crypt.and_then(|crypt| {
+        let receive_id = match &context.receive_id {
+            SealFor::Configured(index) => crypt.receive_ids().get(*index)?,
+            SealFor::Other(receive_id) => receive_id,
+        };
         // One draw from the random source (one system call with `OsRandom`):
         // the 16-byte prefix, then 8 bytes for the nonce.
         let mut random = [0u8; 24];
@@ -612,7 +629,7 @@ fn seal_plaintext<B>(
             .seal_reply(
                 endpoint.format(),
                 plaintext.as_bytes(),
-                &context.receive_id,
+                receive_id,
                 *prefix,
                 timestamp,
                 nonce,
@@ -629,6 +646,18 @@ fn seal_plaintext<B>(
     answer_with(parts, content_type, Bytes::from(envelope))
 }
 
+/// A `Content-Length` value. `HeaderValue::from(len)` writes into a 20-byte
+/// buffer and then shares it (two allocations); copying the digits makes
+/// one.
+pub(crate) fn content_length(len: usize) -> HeaderValue {
+    let Ok(n) = u64::try_from(len) else {
+        return HeaderValue::from(len);
+    };
+    let mut buf = [0; 20];
+    HeaderValue::from_bytes(decimal_digits(n, 1, &mut buf))
+        .unwrap_or_else(|_| HeaderValue::from(len))
+}
+
 /// A reply nonce from 8 random bytes: ten decimal digits, like the nonces
 /// WeCom sends (the big-endian number modulo 10¹⁰, zero-padded).
 fn nonce_digits<'a>(random: &[u8; 8], buf: &'a mut [u8; 20]) -> &'a str {
@@ -637,7 +666,12 @@ fn nonce_digits<'a>(random: &[u8; 8], buf: &'a mut [u8; 20]) -> &'a str {
 
 /// `n` in decimal with at least `width` digits (zero-padded), written to
 /// the end of `buf` without allocating.
-fn decimal(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
+fn decimal(n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
+    std::str::from_utf8(decimal_digits(n, width, buf)).unwrap_or_default()
+}
+
+/// [`decimal`] as bytes.
+fn decimal_digits(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &[u8] {
     let mut len = 0;
     for slot in buf.iter_mut().rev() {
         if n == 0 && len >= width.max(1) {
@@ -647,8 +681,7 @@ fn decimal(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
         n /= 10;
         len += 1;
     }
-    let digits = buf.get(buf.len() - len..).unwrap_or_default();
-    std::str::from_utf8(digits).unwrap_or_default()
+    buf.get(buf.len() - len..).unwrap_or_default()
 }
 
 fn failure<B>(kind: RejectionKind) -> Response<CallbackBody<B>> {
@@ -689,7 +722,7 @@ fn answer_with<B>(
     }
     parts
         .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        .insert(header::CONTENT_LENGTH, content_length(body.len()));
     Response::from_parts(parts, CallbackBody::buffered(body))
 }
 
@@ -713,6 +746,13 @@ mod tests {
             assert_eq!(decimal(n, 1, &mut buf), n.to_string());
             let mut buf = [0; 20];
             assert_eq!(decimal(n, 10, &mut buf), format!("{n:010}"));
+        }
+    }
+
+    #[test]
+    fn content_length_is_the_decimal_length() {
+        for len in [0, 1, 9, 10, 687, 65_536, usize::MAX] {
+            assert_eq!(content_length(len), HeaderValue::from(len));
         }
     }
 

@@ -150,8 +150,9 @@ pub enum StoreFailure {
 /// Which requests a set of endpoints answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
-    /// Requests whose path, as the layer sees it, is exactly this one.
-    Exact(String),
+    /// Requests whose path, as the layer sees it, is exactly this one
+    /// (shared with the log events of the requests it serves).
+    Exact(Arc<str>),
     /// Every request that reaches the layer
     /// ([`WeComCallbackLayer::for_route`]).
     Any,
@@ -196,14 +197,14 @@ impl Config {
         }
     }
 
-    /// The endpoints serving `path`: an exact route first, else the
-    /// any-path route, if there is one.
-    pub(crate) fn candidates(&self, path: &str) -> Option<&Candidates> {
+    /// The route serving `path` and its endpoints: an exact route first,
+    /// else the any-path route, if there is one.
+    pub(crate) fn route(&self, path: &str) -> Option<(&Route, &Candidates)> {
         self.routes
             .iter()
-            .find(|(route, _)| matches!(route, Route::Exact(p) if p == path))
+            .find(|(route, _)| matches!(route, Route::Exact(p) if **p == *path))
             .or_else(|| self.routes.iter().find(|(route, _)| *route == Route::Any))
-            .map(|(_, candidates)| candidates)
+            .map(|(route, candidates)| (route, candidates))
     }
 
     /// The exact paths served (empty for a [`WeComCallbackLayer::for_route`]
@@ -211,7 +212,7 @@ impl Config {
     #[cfg_attr(not(any(feature = "tracing", feature = "axum")), allow(dead_code))]
     pub(crate) fn paths(&self) -> impl Iterator<Item = &str> {
         self.routes.iter().filter_map(|(route, _)| match route {
-            Route::Exact(path) => Some(path.as_str()),
+            Route::Exact(path) => Some(&**path),
             Route::Any => None,
         })
     }
@@ -319,7 +320,7 @@ impl WeComCallbackLayer {
     pub fn new(path: &str, endpoint: Endpoint) -> Result<Self, ConfigError> {
         check_path(path)?;
         Ok(Self {
-            config: Arc::new(Config::new(Route::Exact(path.to_owned()), endpoint)),
+            config: Arc::new(Config::new(Route::Exact(Arc::from(path)), endpoint)),
         })
     }
 
@@ -394,11 +395,11 @@ impl WeComCallbackLayer {
         match config
             .routes
             .iter_mut()
-            .find(|(route, _)| matches!(route, Route::Exact(p) if p == path))
+            .find(|(route, _)| matches!(route, Route::Exact(p) if **p == *path))
         {
             Some((_, candidates)) => add_candidate(candidates, endpoint),
             None => config.routes.push((
-                Route::Exact(path.to_owned()),
+                Route::Exact(Arc::from(path)),
                 Arc::from([Arc::new(endpoint)]),
             )),
         }

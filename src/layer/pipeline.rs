@@ -6,19 +6,20 @@
 //! endpoint's [`CallbackKind`](crate::CallbackKind).
 //!
 //! Imports point one way: `service` → `future` → `handle`, and `service`
-//! and `future` use this module, which uses only `handle`'s reply context.
+//! and `future` use this module, which uses only `handle`'s reply context
+//! (and its `Content-Length` helper).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, header, request};
+use http::{Method, Request, Response, header, request};
 use http_body::Body;
 use http_body_util::{Full, LengthLimitError};
 
 use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::events::{self, Summary};
-use super::handle::ReplyContext;
+use super::handle::{ReplyContext, SealFor, content_length};
 use super::query::{self, Query};
 use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::{CallbackContext, Candidates, Config};
@@ -76,13 +77,13 @@ fn check_echostr(echo: &str, max: usize) -> Result<(), RejectionKind> {
 /// GET URL verification of one endpoint. `Ok(None)`: no secret of this
 /// endpoint signed the request (try the next candidate).
 fn verify_url_with(endpoint: &Endpoint, query: &Query) -> Result<Option<String>, RejectionKind> {
-    let echostr = Query::require(&query.echostr, "echostr")?;
+    let echostr = Query::require(query.echostr(), "echostr")?;
     match endpoint.kind().scheme() {
         Scheme::WeCom => {
-            let signature = Query::require(&query.msg_signature, "msg_signature")?;
+            let signature = Query::require(query.msg_signature(), "msg_signature")?;
             for crypt in endpoint.secrets().iter().filter_map(|s| s.get.as_ref()) {
                 if crypt
-                    .verify_signature(signature, &query.timestamp, &query.nonce, echostr)
+                    .verify_signature(signature, query.timestamp(), query.nonce(), echostr)
                     .is_ok()
                 {
                     let plain = crypt
@@ -96,10 +97,15 @@ fn verify_url_with(endpoint: &Endpoint, query: &Query) -> Result<Option<String>,
             Ok(None)
         }
         Scheme::WeChat { .. } => {
-            let signature = Query::require(&query.signature, "signature")?;
+            let signature = Query::require(query.signature(), "signature")?;
             for secret in endpoint.secrets() {
-                if verify_plain_signature(signature, &secret.token, &query.timestamp, &query.nonce)
-                    .is_ok()
+                if verify_plain_signature(
+                    signature,
+                    &secret.token,
+                    query.timestamp(),
+                    query.nonce(),
+                )
+                .is_ok()
                 {
                     check_echostr(echostr, 128)?;
                     return Ok(Some(echostr.to_owned()));
@@ -120,7 +126,7 @@ pub(crate) fn verify_url<'a>(
     let query = query::parse_all(uri_query, signature_name(candidates, true))?;
     // The query first (SECURITY.md step 2: `echostr` is required on GET,
     // 400), then the window (step 3, 403).
-    Query::require(&query.echostr, "echostr")?;
+    Query::require(query.echostr(), "echostr")?;
     check_window(config, &query)?;
     let mut first_error = None;
     for endpoint in candidates.iter() {
@@ -156,16 +162,16 @@ fn signature_name(candidates: &Candidates, get: bool) -> &'static str {
 /// without it is refused, never read as plaintext.
 fn post_requirements(kind: CallbackKind, query: &Query) -> Result<(), RejectionKind> {
     match kind.scheme() {
-        Scheme::WeCom => Query::require(&query.msg_signature, "msg_signature").map(drop),
+        Scheme::WeCom => Query::require(query.msg_signature(), "msg_signature").map(drop),
         Scheme::WeChat { encrypted: false } => {
-            Query::require(&query.signature, "signature").map(drop)
+            Query::require(query.signature(), "signature").map(drop)
         }
         Scheme::WeChat { encrypted: true } => {
-            let encrypt_type = Query::require(&query.encrypt_type, "encrypt_type")?;
+            let encrypt_type = Query::require(query.encrypt_type(), "encrypt_type")?;
             if encrypt_type != "aes" {
                 return Err(RejectionKind::InvalidParameter("encrypt_type"));
             }
-            Query::require(&query.msg_signature, "msg_signature").map(drop)
+            Query::require(query.msg_signature(), "msg_signature").map(drop)
         }
     }
 }
@@ -228,11 +234,11 @@ fn open_with(
     body: &Bytes,
 ) -> Result<Option<Opened>, RejectionKind> {
     post_requirements(endpoint.kind(), query)?;
-    let (timestamp, nonce) = (query.timestamp.as_str(), query.nonce.as_str());
+    let (timestamp, nonce) = (query.timestamp(), query.nonce());
     if let Scheme::WeChat { encrypted: false } = endpoint.kind().scheme() {
         // Plaintext mode: the signature covers Token, timestamp and nonce
         // only (see `Endpoint::official_account_plain`).
-        let signature = Query::require(&query.signature, "signature")?;
+        let signature = Query::require(query.signature(), "signature")?;
         let Some(secret) = endpoint
             .secrets()
             .iter()
@@ -256,7 +262,7 @@ fn open_with(
         _ => Envelope::parse_as(body, endpoint.format()),
     }
     .map_err(|_| RejectionKind::MalformedEnvelope)?;
-    let signature = Query::require(&query.msg_signature, "msg_signature")?;
+    let signature = Query::require(query.msg_signature(), "msg_signature")?;
     let found = endpoint.secrets().iter().enumerate().find_map(|(i, s)| {
         let crypt = s.post.as_ref()?;
         crypt
@@ -337,7 +343,7 @@ pub(crate) struct PendingPost {
     pub(crate) candidates: Candidates,
     pub(crate) query: Query,
     /// The request path as the layer saw it (for the log events).
-    pub(crate) path: String,
+    pub(crate) path: Arc<str>,
 }
 
 /// Why reading a body failed.
@@ -468,27 +474,36 @@ impl PendingPost {
         // store. MsgId (with AgentID: ids are per app) or the robot's msgid
         // where present, else a digest of the decrypted message.
         let key = self.config.dedup.as_ref().map(|_| {
-            let msg_id = match &parsed {
-                Parsed::Message(m) => m
-                    .msg_id()
-                    .map(|id| format!("{}.{id}", m.agent_id().unwrap_or(0))),
-                Parsed::Bot(b) => b.msg_id().map(str::to_owned),
-            };
-            DedupKey::for_message(endpoint.name(), msg_id.as_deref(), &plain)
+            let app = endpoint.name();
+            match &parsed {
+                Parsed::Message(m) => match m.msg_id() {
+                    // `<app>:m:<AgentID>.<MsgId>`, written at once.
+                    Some(id) => DedupKey::agent_message(app, m.agent_id().unwrap_or(0), id),
+                    None => DedupKey::digest(app, &plain),
+                },
+                Parsed::Bot(b) => DedupKey::for_message(app, b.msg_id(), &plain),
+            }
         });
+        // The reply is sealed for the receive id the message carried: by
+        // its place among the opening crypt's configured ids, else a copy.
+        let seal_for = endpoint
+            .secret(secret)
+            .and_then(|s| s.post.as_ref())
+            .and_then(|crypt| crypt.receive_ids().iter().position(|id| *id == receive_id))
+            .map_or_else(|| SealFor::Other(receive_id.clone()), SealFor::Configured);
         let context = CallbackContext {
             kind: endpoint.kind(),
             timestamp: q.timestamp_secs,
-            nonce: q.nonce.clone(),
+            nonce: q.nonce().to_owned(),
             app: endpoint.shared_name(),
-            receive_id: receive_id.clone(),
+            receive_id,
             agent_id,
             previous_secret: secret > 0,
         };
         let reply = ReplyContext {
             to_user_name,
             from_user_name,
-            receive_id,
+            receive_id: seal_for,
             secret,
             config: self.config,
             endpoint,
@@ -500,7 +515,7 @@ impl PendingPost {
         parts.headers.remove(header::TRANSFER_ENCODING);
         parts
             .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(plain.len()));
+            .insert(header::CONTENT_LENGTH, content_length(plain.len()));
         match parsed {
             Parsed::Message(message) => parts.extensions.insert(message).map(drop),
             Parsed::Bot(message) => parts.extensions.insert(message).map(drop),

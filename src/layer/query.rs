@@ -5,8 +5,6 @@
 //! `+` stays `+` (echostr is standard base64; a form decoder that turns `+`
 //! into a space is the classic cause of -40001 on URL verification).
 
-use std::borrow::Cow;
-
 use percent_encoding::percent_decode_str;
 
 use super::rejection::RejectionKind;
@@ -17,54 +15,116 @@ pub(crate) const MAX_NONCE_LEN: usize = 128;
 /// Longest `echostr` accepted (after percent-decoding), in bytes.
 pub(crate) const MAX_ECHOSTR_LEN: usize = 512;
 
+/// Where one decoded value sits in [`Query::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
 /// The validated parameters. Which ones a request must carry depends on the
 /// endpoint's kind; see [`Query::require`].
+///
+/// The decoded values sit back to back in one string (one allocation per
+/// request, however many parameters), each found by its [`Span`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Query {
-    /// `msg_signature` (WeCom; WeChat compatible and safe mode), 40
-    /// lowercase hex digits when present.
-    pub(crate) msg_signature: Option<String>,
-    /// `signature` (WeChat plaintext signature), 40 lowercase hex digits
-    /// when present.
-    pub(crate) signature: Option<String>,
-    pub(crate) timestamp: String,
+    /// The decoded values of the known parameters, back to back.
+    text: String,
+    msg_signature: Option<Span>,
+    signature: Option<Span>,
+    timestamp: Span,
     pub(crate) timestamp_secs: u64,
-    pub(crate) nonce: String,
-    pub(crate) echostr: Option<String>,
-    /// `encrypt_type` (WeChat: `aes` in compatible and safe mode).
-    pub(crate) encrypt_type: Option<String>,
+    nonce: Span,
+    echostr: Option<Span>,
+    encrypt_type: Option<Span>,
 }
 
 impl Query {
     /// The value of a parameter the endpoint's kind requires.
     pub(crate) fn require<'a>(
-        value: &'a Option<String>,
+        value: Option<&'a str>,
         name: &'static str,
     ) -> Result<&'a str, RejectionKind> {
-        value
-            .as_deref()
-            .ok_or(RejectionKind::MissingParameter(name))
+        value.ok_or(RejectionKind::MissingParameter(name))
+    }
+
+    fn value(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or_default()
+    }
+
+    fn optional(&self, span: Option<Span>) -> Option<&str> {
+        span.map(|span| self.value(span))
+    }
+
+    /// `msg_signature` (WeCom; WeChat compatible and safe mode), 40
+    /// lowercase hex digits when present.
+    pub(crate) fn msg_signature(&self) -> Option<&str> {
+        self.optional(self.msg_signature)
+    }
+
+    /// `signature` (WeChat plaintext signature), 40 lowercase hex digits
+    /// when present.
+    pub(crate) fn signature(&self) -> Option<&str> {
+        self.optional(self.signature)
+    }
+
+    /// `timestamp`, as received (`timestamp_secs` is its value).
+    pub(crate) fn timestamp(&self) -> &str {
+        self.value(self.timestamp)
+    }
+
+    pub(crate) fn nonce(&self) -> &str {
+        self.value(self.nonce)
+    }
+
+    pub(crate) fn echostr(&self) -> Option<&str> {
+        self.optional(self.echostr)
+    }
+
+    /// `encrypt_type` (WeChat: `aes` in compatible and safe mode).
+    pub(crate) fn encrypt_type(&self) -> Option<&str> {
+        self.optional(self.encrypt_type)
     }
 }
 
-fn decode(raw: &str, name: &'static str) -> Result<String, RejectionKind> {
+/// Appends `raw`, percent-decoded, to `text`; where it went.
+fn decode(text: &mut String, raw: &str, name: &'static str) -> Result<Span, RejectionKind> {
+    let start = text.len();
     if !raw.contains('%') {
         // Nothing to decode (the usual case: digits, hex, base64 with `+`).
-        return Ok(raw.to_owned());
+        text.push_str(raw);
+    } else {
+        let decoded = percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| RejectionKind::InvalidParameter(name))?;
+        text.push_str(&decoded);
     }
-    percent_decode_str(raw)
-        .decode_utf8()
-        .map(Cow::into_owned)
-        .map_err(|_| RejectionKind::InvalidParameter(name))
+    Ok(Span {
+        start,
+        end: text.len(),
+    })
 }
 
-/// A parameter name, percent-decoded (lossily: a name that is not UTF-8 is
-/// no name this module knows).
-fn decode_name(raw: &str) -> Cow<'_, str> {
-    if raw.contains('%') {
-        percent_decode_str(raw).decode_utf8_lossy()
-    } else {
-        Cow::Borrowed(raw)
+/// The parameters this module reads, in the order of [`parse_all`]'s slots.
+const NAMES: [&str; 6] = [
+    "msg_signature",
+    "timestamp",
+    "nonce",
+    "echostr",
+    "signature",
+    "encrypt_type",
+];
+
+/// Which of [`NAMES`] `raw` is once percent-decoded (lossily: a name that
+/// is not UTF-8 is no name this module knows). A name as sent, without
+/// `%`, is found without decoding.
+fn known_name(raw: &str) -> Option<usize> {
+    let find = |key: &str| NAMES.iter().position(|n| *n == key);
+    match find(raw) {
+        Some(index) => Some(index),
+        None if raw.contains('%') => find(&percent_decode_str(raw).decode_utf8_lossy()),
+        None => None,
     }
 }
 
@@ -87,19 +147,13 @@ pub(crate) fn parse_all(
     query: Option<&str>,
     signature_name: &'static str,
 ) -> Result<Query, RejectionKind> {
-    const NAMES: [&str; 6] = [
-        "msg_signature",
-        "timestamp",
-        "nonce",
-        "echostr",
-        "signature",
-        "encrypt_type",
-    ];
-    let mut values: [Option<String>; 6] = Default::default();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    let query = query.unwrap_or("");
+    // Decoding never lengthens a value: one allocation holds them all.
+    let mut text = String::with_capacity(query.len());
+    let mut values: [Option<Span>; 6] = Default::default();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = decode_name(raw_key);
-        let Some(index) = NAMES.iter().position(|n| *n == key) else {
+        let Some(index) = known_name(raw_key) else {
             continue;
         };
         let (Some(name), Some(slot)) = (NAMES.get(index), values.get_mut(index)) else {
@@ -108,7 +162,7 @@ pub(crate) fn parse_all(
         if slot.is_some() {
             return Err(RejectionKind::DuplicateParameter(name));
         }
-        *slot = Some(decode(raw_value, name)?);
+        *slot = Some(decode(&mut text, raw_value, name)?);
     }
     let [
         msg_signature,
@@ -118,44 +172,47 @@ pub(crate) fn parse_all(
         signature,
         encrypt_type,
     ] = values;
+    let mut query = Query {
+        text,
+        msg_signature,
+        signature,
+        timestamp: Span::default(),
+        timestamp_secs: 0,
+        nonce: Span::default(),
+        echostr,
+        encrypt_type,
+    };
     let signed = match signature_name {
-        "signature" => &signature,
-        _ => &msg_signature,
+        "signature" => query.signature(),
+        _ => query.msg_signature(),
     };
     Query::require(signed, signature_name)?;
-    for (value, name) in [(&msg_signature, "msg_signature"), (&signature, "signature")] {
-        if value
-            .as_deref()
-            .is_some_and(|v| parse_signature_hex(v).is_none())
-        {
+    for (value, name) in [
+        (query.msg_signature(), "msg_signature"),
+        (query.signature(), "signature"),
+    ] {
+        if value.is_some_and(|v| parse_signature_hex(v).is_none()) {
             return Err(RejectionKind::InvalidParameter(name));
         }
     }
-    let timestamp = timestamp.ok_or(RejectionKind::MissingParameter("timestamp"))?;
-    let nonce = nonce.ok_or(RejectionKind::MissingParameter("nonce"))?;
-    let timestamp_secs =
-        parse_timestamp(&timestamp).ok_or(RejectionKind::InvalidParameter("timestamp"))?;
+    query.timestamp = timestamp.ok_or(RejectionKind::MissingParameter("timestamp"))?;
+    query.nonce = nonce.ok_or(RejectionKind::MissingParameter("nonce"))?;
+    query.timestamp_secs =
+        parse_timestamp(query.timestamp()).ok_or(RejectionKind::InvalidParameter("timestamp"))?;
+    let nonce = query.nonce();
     if nonce.is_empty()
         || nonce.len() > MAX_NONCE_LEN
         || !nonce.bytes().all(|b| b.is_ascii_graphic())
     {
         return Err(RejectionKind::InvalidParameter("nonce"));
     }
-    if echostr
-        .as_deref()
+    if query
+        .echostr()
         .is_some_and(|e| e.is_empty() || e.len() > MAX_ECHOSTR_LEN)
     {
         return Err(RejectionKind::InvalidParameter("echostr"));
     }
-    Ok(Query {
-        msg_signature,
-        signature,
-        timestamp,
-        timestamp_secs,
-        nonce,
-        echostr,
-        encrypt_type,
-    })
+    Ok(query)
 }
 
 /// The WeCom reading of a query: `msg_signature` required, and `echostr`
@@ -164,7 +221,7 @@ pub(crate) fn parse_all(
 fn parse(query: Option<&str>, with_echostr: bool) -> Result<Query, RejectionKind> {
     let mut q = parse_all(query, "msg_signature")?;
     if with_echostr {
-        Query::require(&q.echostr, "echostr")?;
+        Query::require(q.echostr(), "echostr")?;
     } else {
         q.echostr = None;
     }
@@ -190,9 +247,29 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(q.echostr.as_deref(), Some("a+b/==+c%2B"));
+        assert_eq!(q.echostr(), Some("a+b/==+c%2B"));
         assert_eq!(q.timestamp_secs, 1_409_659_589);
-        assert_eq!(q.nonce, "263014780");
+        assert_eq!(q.nonce(), "263014780");
+    }
+
+    #[test]
+    fn each_value_is_its_own_whatever_the_order() {
+        let q = parse_all(
+            Some(&format!(
+                "encrypt_type=a%65s&openid=o%41&nonce=n%2B1&signature={SIG}&timestamp=1409659589\
+                 &echostr=e%3D&msg_signature={SIG}"
+            )),
+            "msg_signature",
+        )
+        .unwrap();
+        assert_eq!(q.encrypt_type(), Some("aes"));
+        assert_eq!(q.nonce(), "n+1");
+        assert_eq!(q.signature(), Some(SIG));
+        assert_eq!(q.timestamp(), "1409659589");
+        assert_eq!(q.echostr(), Some("e="));
+        assert_eq!(q.msg_signature(), Some(SIG));
+        let q = post(&format!("nonce=7&timestamp=12&msg_signature={SIG}")).unwrap();
+        assert_eq!((q.nonce(), q.timestamp(), q.signature()), ("7", "12", None));
     }
 
     #[test]
@@ -201,8 +278,8 @@ mod tests {
             "msg%5Fsignature={SIG}&timestamp=1&%6Eonce=7&%FF=x"
         ))
         .unwrap();
-        assert_eq!(q.msg_signature.as_deref(), Some(SIG));
-        assert_eq!(q.nonce, "7");
+        assert_eq!(q.msg_signature(), Some(SIG));
+        assert_eq!(q.nonce(), "7");
         assert_eq!(
             post(&format!(
                 "msg_signature={SIG}&timestamp=1&nonce=7&%6Eonce=8"

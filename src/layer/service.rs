@@ -17,10 +17,10 @@ use tower_service::Service;
 
 use super::body::CallbackBody;
 use super::events;
-use super::future::ResponseFuture;
+use super::future::{Deadline, ResponseFuture};
 use super::pipeline::{PendingPost, precheck, refuse, verify_url};
 use super::rejection::{Refusal, RejectionKind, plain_text};
-use super::{Config, PassedThrough};
+use super::{Config, PassedThrough, Route};
 
 /// The service made by [`WeComCallbackLayer`](crate::WeComCallbackLayer).
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let Some(candidates) = self.config.candidates(req.uri().path()).cloned() else {
+        let Some((route, candidates)) = self.config.route(req.uri().path()) else {
             events::passed_through(req.method(), req.uri().path(), &self.config);
             // For the extractors' diagnostic (axum only).
             if cfg!(feature = "axum") {
@@ -77,6 +77,7 @@ where
             }
             return ResponseFuture::pass(self.inner.clone(), req.map(CallbackBody::original));
         };
+        let candidates = Arc::clone(candidates);
         let refused = |refusal: Refusal, req: &Request<ReqBody>| {
             ResponseFuture::answer(refuse(refusal, req.method(), req.uri().path(), &candidates))
         };
@@ -91,7 +92,12 @@ where
             Method::POST => match precheck(&self.config, &candidates, &req) {
                 Err(refusal) => refused(refusal, &req),
                 Ok(query) => {
-                    let path = req.uri().path().to_owned();
+                    // The path as the layer saw it, for the log events: the
+                    // configured one it equals, or a copy on an any-path route.
+                    let path = match route {
+                        Route::Exact(path) => Arc::clone(path),
+                        Route::Any => Arc::from(req.uri().path()),
+                    };
                     let (parts, body) = req.into_parts();
                     let pending = PendingPost {
                         config: Arc::clone(&self.config),
@@ -105,7 +111,7 @@ where
                     let limited = Limited::new(body, self.config.body_limit);
                     ResponseFuture::read(
                         limited.collect(),
-                        tokio::time::sleep(self.config.body_timeout),
+                        Deadline::after(self.config.body_timeout),
                         self.inner.clone(),
                         parts,
                         pending,
