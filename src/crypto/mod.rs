@@ -125,6 +125,11 @@ impl Decrypted {
     pub fn receive_id(&self) -> &str {
         &self.receive_id
     }
+
+    /// Takes both: `(msg, receive_id)`, without copying either.
+    pub fn into_parts(self) -> (String, String) {
+        (self.msg, self.receive_id)
+    }
 }
 
 impl fmt::Debug for Decrypted {

@@ -276,9 +276,9 @@ fn open_with(
     let decrypted = crypt
         .decrypt_unsigned(envelope.encrypt())
         .map_err(|e| crypto(e.kind()))?;
-    let receive_id = decrypted.receive_id().to_owned();
+    let (plain, receive_id) = decrypted.into_parts();
     Ok(Some(Opened {
-        plain: decrypted.into_msg(),
+        plain,
         receive_id,
         secret,
     }))
