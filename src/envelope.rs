@@ -70,9 +70,13 @@ fn is_base64_text(s: &str) -> bool {
 /// Parses a flat `<xml>` document whose children are all plain text
 /// without entity or character references (WeCom writes CDATA or bare
 /// ASCII; a reference in an envelope is a sign of tampering).
+///
+/// `Encrypt` is checked by [`take_base64`], whose alphabet holds no
+/// character XML cannot carry, so the reader need not check it as well
+/// (see `xml::parse_trusting`).
 fn parse_flat(body: &[u8]) -> Result<xml::Document<'_>, CryptoError> {
     let text = std::str::from_utf8(body).map_err(|_| parse_error())?;
-    let doc = xml::parse(text).map_err(|_| parse_error())?;
+    let doc = xml::parse_trusting(text, "Encrypt").map_err(|_| parse_error())?;
     if doc.root != "xml" || doc.children.iter().any(|c| c.nested || c.has_ref) {
         return Err(parse_error());
     }
@@ -675,6 +679,86 @@ mod tests {
                 let mut text = good.clone();
                 text.replace_range(at..=at, &bad.to_string());
                 assert!(!is_base64_text(&text), "{bad:?} at {at}");
+            }
+        }
+    }
+
+    /// The reading before `xml::parse_trusting`: every character checked
+    /// by the XML reader, then the same field rules.
+    fn parse_checking_all(body: &[u8]) -> Result<Envelope<'_>, CryptoErrorKind> {
+        let text = std::str::from_utf8(body).map_err(|_| CryptoErrorKind::ParseXml)?;
+        let mut doc = xml::parse(text).map_err(|_| CryptoErrorKind::ParseXml)?;
+        if doc.root != "xml" || doc.children.iter().any(|c| c.nested || c.has_ref) {
+            return Err(CryptoErrorKind::ParseXml);
+        }
+        Ok(Envelope {
+            encrypt: take_base64(&mut doc, "Encrypt").map_err(|e| e.kind())?,
+            to_user_name: take(&mut doc, "ToUserName").map_err(|e| e.kind())?,
+            agent_id: take(&mut doc, "AgentID").map_err(|e| e.kind())?,
+        })
+    }
+
+    const PIECES: &[&str] = &[
+        "<xml>",
+        "</xml>",
+        "<Encrypt>",
+        "</Encrypt>",
+        "<ToUserName>",
+        "</ToUserName>",
+        "<AgentID>",
+        "</AgentID>",
+        "<![CDATA[",
+        "]]>",
+        "aGVsbG8+/w==",
+        "ww1",
+        "218",
+        "&amp;",
+        "<",
+        ">",
+        " ",
+        "\n",
+        "\r",
+        "\r\n",
+        "\t",
+        "\u{1}",
+        "\u{b}",
+        "\u{fffe}",
+        "\u{ffff}",
+        "\u{efbf}",
+        "中",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Skipping the character check of `Encrypt` (whose base64 check
+        /// refuses what it would have refused) changes no outcome.
+        #[test]
+        fn trusting_encrypt_to_the_base64_check_changes_nothing(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..24),
+            shaped in proptest::collection::vec(
+                (
+                    proptest::sample::select(&["Encrypt", "ToUserName", "AgentID"][..]),
+                    proptest::collection::vec(proptest::sample::select(PIECES), 0..4),
+                    proptest::bool::ANY,
+                ),
+                0..5,
+            ),
+        ) {
+            let soup = pieces.concat();
+            let mut vendor = String::from("<xml>");
+            for (name, text, cdata) in &shaped {
+                let text = text.concat();
+                if *cdata {
+                    vendor.push_str(&format!("<{name}><![CDATA[{text}]]></{name}>"));
+                } else {
+                    vendor.push_str(&format!("<{name}>{text}</{name}>"));
+                }
+            }
+            vendor.push_str("</xml>");
+            for body in [soup, vendor] {
+                let fast = Envelope::parse(body.as_bytes()).map_err(|e| e.kind());
+                proptest::prop_assert_eq!(fast, parse_checking_all(body.as_bytes()), "{:?}", body);
             }
         }
     }
