@@ -90,7 +90,7 @@ fn take<'a>(doc: &mut xml::Document<'a>, name: &str) -> Result<Option<Cow<'a, st
         .children
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.name == name)
+        .filter(|(_, c)| xml::same_name(&c.name, name))
         .map(|(i, _)| i);
     match (named.next(), named.next()) {
         (None, _) => Ok(None),

@@ -24,7 +24,9 @@ impl<'a> Fields<'a> {
 
     fn named(&self, name: &'a str) -> impl Iterator<Item = &'a Child<'a>> + 'a {
         let children = self.children;
-        children.iter().filter(move |c| c.name == name)
+        children
+            .iter()
+            .filter(move |c| xml::same_name(&c.name, name))
     }
 
     /// The single element called `name`, if any, whatever it holds.
