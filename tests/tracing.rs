@@ -366,3 +366,44 @@ async fn a_route_layer_logs_the_path_each_request_had() {
         assert!(line.contains("path=\"/wecom/sales\""), "{line}");
     }
 }
+
+#[tokio::test]
+async fn a_bad_plaintext_signature_is_named_as_signature_not_msg_signature() {
+    let (captured, _guard) = capture();
+    let appid = "wx5823bf96d3bd56c7";
+    let official = Endpoint::official_account_plain(TOKEN, appid)
+        .unwrap()
+        .named("oa");
+    let layer = WeComCallbackLayer::new(PATH, official.clone())
+        .unwrap()
+        .clock(FixedClock::from_unix(NOW));
+    let app = Router::new()
+        .route(PATH, post(|| async { Reply::ack() }))
+        .layer(layer);
+    let kit = TestKit::new(PATH, &official).at(NOW);
+    let uri = kit.verify_url("plainecho42").uri().to_string();
+    assert!(uri.contains("signature=") && !uri.contains("msg_signature="));
+    let forged = uri.replace("nonce=", "nonce=7");
+    for method in [Method::GET, Method::POST] {
+        let request = Request::builder()
+            .method(method)
+            .uri(&forged)
+            .body(Full::new(Bytes::from_static(
+                b"<xml><ToUserName><![CDATA[x]]></ToUserName></xml>",
+            )))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    let log = captured.text();
+    let lines = captured.lines_with("callback rejected");
+    assert_eq!(lines.len(), 2, "{log}");
+    for line in &lines {
+        assert!(
+            line.contains("reason=signature does not match (-40001)")
+                && line.contains("code=-40001")
+                && !line.contains("msg_signature"),
+            "{line}"
+        );
+    }
+}
