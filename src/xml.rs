@@ -356,7 +356,10 @@ fn read(input: &str, keep_nested: bool) -> Result<Document<'_>, XmlError> {
 /// document the general
 /// reader returns the same children: CDATA verbatim, plain text trimmed of
 /// XML whitespace, nothing nested, no references. `input` must already
-/// have passed [`check_chars`].
+/// have passed [`check_chars`], or (as [`parse_trusting`] does) the
+/// children's texts must be checked afterwards: outside them the scan
+/// admits only ASCII name bytes, markup and XML whitespace, where a carriage
+/// return reads as whitespace in both readers.
 fn read_canonical(input: &str) -> Option<Document<'_>> {
     let mut rest = trim_xml_space(input)
         .strip_prefix("<xml>")?
