@@ -603,11 +603,13 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
         // The last, shorter chunk is tested the same way, padded with
         // spaces.
         if brackets == 0 && i >= slow_until {
-            let quiet = |chunk: &[u8; CDATA_CHUNK]| {
-                chunk.iter().fold(true, |quiet, &c| {
-                    quiet & (c != b']') & (c >= 0x20) & (c != 0xEF)
-                })
+            // Tab, LF and CR are kept as they are, so they leave a chunk
+            // quiet (text with line breaks stays on this path).
+            let act_on = |c: u8| {
+                (c == b']') | (c == 0xEF) | ((c < 0x20) & !matches!(c, b'\t' | b'\n' | b'\r'))
             };
+            let quiet =
+                |chunk: &[u8; CDATA_CHUNK]| !chunk.iter().fold(false, |f, &c| f | act_on(c));
             let rest = bytes.get(i..).unwrap_or_default();
             let (calm, step) = match rest.first_chunk::<CDATA_CHUNK>() {
                 Some(chunk) => (quiet(chunk), CDATA_CHUNK),
