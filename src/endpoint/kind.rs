@@ -64,6 +64,20 @@ pub(crate) enum Scheme {
     WeChat { encrypted: bool },
 }
 
+impl Scheme {
+    /// The query parameter that carries the signature: `signature` for
+    /// WeChat's URL verification (`get`) and every request in its plaintext
+    /// mode, `msg_signature` otherwise (WeCom doc 接收消息与事件 概述; WeChat
+    /// doc 消息推送, 消息加解密说明).
+    pub(crate) fn signature_parameter(self, get: bool) -> &'static str {
+        match self {
+            Self::WeChat { encrypted: false } => "signature",
+            Self::WeChat { encrypted: true } if get => "signature",
+            _ => "msg_signature",
+        }
+    }
+}
+
 /// What a kind accepts as a passive reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyFormat {

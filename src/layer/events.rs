@@ -25,7 +25,7 @@ use http::Method;
 use super::rejection::Rejection;
 use super::rejection::{Refusal, RejectionKind};
 use crate::crypto::CryptoErrorKind;
-use crate::endpoint::{CallbackKind, Endpoint, Scheme};
+use crate::endpoint::{CallbackKind, Endpoint};
 
 /// What the accepted-callback event says about a message: its identifiers,
 /// never its content.
@@ -134,27 +134,18 @@ fn receive_id_hint(endpoint: Option<&Endpoint>) -> &'static str {
     }
 }
 
-/// Whether the request carried its signature as `signature` rather than
-/// `msg_signature`: WeChat's URL verification, and every request in its
-/// plaintext mode (WeChat doc 消息推送; the Token, timestamp and nonce only).
-/// Unknown when no endpoint was found (several on one path): `false`.
-#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-fn plain_signature(method: &Method, endpoint: Option<&Endpoint>) -> bool {
-    endpoint.is_some_and(|e| match e.kind().scheme() {
-        Scheme::WeChat { encrypted: false } => true,
-        Scheme::WeChat { encrypted: true } => method == Method::GET,
-        Scheme::WeCom => false,
-    })
-}
-
 #[cfg(feature = "tracing")]
 pub(crate) fn rejected(method: &Method, path: &str, refusal: &Refusal) {
     let endpoint = refusal.endpoint.as_deref();
     let rejection = Rejection::new(refusal.kind);
     // The reason names the parameter the request carried.
+    // Unknown when no endpoint was found (several on one path): then
+    // `msg_signature`, as in the rejection's own text.
     let bad_plain_signature = refusal.kind
         == RejectionKind::Crypto(CryptoErrorKind::ValidateSignature)
-        && plain_signature(method, endpoint);
+        && endpoint.is_some_and(|e| {
+            e.kind().scheme().signature_parameter(method == Method::GET) == "signature"
+        });
     let reason: &dyn std::fmt::Display = if bad_plain_signature {
         &"signature does not match (-40001)"
     } else {

@@ -150,11 +150,9 @@ pub(crate) fn verify_url<'a>(
 /// a path: `signature` for WeChat GETs and plaintext-mode POSTs,
 /// `msg_signature` otherwise.
 fn signature_name(candidates: &Candidates, get: bool) -> &'static str {
-    match candidates.first().map(|e| e.kind().scheme()) {
-        Some(Scheme::WeChat { encrypted: false }) => "signature",
-        Some(Scheme::WeChat { .. }) if get => "signature",
-        _ => "msg_signature",
-    }
+    candidates.first().map_or("msg_signature", |e| {
+        e.kind().scheme().signature_parameter(get)
+    })
 }
 
 /// The query parameters `kind`'s POSTs must carry (checked before reading
