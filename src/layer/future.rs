@@ -13,7 +13,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, request};
@@ -22,7 +21,7 @@ use http_body_util::Full;
 use http_body_util::Limited;
 use http_body_util::combinators::Collect;
 use pin_project_lite::pin_project;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 use tower_service::Service;
 
 use super::body::CallbackBody;
@@ -62,7 +61,7 @@ pin_project! {
             #[pin]
             collect: Collect<Limited<ReqBody>>,
             #[pin]
-            deadline: Deadline,
+            deadline: Sleep,
             service: S,
             parts: request::Parts,
             pending: PendingPost,
@@ -83,53 +82,6 @@ pin_project! {
             future: S::Future,
         },
         Done,
-    }
-}
-
-pin_project! {
-    /// The body deadline of a POST, fixed when the request arrives. The
-    /// timer itself is made the first time the body is waited for: a body
-    /// that is complete at the first poll never needs one (tokio's timer
-    /// registers a `Sleep` at its first poll in any case, so when the
-    /// deadline falls is the same either way).
-    #[project = DeadlineProj]
-    pub(crate) enum Deadline {
-        // No timer yet. `when: None`: `timeout` reaches past the clock's
-        // range (then the timer is tokio's far-future one).
-        At { when: Option<Instant>, timeout: Duration },
-        Timer {
-            #[pin]
-            sleep: Sleep,
-        },
-    }
-}
-
-impl Deadline {
-    /// The deadline `timeout` from now.
-    pub(crate) fn after(timeout: Duration) -> Self {
-        Self::At {
-            when: Instant::now().checked_add(timeout),
-            timeout,
-        }
-    }
-}
-
-impl Future for Deadline {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            match self.as_mut().project() {
-                DeadlineProj::At { when, timeout } => {
-                    let sleep = match *when {
-                        Some(when) => tokio::time::sleep_until(when),
-                        None => tokio::time::sleep(*timeout),
-                    };
-                    self.as_mut().set(Self::Timer { sleep });
-                }
-                DeadlineProj::Timer { sleep } => return sleep.poll(cx),
-            }
-        }
     }
 }
 
@@ -157,7 +109,7 @@ where
 
     pub(crate) fn read(
         collect: Collect<Limited<ReqBody>>,
-        deadline: Deadline,
+        deadline: Sleep,
         service: S,
         parts: request::Parts,
         pending: PendingPost,

@@ -17,7 +17,7 @@ use tower_service::Service;
 
 use super::body::CallbackBody;
 use super::events;
-use super::future::{Deadline, ResponseFuture};
+use super::future::ResponseFuture;
 use super::pipeline::{PendingPost, precheck, refuse, verify_url};
 use super::rejection::{Refusal, RejectionKind, plain_text};
 use super::{Config, PassedThrough, Route};
@@ -111,7 +111,7 @@ where
                     let limited = Limited::new(body, self.config.body_limit);
                     ResponseFuture::read(
                         limited.collect(),
-                        Deadline::after(self.config.body_timeout),
+                        tokio::time::sleep(self.config.body_timeout),
                         self.inner.clone(),
                         parts,
                         pending,
