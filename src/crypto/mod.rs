@@ -92,8 +92,8 @@ pub const MAX_TOKEN_LEN: usize = 32;
 #[derive(Clone)]
 pub struct MsgCrypt {
     token: String,
-    key: EncodingAesKey,
-    /// The key's AES schedules, expanded once.
+    /// The EncodingAESKey's AES schedules, expanded once (the decoded key
+    /// itself is not kept beside them).
     ciphers: cipher::Ciphers,
     receive_ids: Vec<String>,
     accept: Option<ReceiveIdPredicate>,
@@ -205,7 +205,6 @@ impl MsgCrypt {
         Ok(Self {
             token: token.to_owned(),
             ciphers: cipher::Ciphers::new(&key),
-            key,
             receive_ids,
             accept: None,
         })
@@ -223,11 +222,9 @@ impl MsgCrypt {
         encoding_aes_key: &str,
     ) -> Result<Self, ConfigError> {
         check_token(token)?;
-        let key = EncodingAesKey::new(encoding_aes_key)?;
         Ok(Self {
             token: token.to_owned(),
-            ciphers: cipher::Ciphers::new(&key),
-            key,
+            ciphers: cipher::Ciphers::new(&EncodingAesKey::new(encoding_aes_key)?),
             receive_ids: Vec::new(),
             accept: None,
         })
@@ -410,7 +407,7 @@ impl fmt::Debug for MsgCrypt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MsgCrypt")
             .field("token", &"<redacted>")
-            .field("key", &self.key)
+            .field("key", &format_args!("EncodingAesKey(<redacted>)"))
             .field("receive_ids", &self.receive_ids)
             .field("accepts_more", &self.accept.is_some())
             .finish()
