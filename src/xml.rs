@@ -182,7 +182,7 @@ struct Pending {
 impl Pending {
     fn finish(mut self) -> Child<'static> {
         while let Some((true, first)) = self.pieces.first_mut() {
-            let trimmed = first.trim_start_matches(is_xml_space);
+            let trimmed = trim_start_xml_space(first);
             if trimmed.is_empty() {
                 self.pieces.remove(0);
             } else {
@@ -191,7 +191,7 @@ impl Pending {
             }
         }
         while let Some((true, last)) = self.pieces.last_mut() {
-            let trimmed = last.trim_end_matches(is_xml_space);
+            let trimmed = trim_end_xml_space(last);
             if trimmed.is_empty() {
                 self.pieces.pop();
             } else {
@@ -248,18 +248,15 @@ fn is_xml_name(name: &[u8]) -> bool {
             .all(|&b| start(b) || b.is_ascii_digit() || b == b'-' || b == b'.')
 }
 
-/// XML whitespace (production `S`): space, tab, CR, LF.
-pub(crate) fn is_xml_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
-/// Whether `b` is an XML whitespace byte (see [`is_xml_space`]).
+/// Whether `b` is an XML whitespace byte (production `S`: space, tab, CR,
+/// LF). Every such character is one ASCII byte, so text can be trimmed of
+/// it byte-wise: the first or last other byte is always at a character
+/// boundary.
 fn is_xml_space_byte(b: &u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// `s` without leading XML whitespace. Byte-wise: whitespace is ASCII, so
-/// the first other byte starts a character.
+/// `s` without leading XML whitespace.
 fn trim_start_xml_space(s: &str) -> &str {
     let start = s
         .bytes()
@@ -268,11 +265,8 @@ fn trim_start_xml_space(s: &str) -> &str {
     s.get(start..).unwrap_or_default()
 }
 
-/// `s` without leading and trailing XML whitespace (byte-wise, like
-/// [`trim_start_xml_space`]; the byte after the last other byte starts a
-/// character or ends `s`).
-pub(crate) fn trim_xml_space(s: &str) -> &str {
-    let s = trim_start_xml_space(s);
+/// `s` without trailing XML whitespace.
+fn trim_end_xml_space(s: &str) -> &str {
     let end = s
         .bytes()
         .rposition(|b| !is_xml_space_byte(&b))
@@ -280,8 +274,13 @@ pub(crate) fn trim_xml_space(s: &str) -> &str {
     s.get(..end).unwrap_or_default()
 }
 
+/// `s` without leading and trailing XML whitespace.
+pub(crate) fn trim_xml_space(s: &str) -> &str {
+    trim_end_xml_space(trim_start_xml_space(s))
+}
+
 fn is_blank(s: &str) -> bool {
-    s.chars().all(is_xml_space)
+    trim_start_xml_space(s).is_empty()
 }
 
 /// Parses and validates `input`; see the module docs for what is refused.
