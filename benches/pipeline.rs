@@ -142,6 +142,8 @@ fn criterion_runs(c: &mut Criterion, crypt: &MsgCrypt, rt: &Runtime) {
             group.measurement_time(Duration::from_secs(4));
         }
         group.bench_function("floor", |b| b.iter(|| black_box(floor.run())));
+        let mut simd_floor = Floor::for_input_simd(&input);
+        group.bench_function("floor_simd", |b| b.iter(|| black_box(simd_floor.run())));
         group.bench_function("pure", |b| {
             b.iter(|| black_box(pure(crypt, black_box(&input))))
         });
@@ -180,16 +182,17 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
     );
     let bare = app::bare_app();
     println!(
-        "| content | floor | pure pipeline | layer, dedup off | layer, dedup on | bad signature (403) | axum alone | floor + axum |"
+        "| content | floor | pure pipeline | layer, dedup off | layer, dedup on | bad signature (403) | axum alone | floor + axum | floor, SIMD base64 | pure ÷ SIMD floor | layer ÷ SIMD floor | dedup ÷ SIMD floor |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (label, nominal) in SIZES {
         let input = Input::new(crypt, nominal, 0);
         let mut floor = Floor::for_input(&input);
+        let mut simd_floor = Floor::for_input_simd(&input);
         let started = Instant::now();
         black_box(pure(crypt, &input));
         let n = table::batch_len(started.elapsed());
-        let mut times: [Vec<Duration>; 6] = Default::default();
+        let mut times: [Vec<Duration>; 7] = Default::default();
         for _ in 0..table::rounds() {
             times[0].push(table::batch(
                 n,
@@ -231,10 +234,17 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
                     black_box(send(rt, &bare, r));
                 },
             ));
+            times[6].push(table::batch(
+                n,
+                |_| (),
+                |()| {
+                    black_box(simd_floor.run());
+                },
+            ));
         }
-        let [f, p, l, d, x, a] = times.map(|mut t| table::median(&mut t));
+        let [f, p, l, d, x, a, s] = times.map(|mut t| table::median(&mut t));
         println!(
-            "| {label} ({} B) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} |",
+            "| {label} ({} B) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} | {} ({}) | {} | {} | {} |",
             input.content.len(),
             table::show(f),
             table::show(p),
@@ -248,13 +258,18 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
             table::show(a),
             table::ratio(a, f),
             table::ratio(f + a, f),
+            table::show(s),
+            table::ratio(s, f),
+            table::ratio(p, s),
+            table::ratio(l, s),
+            table::ratio(d, s),
         );
     }
 }
 
 /// `WECOM_BENCH_PROFILE=<what>:<size label>:<count>` runs one contender
 /// `count` times and nothing else (for `valgrind --tool=callgrind`); `what`
-/// is `floor`, `pure`, `layer`, `layer_dedup`, `bad_signature` or `axum`.
+/// is `floor`, `floor_simd`, `pure`, `layer`, `layer_dedup`, `bad_signature` or `axum`.
 fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
     let mut parts = spec.split(':');
     let (what, label, count) = (
@@ -280,6 +295,10 @@ fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
     match what {
         "floor" => {
             let mut floor = Floor::for_input(&input);
+            (0..count).for_each(|_| measured_floor(&mut floor));
+        }
+        "floor_simd" => {
+            let mut floor = Floor::for_input_simd(&input);
             (0..count).for_each(|_| measured_floor(&mut floor));
         }
         "pure" => (0..count).for_each(|_| measured_pure(crypt, &input)),

@@ -6,13 +6,24 @@
 //! padding is added and checked here, every pad byte included.
 
 use aes::{Aes256Dec, Aes256Enc};
+use std::sync::LazyLock;
+
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::{GeneralPurposeConfig, Simd};
 use cbc::cipher::array::Array;
 use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
 
 use super::error::{CryptoError, CryptoErrorKind};
 use super::key::EncodingAesKey;
+
+/// The standard base64 alphabet with canonical `=` padding (RFC 4648 §4),
+/// as `Encrypt` and `echostr` carry it: the same strict rules as
+/// `base64::engine::general_purpose::STANDARD` (padding required, no
+/// trailing bits), run by the base64 crate's own SIMD kernels (AVX2 on
+/// x86-64, NEON on aarch64) when the CPU has them, and by its scalar code
+/// otherwise. Chosen once, at first use.
+pub(crate) static BASE64: LazyLock<Simd> =
+    LazyLock::new(|| Simd::standard(GeneralPurposeConfig::new()));
 
 /// The protocol's padding block: 32 bytes.
 pub(crate) const PAD_BLOCK: usize = 32;
@@ -100,7 +111,7 @@ fn seal_chunk(encryptor: &mut cbc::Encryptor<Aes256Enc>, chunk: &mut [u8], out: 
     let (blocks, rest) = Array::slice_as_chunks_mut(chunk);
     debug_assert!(rest.is_empty());
     encryptor.encrypt_blocks(blocks);
-    STANDARD.encode_string(chunk, out);
+    BASE64.encode_string(chunk, out);
 }
 
 /// Pads `plain` to a multiple of 32 bytes and encrypts it in place.
@@ -161,6 +172,37 @@ fn unpad(data: &[u8]) -> Result<usize, CryptoError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The SIMD engine encodes exactly as the scalar `STANDARD` engine,
+        /// at every length (the kernels work in blocks; the tails are scalar).
+        #[test]
+        fn simd_base64_encodes_as_standard(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            proptest::prop_assert_eq!(BASE64.encode(&bytes), STANDARD.encode(&bytes));
+        }
+
+        /// And decodes exactly as it: the same bytes, or an error where it
+        /// errs, for text that is mostly base64 with stray bytes, padding
+        /// in odd places and non-zero trailing bits.
+        #[test]
+        fn simd_base64_decodes_as_standard(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::sample::select(
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".to_vec()),
+                    1 => proptest::sample::select(b"=-_ \n.\x00\xff".to_vec()),
+                ],
+                0..300,
+            )
+        ) {
+            let simd = BASE64.decode(&text).map_err(|e| e.to_string());
+            let scalar = STANDARD.decode(&text).map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(simd, scalar);
+        }
+    }
 
     fn key() -> Ciphers {
         Ciphers::new(&EncodingAesKey::new("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C").unwrap())

@@ -61,7 +61,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 
 pub use error::{ConfigError, ConfigErrorKind, CryptoError, CryptoErrorKind};
 pub use key::{ENCODING_AES_KEY_LEN, EncodingAesKey};
@@ -319,7 +318,7 @@ impl MsgCrypt {
     }
 
     fn open(&self, encrypt: &str) -> Result<Decrypted, CryptoError> {
-        let data = STANDARD
+        let data = cipher::BASE64
             .decode(encrypt)
             .map_err(|_| CryptoError::new(CryptoErrorKind::DecodeBase64))?;
         let mut plain = cipher::decrypt(&self.ciphers, data)?;
