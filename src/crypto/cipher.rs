@@ -54,14 +54,16 @@ impl Ciphers {
         }
     }
 
-    /// A CBC encryptor at the start of a message.
-    fn encryptor(&self) -> cbc::Encryptor<Aes256Enc> {
-        cbc::Encryptor::inner_iv_init(self.enc.clone(), &self.iv.into())
+    /// A CBC encryptor at the start of a message. It borrows the key
+    /// schedule (the cipher crate implements the block cipher traits for
+    /// `&Aes256Enc`) instead of copying it for every message.
+    fn encryptor(&self) -> cbc::Encryptor<&Aes256Enc> {
+        cbc::Encryptor::inner_iv_init(&self.enc, &self.iv.into())
     }
 
-    /// A CBC decryptor at the start of a message.
-    fn decryptor(&self) -> cbc::Decryptor<Aes256Dec> {
-        cbc::Decryptor::inner_iv_init(self.dec.clone(), &self.iv.into())
+    /// A CBC decryptor at the start of a message, borrowing the schedule.
+    fn decryptor(&self) -> cbc::Decryptor<&Aes256Dec> {
+        cbc::Decryptor::inner_iv_init(&self.dec, &self.iv.into())
     }
 }
 
@@ -107,7 +109,7 @@ pub(crate) fn encrypt_to_base64(ciphers: &Ciphers, parts: &[&[u8]], out: &mut St
 
 /// Encrypts `chunk` (whole AES blocks) with the running CBC state and
 /// appends its base64.
-fn seal_chunk(encryptor: &mut cbc::Encryptor<Aes256Enc>, chunk: &mut [u8], out: &mut String) {
+fn seal_chunk(encryptor: &mut cbc::Encryptor<&Aes256Enc>, chunk: &mut [u8], out: &mut String) {
     let (blocks, rest) = Array::slice_as_chunks_mut(chunk);
     debug_assert!(rest.is_empty());
     encryptor.encrypt_blocks(blocks);
