@@ -69,6 +69,7 @@ impl Scheme {
     /// WeChat's URL verification (`get`) and every request in its plaintext
     /// mode, `msg_signature` otherwise (WeCom doc 接收消息与事件 概述; WeChat
     /// doc 消息推送, 消息加解密说明).
+    #[cfg(feature = "layer")]
     pub(crate) fn signature_parameter(self, get: bool) -> &'static str {
         match self {
             Self::WeChat { encrypted: false } => "signature",
