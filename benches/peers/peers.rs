@@ -4,7 +4,10 @@
 //! reply. Each peer is driven through its own API, with the least string
 //! glue its API leaves to the caller (noted per peer below).
 //!
-//! * `floor`: the primitives alone (`../common/floor.rs`);
+//! * `floor`: the primitives alone (`../common/floor.rs`), base64 by the
+//!   scalar `STANDARD` engine, as the peers do;
+//! * `floor, SIMD base64`: the same with the base64 crate's SIMD engine,
+//!   which wecom-callback uses;
 //! * `wecom-callback`: `inputs::pure` (`../common/inputs.rs`, the same as the
 //!   crate's own `pipeline` bench): `MsgCrypt::decrypt_msg` → `Message::try_from` (the
 //!   decrypted `String`, not copied) → `Message::into_parts` (the Content
@@ -148,22 +151,23 @@ impl Contenders {
         }
     }
 
-    /// Runs contender `i` (0: floor) once.
-    fn run(&self, i: usize, floor: &mut floor::Floor, input: &Input) {
+    /// Runs contender `i` (0: floor, 1: floor with SIMD base64) once.
+    fn run(&self, i: usize, floors: &mut [floor::Floor; 2], input: &Input) {
         match i {
-            0 => {
-                black_box(floor.run());
+            0 | 1 => {
+                black_box(floors[i].run());
             }
-            1 => drop(black_box(inputs::pure(&self.ours, input))),
-            2 => drop(black_box(wechat_crypto(&self.aes_key, input))),
-            3 => drop(black_box(wechat_oa_sdk(&self.oa, input))),
+            2 => drop(black_box(inputs::pure(&self.ours, input))),
+            3 => drop(black_box(wechat_crypto(&self.aes_key, input))),
+            4 => drop(black_box(wechat_oa_sdk(&self.oa, input))),
             _ => drop(black_box(wechat_work_crypto(&self.work, input))),
         }
     }
 }
 
-const NAMES: [&str; 5] = [
+const NAMES: [&str; 6] = [
     "floor",
+    "floor, SIMD base64",
     "wecom-callback",
     "wechat-crypto",
     "wechat-oa-sdk",
@@ -194,7 +198,7 @@ fn check(contenders: &Contenders, input: &Input) {
         wechat_oa_sdk(&contenders.oa, input),
         wechat_work_crypto(&contenders.work, input),
     ];
-    for (reply, name) in replies.iter().zip(&NAMES[1..]) {
+    for (reply, name) in replies.iter().zip(&NAMES[2..]) {
         let encrypt = cdata(reply, "Encrypt");
         let signature = cdata(reply, "MsgSignature");
         assert_eq!(
@@ -219,7 +223,10 @@ fn main() {
     if !table::only() {
         let mut c = Criterion::default().configure_from_args();
         for (label, input) in &inputs {
-            let mut floor = floor::Floor::for_input(input);
+            let mut floors = [
+                floor::Floor::for_input(input),
+                floor::Floor::for_input_simd(input),
+            ];
             let mut group = c.benchmark_group(format!("peers/{label}"));
             group.throughput(Throughput::Bytes(input.content.len() as u64));
             if input.content.len() >= 16 * 1024 {
@@ -228,7 +235,7 @@ fn main() {
             }
             for (i, name) in NAMES.iter().enumerate() {
                 group.bench_function(*name, |b| {
-                    b.iter(|| contenders.run(i, &mut floor, black_box(input)));
+                    b.iter(|| contenders.run(i, &mut floors, black_box(input)));
                 });
             }
             group.finish();
@@ -244,19 +251,22 @@ fn main() {
         table::rounds()
     );
     println!("| content | {} |", NAMES.join(" | "));
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for (label, input) in &inputs {
-        let mut floor = floor::Floor::for_input(input);
-        let mut times: [Vec<Duration>; 5] = Default::default();
+        let mut floors = [
+            floor::Floor::for_input(input),
+            floor::Floor::for_input_simd(input),
+        ];
+        let mut times: [Vec<Duration>; 6] = Default::default();
         for _ in 0..table::rounds() {
             for (i, t) in times.iter_mut().enumerate() {
                 let started = Instant::now();
-                contenders.run(i, &mut floor, input);
+                contenders.run(i, &mut floors, input);
                 let n = table::batch_len(started.elapsed());
                 t.push(table::batch(
                     n,
                     |_| (),
-                    |()| contenders.run(i, &mut floor, input),
+                    |()| contenders.run(i, &mut floors, input),
                 ));
             }
         }
