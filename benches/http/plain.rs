@@ -13,7 +13,8 @@
 //!   MsgId (so the echo example's deduplication sees no retry), stamped
 //!   with the current time.
 //! * `bench_plain floor SIZE`: the median crypto floor of one such request
-//!   and its reply, in nanoseconds.
+//!   and its reply, in nanoseconds; `bench_plain floor-simd SIZE`: the same
+//!   with base64 by the base64 crate's SIMD engine (which the crate uses).
 //!
 //! ```text
 //! cargo run --release --example bench_plain -- serve
@@ -80,9 +81,9 @@ fn requests(count: u64, size: usize, path: &str) {
     out.flush().unwrap();
 }
 
-fn floor_nanos(size: usize) -> u128 {
+fn floor_nanos(size: usize, simd: bool) -> u128 {
     let input = Input::new(&inputs::crypt(), size, 0);
-    let mut floor = floor::Floor::for_input(&input);
+    let mut floor = floor::Floor::for_input(&input).with_simd(simd);
     let mut times: Vec<Duration> = (0..101)
         .map(|_| {
             let started = Instant::now();
@@ -106,9 +107,12 @@ fn main() {
             .unwrap()
             .block_on(serve_plain()),
         "requests" => requests(arg(1).parse().unwrap(), arg(2).parse().unwrap(), arg(3)),
-        "floor" => println!("{}", floor_nanos(arg(1).parse().unwrap())),
+        "floor" => println!("{}", floor_nanos(arg(1).parse().unwrap(), false)),
+        "floor-simd" => println!("{}", floor_nanos(arg(1).parse().unwrap(), true)),
         _ => {
-            eprintln!("usage: bench_plain serve | requests COUNT SIZE FILE | floor SIZE");
+            eprintln!(
+                "usage: bench_plain serve | requests COUNT SIZE FILE | floor SIZE | floor-simd SIZE"
+            );
             std::process::exit(2);
         }
     }
