@@ -415,7 +415,21 @@ fn read_canonical(input: &str) -> Option<Document<'_>> {
 /// Whether `b` is an ASCII byte of an XML name (letter, digit, `_`, `:`,
 /// `-`, `.`): [`is_xml_name`]'s set less non-ASCII.
 fn is_ascii_name_byte(b: u8) -> bool {
-    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b':' | b'-' | b'.')
+    /// The set as a table: one load per byte instead of five range tests
+    /// (names are most of the bytes the scan looks at one by one).
+    // Built at compile time: an out-of-range index here would fail the
+    // build, never a request.
+    #[allow(clippy::indexing_slicing)]
+    const TABLE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            table[b] = matches!(b as u8, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b':' | b'-' | b'.');
+            b += 1;
+        }
+        table
+    };
+    TABLE.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Where the first `]]>` of `text` starts. Looks for `>` (memchr's
