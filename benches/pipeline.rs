@@ -84,6 +84,27 @@ where
     rt.block_on(async { app.clone().oneshot(request).await.unwrap().status() })
 }
 
+/// One request through any service (the `handler_fn` contender).
+fn send_service<S>(rt: &Runtime, service: &S, request: Request<Body>) -> StatusCode
+where
+    S: tower::Service<Request<Body>> + Clone,
+    S::Response: HasStatus,
+    S::Error: std::fmt::Debug,
+{
+    rt.block_on(async { service.clone().oneshot(request).await.unwrap().status() })
+}
+
+/// The status of a response, whatever its body.
+trait HasStatus {
+    fn status(&self) -> StatusCode;
+}
+
+impl<B> HasStatus for http::Response<B> {
+    fn status(&self) -> StatusCode {
+        http::Response::status(self)
+    }
+}
+
 /// A request with a MsgId never sent before.
 fn fresh_request(crypt: &MsgCrypt, nominal: usize) -> Request<Body> {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -115,6 +136,10 @@ fn check(crypt: &MsgCrypt, rt: &Runtime, nominal: usize) {
     );
     assert_eq!(
         send(rt, &app::bare_app(), app::post_request(&input)),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send_service(rt, &app::tower_app(false), app::post_request(&input)),
         StatusCode::OK
     );
 }
@@ -181,10 +206,11 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
         table::rounds()
     );
     let bare = app::bare_app();
+    let tower = app::tower_app(false);
     println!(
-        "| content | floor | pure pipeline | layer, dedup off | layer, dedup on | bad signature (403) | axum alone | floor + axum | floor, SIMD base64 | pure ÷ SIMD floor | layer ÷ SIMD floor | dedup ÷ SIMD floor |"
+        "| content | floor | pure pipeline | layer, dedup off | layer, dedup on | bad signature (403) | axum alone | floor + axum | floor, SIMD base64 | pure ÷ SIMD floor | layer ÷ SIMD floor | dedup ÷ SIMD floor | layer + handler_fn, no axum | it ÷ SIMD floor |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (label, nominal) in SIZES {
         let input = Input::new(crypt, nominal, 0);
         let mut floor = Floor::for_input(&input);
@@ -192,7 +218,7 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
         let started = Instant::now();
         black_box(pure(crypt, &input));
         let n = table::batch_len(started.elapsed());
-        let mut times: [Vec<Duration>; 7] = Default::default();
+        let mut times: [Vec<Duration>; 8] = Default::default();
         for _ in 0..table::rounds() {
             times[0].push(table::batch(
                 n,
@@ -241,10 +267,17 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
                     black_box(simd_floor.run());
                 },
             ));
+            times[7].push(table::batch(
+                n,
+                |_| app::post_request(&input),
+                |r| {
+                    black_box(send_service(rt, &tower, r));
+                },
+            ));
         }
-        let [f, p, l, d, x, a, s] = times.map(|mut t| table::median(&mut t));
+        let [f, p, l, d, x, a, s, t] = times.map(|mut t| table::median(&mut t));
         println!(
-            "| {label} ({} B) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} | {} ({}) | {} | {} | {} |",
+            "| {label} ({} B) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} | {} ({}) | {} | {} | {} | {} ({}) | {} |",
             input.content.len(),
             table::show(f),
             table::show(p),
@@ -263,13 +296,17 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
             table::ratio(p, s),
             table::ratio(l, s),
             table::ratio(d, s),
+            table::show(t),
+            table::ratio(t, f),
+            table::ratio(t, s),
         );
     }
 }
 
 /// `WECOM_BENCH_PROFILE=<what>:<size label>:<count>` runs one contender
 /// `count` times and nothing else (for `valgrind --tool=callgrind`); `what`
-/// is `floor`, `floor_simd`, `pure`, `layer`, `layer_dedup`, `bad_signature` or `axum`.
+/// is `floor`, `floor_simd`, `pure`, `layer`, `layer_dedup`, `bad_signature`,
+/// `axum` or `tower` (the layer around `handler_fn`, no axum).
 fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
     let mut parts = spec.split(':');
     let (what, label, count) = (
@@ -287,7 +324,7 @@ fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
     let input = Input::new(crypt, nominal, 0);
     let (plain, dedup) = (app::app(false), app::app(true));
     let requests: Vec<Request<Body>> = match what {
-        "layer" | "axum" => (0..count).map(|_| app::post_request(&input)).collect(),
+        "layer" | "axum" | "tower" => (0..count).map(|_| app::post_request(&input)).collect(),
         "layer_dedup" => (0..count).map(|_| fresh_request(crypt, nominal)).collect(),
         "bad_signature" => (0..count).map(|_| app::forged_request(&input)).collect(),
         _ => Vec::new(),
@@ -308,6 +345,12 @@ fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
         "layer_dedup" => requests
             .into_iter()
             .for_each(|r| measured_send(rt, &dedup, r)),
+        "tower" => {
+            let tower = app::tower_app(false);
+            requests
+                .into_iter()
+                .for_each(|r| measured_send_service(rt, &tower, r));
+        }
         "axum" => {
             let bare = app::bare_app();
             requests
@@ -329,6 +372,16 @@ fn measured_floor(floor: &mut Floor) {
 #[inline(never)]
 fn measured_pure(crypt: &MsgCrypt, input: &Input) {
     drop(black_box(pure(crypt, input)));
+}
+
+#[inline(never)]
+fn measured_send_service<S>(rt: &Runtime, service: &S, request: Request<Body>)
+where
+    S: tower::Service<Request<Body>> + Clone,
+    S::Response: HasStatus,
+    S::Error: std::fmt::Debug,
+{
+    black_box(send_service(rt, service, request));
 }
 
 #[inline(never)]

@@ -44,6 +44,25 @@ pub fn app(dedup: bool) -> Router {
     Router::new().route(PATH, post(echo)).layer(layer(dedup))
 }
 
+/// The same layer around the crate's own inner service
+/// (`layer::handler_fn`, no axum): what a hyper or plain-Tower user runs,
+/// and the layer's cost without axum's routing and extractors.
+pub fn tower_app(
+    dedup: bool,
+) -> impl tower::Service<
+    Request<Body>,
+    Response = http::Response<wecom_callback::layer::CallbackBody<http_body_util::Full<Bytes>>>,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
++ Send
++ 'static {
+    tower::Layer::layer(
+        &layer(dedup),
+        wecom_callback::layer::handler_fn(|message: Message, _context| echo(message)),
+    )
+}
+
 /// The same router shape without the layer: a handler that reads the body
 /// and returns it (about the size of the sealed reply). What any axum app
 /// pays per request (routing, extractors, body plumbing, `oneshot`), the
