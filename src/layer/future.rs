@@ -19,12 +19,11 @@ use http::{Request, Response, request};
 use http_body::Body;
 use http_body_util::Full;
 use http_body_util::Limited;
-use http_body_util::combinators::Collect;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower_service::Service;
 
-use super::body::CallbackBody;
+use super::body::{CallbackBody, Received};
 use super::handle::{Handling, handle};
 use super::pipeline::{Opening, PendingPost, body_error};
 use super::rejection::RejectionKind;
@@ -59,7 +58,8 @@ pin_project! {
         // `service` is a clone that has not been polled for readiness.
         Reading {
             #[pin]
-            collect: Collect<Limited<ReqBody>>,
+            body: Limited<ReqBody>,
+            received: Received,
             #[pin]
             deadline: Sleep,
             service: S,
@@ -108,7 +108,7 @@ where
     }
 
     pub(crate) fn read(
-        collect: Collect<Limited<ReqBody>>,
+        body: Limited<ReqBody>,
         deadline: Sleep,
         service: S,
         parts: request::Parts,
@@ -116,7 +116,8 @@ where
     ) -> Self {
         Self {
             state: State::Reading {
-                collect,
+                body,
+                received: Received::default(),
                 deadline,
                 service,
                 parts,
@@ -149,15 +150,24 @@ where
                     }
                 }
                 StateProj::Reading {
-                    collect, deadline, ..
+                    mut body,
+                    received,
+                    deadline,
+                    ..
                 } => {
-                    let collected = match collect.poll(cx) {
-                        Poll::Ready(Ok(collected)) => Ok(collected.to_bytes()),
-                        Poll::Ready(Err(error)) => Err(body_error(&*error)),
-                        Poll::Pending => match deadline.poll(cx) {
-                            Poll::Ready(()) => Err(RejectionKind::BodyTimeout),
-                            Poll::Pending => return Poll::Pending,
-                        },
+                    // Every frame that has arrived, then the deadline (what
+                    // `BodyExt::collect` does, without its chunk queue for
+                    // the usual body of one frame).
+                    let collected = loop {
+                        match body.as_mut().poll_frame(cx) {
+                            Poll::Ready(Some(Ok(frame))) => received.push(frame),
+                            Poll::Ready(Some(Err(error))) => break Err(body_error(&*error)),
+                            Poll::Ready(None) => break Ok(received.take()),
+                            Poll::Pending => match deadline.poll(cx) {
+                                Poll::Ready(()) => break Err(RejectionKind::BodyTimeout),
+                                Poll::Pending => return Poll::Pending,
+                            },
+                        }
                     };
                     let StateOwned::Reading {
                         service,
