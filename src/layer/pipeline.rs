@@ -19,7 +19,7 @@ use http_body_util::{Full, LengthLimitError};
 use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::events::{self, Summary};
-use super::handle::{ReplyContext, SealFor, content_length};
+use super::handle::{ReplyContext, SealFor, content_length, remove_headers};
 use super::query::{self, Query};
 use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::{CallbackContext, Candidates, Config};
@@ -547,8 +547,10 @@ impl PendingPost {
         };
         // The inner request's framing describes the new body: its length,
         // no chunking, no content coding.
-        parts.headers.remove(header::CONTENT_ENCODING);
-        parts.headers.remove(header::TRANSFER_ENCODING);
+        remove_headers(
+            &mut parts.headers,
+            &[header::CONTENT_ENCODING, header::TRANSFER_ENCODING],
+        );
         parts
             .headers
             .insert(header::CONTENT_LENGTH, content_length(body.len()));
