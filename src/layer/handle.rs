@@ -111,10 +111,8 @@ pin_project! {
     where
         S: Service<Request<CallbackBody<ReqBody>>>,
     {
-        // These four are `None` once handed to a deadline task; the request
-        // also once handed to the handler.
+        // These three are `None` once handed to a deadline task.
         service: Option<S>,
-        request: Option<Request<CallbackBody<ReqBody>>>,
         reply: Option<ReplyContext>,
         // The claim, once granted: dropping it releases the claim.
         guard: Option<ClaimGuard>,
@@ -129,10 +127,16 @@ pin_project! {
     where
         S: Service<Request<CallbackBody<ReqBody>>>,
     {
-        // Waiting for the dedup store's claim.
-        Claiming { claim: ClaimFuture },
+        // Waiting for the dedup store's claim. The request is `None` once
+        // handed on (here and below), so that it is never in the state twice.
+        Claiming {
+            claim: ClaimFuture,
+            request: Option<Request<CallbackBody<ReqBody>>>,
+        },
         // Waiting for the inner service to be ready.
-        Ready,
+        Ready {
+            request: Option<Request<CallbackBody<ReqBody>>>,
+        },
         // The handler runs.
         Calling {
             #[pin]
@@ -193,21 +197,23 @@ where
         },
         _ => Claiming::Off,
     };
-    let (mut service, mut request, mut reply) = (Some(service), Some(request), Some(reply));
+    let (mut service, mut reply) = (Some(service), Some(reply));
     let mut guard = None;
     let step = match claiming {
-        Claiming::Later(claim) => Step::Claiming { claim },
+        Claiming::Later(claim) => Step::Claiming {
+            claim,
+            request: Some(request),
+        },
         Claiming::Now(claimed, key) => match claimed_answer(claimed, key, &reply, &mut guard) {
             Some(answered) => Step::Answered {
                 response: Some(answered),
             },
-            None => after_claim(&mut service, &mut request, &mut reply, &mut guard),
+            None => after_claim(&mut service, request, &mut reply, &mut guard),
         },
-        Claiming::Off => after_claim(&mut service, &mut request, &mut reply, &mut guard),
+        Claiming::Off => after_claim(&mut service, request, &mut reply, &mut guard),
     };
     Handling {
         service,
-        request,
         reply,
         guard,
         step,
@@ -219,7 +225,7 @@ where
 /// the request, the reply context and the guard).
 fn after_claim<S, ReqBody, ResBody>(
     service: &mut Option<S>,
-    request: &mut Option<Request<CallbackBody<ReqBody>>>,
+    request: Request<CallbackBody<ReqBody>>,
     reply: &mut Option<ReplyContext>,
     guard: &mut Option<ClaimGuard>,
 ) -> Step<S, ReqBody, ResBody>
@@ -234,17 +240,20 @@ where
         return Step::Done;
     };
     let Some(deadline) = context.config.ack_deadline else {
-        return Step::Ready;
+        return Step::Ready {
+            request: Some(request),
+        };
     };
     let (summary, endpoint) = (context.summary.clone(), Arc::clone(&context.endpoint));
     // When the deadline passes, the acknowledgement goes out and the task
     // keeps running to completion (and records its answer).
     let task = tokio::spawn(Handling {
         service: service.take(),
-        request: request.take(),
         reply: reply.take(),
         guard: guard.take(),
-        step: Step::Ready,
+        step: Step::Ready {
+            request: Some(request),
+        },
     });
     Step::Deadline {
         task,
@@ -269,16 +278,20 @@ where
         let mut this = self.project();
         loop {
             match this.step.as_mut().project() {
-                StepProj::Claiming { claim } => {
+                StepProj::Claiming { claim, request } => {
                     let (claimed, key) = ready!(claim.as_mut().poll(cx));
                     if let Some(answered) = claimed_answer(claimed, key, this.reply, this.guard) {
                         this.step.set(Step::Done);
                         return Poll::Ready(Ok(answered));
                     }
-                    let next = after_claim(this.service, this.request, this.reply, this.guard);
+                    let Some(request) = request.take() else {
+                        this.step.set(Step::Done);
+                        return Poll::Pending;
+                    };
+                    let next = after_claim(this.service, request, this.reply, this.guard);
                     this.step.set(next);
                 }
-                StepProj::Ready => {
+                StepProj::Ready { request } => {
                     let Some(service) = this.service.as_mut() else {
                         this.step.set(Step::Done);
                         return Poll::Pending;
@@ -289,7 +302,7 @@ where
                         this.step.set(Step::Done);
                         return Poll::Ready(Err(error));
                     }
-                    let Some(request) = this.request.take() else {
+                    let Some(request) = request.take() else {
                         this.step.set(Step::Done);
                         return Poll::Pending;
                     };
