@@ -56,15 +56,18 @@ pin_project! {
         Answer { response: Response<Full<Bytes>> },
         // Reading the bounded body of a POST under the body deadline.
         // `service` is a clone that has not been polled for readiness.
+        // The three options are `Some` until the body has been read: they
+        // are taken out one by one (moving the whole state out and back,
+        // as `project_replace` does, costs more).
         Reading {
             #[pin]
             body: Limited<ReqBody>,
             received: Received,
             #[pin]
             deadline: Sleep,
-            service: S,
-            parts: request::Parts,
-            pending: PendingPost,
+            service: Option<S>,
+            parts: Option<request::Parts>,
+            pending: Option<PendingPost>,
         },
         // An authentic callback: dedup, handler, sealing.
         Handling {
@@ -119,9 +122,9 @@ where
                 body,
                 received: Received::default(),
                 deadline,
-                service,
-                parts,
-                pending,
+                service: Some(service),
+                parts: Some(parts),
+                pending: Some(pending),
             },
         }
     }
@@ -153,7 +156,9 @@ where
                     mut body,
                     received,
                     deadline,
-                    ..
+                    service,
+                    parts,
+                    pending,
                 } => {
                     // Every frame that has arrived, then the deadline (what
                     // `BodyExt::collect` does, without its chunk queue for
@@ -169,17 +174,15 @@ where
                             },
                         }
                     };
-                    let StateOwned::Reading {
-                        service,
-                        parts,
-                        pending,
-                        ..
-                    } = state.as_mut().project_replace(State::Done)
+                    let (Some(service), Some(parts), Some(pending)) =
+                        (service.take(), parts.take(), pending.take())
                     else {
+                        state.set(State::Done);
                         return Poll::Pending;
                     };
-                    // Dropping the unread body (on timeout) frees what was
-                    // buffered; the 408 carries `Connection: close`.
+                    // Replacing the state drops the unread body (on timeout),
+                    // which frees what was buffered; the 408 carries
+                    // `Connection: close`.
                     match pending.open(collected, parts) {
                         Opening::Accepted((request, reply, key)) => state.set(State::Handling {
                             future: handle(service, request, reply, key),
