@@ -5,7 +5,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use pin_project_lite::pin_project;
@@ -98,76 +98,5 @@ where
             Inner::Original { body } => body.size_hint(),
             Inner::Buffered { body } => body.size_hint(),
         }
-    }
-}
-
-/// The data frames of a request body received so far: what
-/// `Collected::to_bytes` gives, without a queue (and its allocation) for
-/// the usual body that arrives as one frame. Trailers are ignored, as
-/// `to_bytes` ignores them.
-#[derive(Debug, Default)]
-pub(crate) enum Received {
-    #[default]
-    Nothing,
-    One(Bytes),
-    Many(Vec<Bytes>),
-}
-
-impl Received {
-    /// Keeps `frame`'s data, if it has any (a `Bytes` frame as it is).
-    pub(crate) fn push<D: Buf>(&mut self, frame: Frame<D>) {
-        let Ok(mut data) = frame.into_data() else {
-            return;
-        };
-        if !data.has_remaining() {
-            return;
-        }
-        let data = data.copy_to_bytes(data.remaining());
-        *self = match std::mem::take(self) {
-            Self::Nothing => Self::One(data),
-            Self::One(first) => Self::Many(vec![first, data]),
-            Self::Many(mut chunks) => {
-                chunks.push(data);
-                Self::Many(chunks)
-            }
-        };
-    }
-
-    /// The body: the one frame as it came, or the frames copied into one
-    /// buffer of their total length.
-    pub(crate) fn take(&mut self) -> Bytes {
-        match std::mem::take(self) {
-            Self::Nothing => Bytes::new(),
-            Self::One(data) => data,
-            Self::Many(chunks) => Bytes::from(chunks.concat()),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn received(frames: Vec<Frame<Bytes>>) -> Bytes {
-        let mut received = Received::default();
-        frames.into_iter().for_each(|f| received.push(f));
-        received.take()
-    }
-
-    #[test]
-    fn received_is_the_concatenated_data() {
-        let data = |s: &'static str| Frame::data(Bytes::from_static(s.as_bytes()));
-        assert_eq!(received(vec![]), "");
-        assert_eq!(received(vec![data("")]), "");
-        let one = Bytes::from_static(b"one frame");
-        let kept = received(vec![data(""), Frame::data(one.clone())]);
-        assert_eq!(kept, one);
-        // The one frame is handed on as it came, not copied.
-        assert_eq!(kept.as_ptr(), one.as_ptr());
-        let trailers = Frame::trailers(http::HeaderMap::new());
-        assert_eq!(
-            received(vec![data("a"), data(""), data("bc"), trailers, data("d")]),
-            "abcd"
-        );
     }
 }

@@ -19,11 +19,12 @@ use http::{Request, Response, request};
 use http_body::Body;
 use http_body_util::Full;
 use http_body_util::Limited;
+use http_body_util::combinators::Collect;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower_service::Service;
 
-use super::body::{CallbackBody, Received};
+use super::body::CallbackBody;
 use super::handle::{Handling, handle};
 use super::pipeline::{Opening, PendingPost, body_error};
 use super::rejection::RejectionKind;
@@ -61,8 +62,7 @@ pin_project! {
         // as `project_replace` does, costs more).
         Reading {
             #[pin]
-            body: Limited<ReqBody>,
-            received: Received,
+            collect: Collect<Limited<ReqBody>>,
             #[pin]
             deadline: Sleep,
             service: Option<S>,
@@ -111,7 +111,7 @@ where
     }
 
     pub(crate) fn read(
-        body: Limited<ReqBody>,
+        collect: Collect<Limited<ReqBody>>,
         deadline: Sleep,
         service: S,
         parts: request::Parts,
@@ -119,8 +119,7 @@ where
     ) -> Self {
         Self {
             state: State::Reading {
-                body,
-                received: Received::default(),
+                collect,
                 deadline,
                 service: Some(service),
                 parts: Some(parts),
@@ -153,26 +152,19 @@ where
                     }
                 }
                 StateProj::Reading {
-                    mut body,
-                    received,
+                    collect,
                     deadline,
                     service,
                     parts,
                     pending,
                 } => {
-                    // Every frame that has arrived, then the deadline (what
-                    // `BodyExt::collect` does, without its chunk queue for
-                    // the usual body of one frame).
-                    let collected = loop {
-                        match body.as_mut().poll_frame(cx) {
-                            Poll::Ready(Some(Ok(frame))) => received.push(frame),
-                            Poll::Ready(Some(Err(error))) => break Err(body_error(&*error)),
-                            Poll::Ready(None) => break Ok(received.take()),
-                            Poll::Pending => match deadline.poll(cx) {
-                                Poll::Ready(()) => break Err(RejectionKind::BodyTimeout),
-                                Poll::Pending => return Poll::Pending,
-                            },
-                        }
+                    let collected = match collect.poll(cx) {
+                        Poll::Ready(Ok(collected)) => Ok(collected.to_bytes()),
+                        Poll::Ready(Err(error)) => Err(body_error(&*error)),
+                        Poll::Pending => match deadline.poll(cx) {
+                            Poll::Ready(()) => Err(RejectionKind::BodyTimeout),
+                            Poll::Pending => return Poll::Pending,
+                        },
                     };
                     let (Some(service), Some(parts), Some(pending)) =
                         (service.take(), parts.take(), pending.take())

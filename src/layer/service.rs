@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::Limited;
+use http_body_util::{BodyExt, Limited};
 use tower_service::Service;
 
 use super::body::CallbackBody;
@@ -105,11 +105,12 @@ where
                         query,
                         path,
                     };
-                    // `Limited` and the response future keep only the frames
-                    // that have arrived: nothing is reserved on the word of
+                    // `Limited` + `collect` keep only the frames that have
+                    // arrived: nothing is reserved on the word of
                     // `Content-Length`.
+                    let limited = Limited::new(body, self.config.body_limit);
                     ResponseFuture::read(
-                        Limited::new(body, self.config.body_limit),
+                        limited.collect(),
                         tokio::time::sleep(self.config.body_timeout),
                         self.inner.clone(),
                         parts,
