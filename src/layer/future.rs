@@ -57,14 +57,17 @@ pin_project! {
         Answer { response: Response<Full<Bytes>> },
         // Reading the bounded body of a POST under the body deadline.
         // `service` is a clone that has not been polled for readiness.
+        // The three options are `Some` until the body has been read: they
+        // are taken out one by one (moving the whole state out and back,
+        // as `project_replace` does, costs more).
         Reading {
             #[pin]
             collect: Collect<Limited<ReqBody>>,
             #[pin]
             deadline: Sleep,
-            service: S,
-            parts: request::Parts,
-            pending: PendingPost,
+            service: Option<S>,
+            parts: Option<request::Parts>,
+            pending: Option<PendingPost>,
         },
         // An authentic callback: dedup, handler, sealing.
         Handling {
@@ -118,9 +121,9 @@ where
             state: State::Reading {
                 collect,
                 deadline,
-                service,
-                parts,
-                pending,
+                service: Some(service),
+                parts: Some(parts),
+                pending: Some(pending),
             },
         }
     }
@@ -149,7 +152,11 @@ where
                     }
                 }
                 StateProj::Reading {
-                    collect, deadline, ..
+                    collect,
+                    deadline,
+                    service,
+                    parts,
+                    pending,
                 } => {
                     let collected = match collect.poll(cx) {
                         Poll::Ready(Ok(collected)) => Ok(collected.to_bytes()),
@@ -159,17 +166,15 @@ where
                             Poll::Pending => return Poll::Pending,
                         },
                     };
-                    let StateOwned::Reading {
-                        service,
-                        parts,
-                        pending,
-                        ..
-                    } = state.as_mut().project_replace(State::Done)
+                    let (Some(service), Some(parts), Some(pending)) =
+                        (service.take(), parts.take(), pending.take())
                     else {
+                        state.set(State::Done);
                         return Poll::Pending;
                     };
-                    // Dropping the unread body (on timeout) frees what was
-                    // buffered; the 408 carries `Connection: close`.
+                    // Replacing the state drops the unread body (on timeout),
+                    // which frees what was buffered; the 408 carries
+                    // `Connection: close`.
                     match pending.open(collected, parts) {
                         Opening::Accepted((request, reply, key)) => state.set(State::Handling {
                             future: handle(service, request, reply, key),

@@ -13,7 +13,9 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header, response};
+use http::{
+    HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header, response,
+};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tokio::task::JoinHandle;
@@ -109,10 +111,8 @@ pin_project! {
     where
         S: Service<Request<CallbackBody<ReqBody>>>,
     {
-        // These four are `None` once handed to a deadline task; the request
-        // also once handed to the handler.
+        // These three are `None` once handed to a deadline task.
         service: Option<S>,
-        request: Option<Request<CallbackBody<ReqBody>>>,
         reply: Option<ReplyContext>,
         // The claim, once granted: dropping it releases the claim.
         guard: Option<ClaimGuard>,
@@ -127,10 +127,16 @@ pin_project! {
     where
         S: Service<Request<CallbackBody<ReqBody>>>,
     {
-        // Waiting for the dedup store's claim.
-        Claiming { claim: ClaimFuture },
+        // Waiting for the dedup store's claim. The request is `None` once
+        // handed on (here and below), so that it is never in the state twice.
+        Claiming {
+            claim: ClaimFuture,
+            request: Option<Request<CallbackBody<ReqBody>>>,
+        },
         // Waiting for the inner service to be ready.
-        Ready,
+        Ready {
+            request: Option<Request<CallbackBody<ReqBody>>>,
+        },
         // The handler runs.
         Calling {
             #[pin]
@@ -191,21 +197,23 @@ where
         },
         _ => Claiming::Off,
     };
-    let (mut service, mut request, mut reply) = (Some(service), Some(request), Some(reply));
+    let (mut service, mut reply) = (Some(service), Some(reply));
     let mut guard = None;
     let step = match claiming {
-        Claiming::Later(claim) => Step::Claiming { claim },
+        Claiming::Later(claim) => Step::Claiming {
+            claim,
+            request: Some(request),
+        },
         Claiming::Now(claimed, key) => match claimed_answer(claimed, key, &reply, &mut guard) {
             Some(answered) => Step::Answered {
                 response: Some(answered),
             },
-            None => after_claim(&mut service, &mut request, &mut reply, &mut guard),
+            None => after_claim(&mut service, request, &mut reply, &mut guard),
         },
-        Claiming::Off => after_claim(&mut service, &mut request, &mut reply, &mut guard),
+        Claiming::Off => after_claim(&mut service, request, &mut reply, &mut guard),
     };
     Handling {
         service,
-        request,
         reply,
         guard,
         step,
@@ -217,7 +225,7 @@ where
 /// the request, the reply context and the guard).
 fn after_claim<S, ReqBody, ResBody>(
     service: &mut Option<S>,
-    request: &mut Option<Request<CallbackBody<ReqBody>>>,
+    request: Request<CallbackBody<ReqBody>>,
     reply: &mut Option<ReplyContext>,
     guard: &mut Option<ClaimGuard>,
 ) -> Step<S, ReqBody, ResBody>
@@ -232,17 +240,20 @@ where
         return Step::Done;
     };
     let Some(deadline) = context.config.ack_deadline else {
-        return Step::Ready;
+        return Step::Ready {
+            request: Some(request),
+        };
     };
     let (summary, endpoint) = (context.summary.clone(), Arc::clone(&context.endpoint));
     // When the deadline passes, the acknowledgement goes out and the task
     // keeps running to completion (and records its answer).
     let task = tokio::spawn(Handling {
         service: service.take(),
-        request: request.take(),
         reply: reply.take(),
         guard: guard.take(),
-        step: Step::Ready,
+        step: Step::Ready {
+            request: Some(request),
+        },
     });
     Step::Deadline {
         task,
@@ -267,16 +278,20 @@ where
         let mut this = self.project();
         loop {
             match this.step.as_mut().project() {
-                StepProj::Claiming { claim } => {
+                StepProj::Claiming { claim, request } => {
                     let (claimed, key) = ready!(claim.as_mut().poll(cx));
                     if let Some(answered) = claimed_answer(claimed, key, this.reply, this.guard) {
                         this.step.set(Step::Done);
                         return Poll::Ready(Ok(answered));
                     }
-                    let next = after_claim(this.service, this.request, this.reply, this.guard);
+                    let Some(request) = request.take() else {
+                        this.step.set(Step::Done);
+                        return Poll::Pending;
+                    };
+                    let next = after_claim(this.service, request, this.reply, this.guard);
                     this.step.set(next);
                 }
-                StepProj::Ready => {
+                StepProj::Ready { request } => {
                     let Some(service) = this.service.as_mut() else {
                         this.step.set(Step::Done);
                         return Poll::Pending;
@@ -287,7 +302,7 @@ where
                         this.step.set(Step::Done);
                         return Poll::Ready(Err(error));
                     }
-                    let Some(request) = this.request.take() else {
+                    let Some(request) = request.take() else {
                         this.step.set(Step::Done);
                         return Poll::Pending;
                     };
@@ -646,6 +661,17 @@ fn seal_plaintext<B>(
     answer_with(parts, content_type, Bytes::from(envelope))
 }
 
+/// Removes every header named in `names`. One pass over the (few) names
+/// present first: a removal hashes its name, and most messages carry none
+/// of these.
+pub(crate) fn remove_headers(headers: &mut HeaderMap, names: &[HeaderName]) {
+    if headers.keys().any(|present| names.contains(present)) {
+        for name in names {
+            headers.remove(name);
+        }
+    }
+}
+
 /// A `Content-Length` value. `HeaderValue::from(len)` writes into a 20-byte
 /// buffer and then shares it (two allocations); copying the digits makes
 /// one.
@@ -706,13 +732,14 @@ fn answer_with<B>(
     body: Bytes,
 ) -> Response<CallbackBody<B>> {
     parts.status = StatusCode::OK;
-    for name in [
-        header::CONTENT_ENCODING,
-        header::TRANSFER_ENCODING,
-        header::CONTENT_RANGE,
-    ] {
-        parts.headers.remove(name);
-    }
+    remove_headers(
+        &mut parts.headers,
+        &[
+            header::CONTENT_ENCODING,
+            header::TRANSFER_ENCODING,
+            header::CONTENT_RANGE,
+        ],
+    );
     if body.is_empty() {
         parts.headers.remove(header::CONTENT_TYPE);
     } else {
@@ -747,6 +774,27 @@ mod tests {
             let mut buf = [0; 20];
             assert_eq!(decimal(n, 10, &mut buf), format!("{n:010}"));
         }
+    }
+
+    #[test]
+    fn remove_headers_removes_every_value_of_the_names_only() {
+        let names = [header::CONTENT_ENCODING, header::TRANSFER_ENCODING];
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+        let untouched = headers.clone();
+        remove_headers(&mut headers, &names);
+        assert_eq!(headers, untouched);
+        headers.append(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        headers.append(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        remove_headers(&mut headers, &names);
+        assert_eq!(headers, untouched);
     }
 
     #[test]

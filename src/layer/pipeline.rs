@@ -12,14 +12,14 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Method, Request, Response, header, request};
+use http::{Extensions, Method, Request, Response, header, request};
 use http_body::Body;
 use http_body_util::{Full, LengthLimitError};
 
 use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::events::{self, Summary};
-use super::handle::{ReplyContext, SealFor, content_length};
+use super::handle::{ReplyContext, SealFor, content_length, remove_headers};
 use super::query::{self, Query};
 use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::{CallbackContext, Candidates, Config};
@@ -282,22 +282,63 @@ fn open_with(
     }))
 }
 
-/// The typed message for `endpoint`'s kind and format (moved into the
-/// request extensions right away, so the size difference does not matter).
-#[allow(clippy::large_enum_variant)]
-enum Parsed {
-    Message(Message),
-    Bot(BotMessage),
+/// What the layer keeps of a parsed message, which itself went into the
+/// request extensions at once (a [`Message`] is about 500 bytes: it is
+/// moved once, into its box there, not through the steps that follow).
+struct Parsed {
+    /// The decrypted text, the inner request's body: for a [`Message`] the
+    /// very allocation the message keeps as its raw text (never copied).
+    body: Bytes,
+    /// The reply's `ToUserName` and `FromUserName`: the message's
+    /// `FromUserName` and `ToUserName` (empty for the robot).
+    to_user_name: String,
+    from_user_name: String,
+    agent_id: Option<u64>,
+    /// The identifiers for the log events (`path` is set by the caller).
+    summary: Summary,
+    /// The deduplication key, when `dedup` asked for it.
+    key: Option<DedupKey>,
 }
 
-/// Parses `plain` for `endpoint`'s kind and format. Also returns `plain` as
-/// the inner request's body: for a [`Message`] the very allocation the
-/// message keeps as its raw text, so the decrypted text is never copied.
-fn parse_message(endpoint: &Endpoint, plain: String) -> Result<(Parsed, Bytes), RejectionKind> {
+/// Parses `plain` for `endpoint`'s kind and format and puts the typed
+/// message into `extensions`. `dedup`: whether to make its deduplication
+/// key (MsgId, with AgentID for apps since ids are per app, or the robot's
+/// msgid where present, else a digest of the decrypted message).
+fn parse_into(
+    endpoint: &Endpoint,
+    plain: String,
+    extensions: &mut Extensions,
+    dedup: bool,
+) -> Result<Parsed, RejectionKind> {
     let malformed = |_| RejectionKind::MalformedMessage;
+    let app = endpoint.name();
+    // The identifiers are only for the log events: not copied when no
+    // subscriber wants them.
+    let detailed = events::detailed();
     if endpoint.kind() == CallbackKind::WeComBot {
         let message = BotMessage::parse(&plain).map_err(malformed)?;
-        return Ok((Parsed::Bot(message), Bytes::from(plain)));
+        let body = Bytes::from(plain);
+        let summary = if detailed {
+            Summary {
+                msg_type: message.msg_type().to_owned(),
+                event: message.event_type().map(str::to_owned),
+                info_type: None,
+                msg_id: message.msg_id().map(str::to_owned),
+                ..Summary::default()
+            }
+        } else {
+            Summary::default()
+        };
+        let key = dedup.then(|| DedupKey::for_message(app, message.msg_id(), &body));
+        extensions.insert(message);
+        return Ok(Parsed {
+            body,
+            to_user_name: String::new(),
+            from_user_name: String::new(),
+            agent_id: None,
+            summary,
+            key,
+        });
     }
     let looks_like_json =
         endpoint.format() == BodyFormat::Json && plain.trim_start().starts_with('{');
@@ -308,7 +349,32 @@ fn parse_message(endpoint: &Endpoint, plain: String) -> Result<(Parsed, Bytes), 
     }
     .map_err(malformed)?;
     let body = Bytes::from_owner(SharedText(Arc::clone(message.shared_raw())));
-    Ok((Parsed::Message(message), body))
+    let summary = if detailed {
+        Summary {
+            msg_type: message.msg_type().to_owned(),
+            event: message.event().map(str::to_owned),
+            info_type: message.info_type().map(str::to_owned),
+            msg_id: message.msg_id().map(|id| id.to_string()),
+            ..Summary::default()
+        }
+    } else {
+        Summary::default()
+    };
+    let key = dedup.then(|| match message.msg_id() {
+        // `<app>:m:<AgentID>.<MsgId>`, written at once.
+        Some(id) => DedupKey::agent_message(app, message.agent_id().unwrap_or(0), id),
+        None => DedupKey::digest(app, &body),
+    });
+    let parsed = Parsed {
+        to_user_name: message.from_user_name().to_owned(),
+        from_user_name: message.to_user_name().to_owned(),
+        agent_id: message.agent_id(),
+        body,
+        summary,
+        key,
+    };
+    extensions.insert(message);
+    Ok(parsed)
 }
 
 /// A message's raw text as the bytes of a body.
@@ -353,14 +419,12 @@ pub(crate) fn body_error(error: &(dyn std::error::Error + Send + Sync + 'static)
     }
 }
 
-/// An authentic, parsed POST and the endpoint it is for.
+/// An authentic POST and the endpoint it is for.
 struct Authentic {
     endpoint: Arc<Endpoint>,
     receive_id: String,
     secret: usize,
     parsed: Parsed,
-    /// The decrypted text, the inner request's body.
-    plain: Bytes,
 }
 
 impl PendingPost {
@@ -370,9 +434,9 @@ impl PendingPost {
     pub(crate) fn open<B>(
         self,
         collected: Result<Bytes, RejectionKind>,
-        parts: request::Parts,
+        mut parts: request::Parts,
     ) -> Opening<B> {
-        match self.authenticate(collected) {
+        match self.authenticate(collected, &mut parts.extensions) {
             Ok(authentic) => Opening::Accepted(self.accept(authentic, parts)),
             Err(refusal) => {
                 Opening::Refused(refuse(refusal, &Method::POST, &self.path, &self.candidates))
@@ -380,7 +444,13 @@ impl PendingPost {
         }
     }
 
-    fn authenticate(&self, collected: Result<Bytes, RejectionKind>) -> Result<Authentic, Refusal> {
+    /// Authenticates, decrypts and parses the body; the message goes into
+    /// `extensions`.
+    fn authenticate(
+        &self,
+        collected: Result<Bytes, RejectionKind>,
+        extensions: &mut Extensions,
+    ) -> Result<Authentic, Refusal> {
         let body = collected?;
         let q = &self.query;
         let mut first_error = None;
@@ -418,14 +488,16 @@ impl PendingPost {
             receive_id,
             secret,
         } = opened;
-        let (parsed, plain) = parse_message(&endpoint, plain)
+        // Only now, after authentication, does the message touch the dedup
+        // store (through its key).
+        let dedup = self.config.dedup.is_some();
+        let parsed = parse_into(&endpoint, plain, extensions, dedup)
             .map_err(|kind| Refusal::for_endpoint(kind, &endpoint))?;
         Ok(Authentic {
             endpoint,
             receive_id,
             secret,
             parsed,
-            plain,
         })
     }
 
@@ -435,53 +507,16 @@ impl PendingPost {
             receive_id,
             secret,
             parsed,
-            plain,
         } = authentic;
+        let Parsed {
+            body,
+            to_user_name,
+            from_user_name,
+            agent_id,
+            summary,
+            key,
+        } = parsed;
         let q = &self.query;
-        let (to_user_name, from_user_name, agent_id) = match &parsed {
-            Parsed::Message(m) => (
-                m.from_user_name().to_owned(),
-                m.to_user_name().to_owned(),
-                m.agent_id(),
-            ),
-            Parsed::Bot(_) => (String::new(), String::new(), None),
-        };
-        let summary = match &parsed {
-            // The identifiers are only for the log events: not copied when
-            // no subscriber wants them.
-            _ if !events::detailed() => Summary {
-                path: self.path,
-                ..Summary::default()
-            },
-            Parsed::Message(m) => Summary {
-                path: self.path,
-                msg_type: m.msg_type().to_owned(),
-                event: m.event().map(str::to_owned),
-                info_type: m.info_type().map(str::to_owned),
-                msg_id: m.msg_id().map(|id| id.to_string()),
-            },
-            Parsed::Bot(b) => Summary {
-                path: self.path,
-                msg_type: b.msg_type().to_owned(),
-                event: b.event_type().map(str::to_owned),
-                info_type: None,
-                msg_id: b.msg_id().map(str::to_owned),
-            },
-        };
-        // Only now, after authentication, does the message touch the dedup
-        // store. MsgId (with AgentID: ids are per app) or the robot's msgid
-        // where present, else a digest of the decrypted message.
-        let key = self.config.dedup.as_ref().map(|_| {
-            let app = endpoint.name();
-            match &parsed {
-                Parsed::Message(m) => match m.msg_id() {
-                    // `<app>:m:<AgentID>.<MsgId>`, written at once.
-                    Some(id) => DedupKey::agent_message(app, m.agent_id().unwrap_or(0), id),
-                    None => DedupKey::digest(app, &plain),
-                },
-                Parsed::Bot(b) => DedupKey::for_message(app, b.msg_id(), &plain),
-            }
-        });
         // The reply is sealed for the receive id the message carried: by
         // its place among the opening crypt's configured ids, else a copy.
         let seal_for = endpoint
@@ -505,22 +540,23 @@ impl PendingPost {
             secret,
             config: self.config,
             endpoint,
-            summary,
+            summary: Summary {
+                path: self.path,
+                ..summary
+            },
         };
         // The inner request's framing describes the new body: its length,
         // no chunking, no content coding.
-        parts.headers.remove(header::CONTENT_ENCODING);
-        parts.headers.remove(header::TRANSFER_ENCODING);
+        remove_headers(
+            &mut parts.headers,
+            &[header::CONTENT_ENCODING, header::TRANSFER_ENCODING],
+        );
         parts
             .headers
-            .insert(header::CONTENT_LENGTH, content_length(plain.len()));
-        match parsed {
-            Parsed::Message(message) => parts.extensions.insert(message).map(drop),
-            Parsed::Bot(message) => parts.extensions.insert(message).map(drop),
-        };
+            .insert(header::CONTENT_LENGTH, content_length(body.len()));
         parts.extensions.insert(context);
         (
-            Request::from_parts(parts, CallbackBody::buffered(plain)),
+            Request::from_parts(parts, CallbackBody::buffered(body)),
             reply,
             key,
         )
