@@ -622,8 +622,8 @@ fn seal_plaintext<B>(
         );
     }
     let config = &context.config;
-    let mut timestamp = [0; 20];
-    let timestamp = decimal(unix_secs(config.clock.as_ref()), 1, &mut timestamp);
+    let mut timestamp = itoa::Buffer::new();
+    let timestamp = timestamp.format(unix_secs(config.clock.as_ref()));
     let crypt = endpoint
         .secret(context.secret)
         .and_then(|s| s.post.as_ref());
@@ -637,7 +637,7 @@ fn seal_plaintext<B>(
         let mut random = [0u8; 24];
         config.random.fill(&mut random).ok()?;
         let (prefix, rest) = random.split_first_chunk::<16>()?;
-        let mut nonce = [0; 20];
+        let mut nonce = [0; 10];
         let nonce = nonce_digits(rest.first_chunk::<8>()?, &mut nonce);
         // Encrypts straight into the envelope (no separate Encrypt string).
         crypt
@@ -672,42 +672,26 @@ pub(crate) fn remove_headers(headers: &mut HeaderMap, names: &[HeaderName]) {
     }
 }
 
-/// A `Content-Length` value. `HeaderValue::from(len)` writes into a 20-byte
-/// buffer and then shares it (two allocations); copying the digits makes
-/// one.
+/// A `Content-Length` value. `HeaderValue::from(len)` writes into a
+/// 20-byte buffer and then shares it (two allocations); copying itoa's
+/// digits makes one.
 pub(crate) fn content_length(len: usize) -> HeaderValue {
-    let Ok(n) = u64::try_from(len) else {
-        return HeaderValue::from(len);
-    };
-    let mut buf = [0; 20];
-    HeaderValue::from_bytes(decimal_digits(n, 1, &mut buf))
+    HeaderValue::from_str(itoa::Buffer::new().format(len))
         .unwrap_or_else(|_| HeaderValue::from(len))
 }
 
 /// A reply nonce from 8 random bytes: ten decimal digits, like the nonces
 /// WeCom sends (the big-endian number modulo 10¹⁰, zero-padded).
-fn nonce_digits<'a>(random: &[u8; 8], buf: &'a mut [u8; 20]) -> &'a str {
-    decimal(u64::from_be_bytes(*random) % 10_000_000_000, 10, buf)
-}
-
-/// `n` in decimal with at least `width` digits (zero-padded), written to
-/// the end of `buf` without allocating.
-fn decimal(n: u64, width: usize, buf: &mut [u8; 20]) -> &str {
-    std::str::from_utf8(decimal_digits(n, width, buf)).unwrap_or_default()
-}
-
-/// [`decimal`] as bytes.
-fn decimal_digits(mut n: u64, width: usize, buf: &mut [u8; 20]) -> &[u8] {
-    let mut len = 0;
-    for slot in buf.iter_mut().rev() {
-        if n == 0 && len >= width.max(1) {
-            break;
-        }
-        *slot = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        n /= 10;
-        len += 1;
+fn nonce_digits<'a>(random: &[u8; 8], buf: &'a mut [u8; 10]) -> &'a str {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(u64::from_be_bytes(*random) % 10_000_000_000);
+    // Below 10¹⁰, so at most ten digits: `split` is at most `buf.len()`.
+    let split = buf.len().saturating_sub(digits.len());
+    if let Some((zeros, tail)) = buf.split_at_mut_checked(split) {
+        zeros.fill(b'0');
+        tail.copy_from_slice(digits.as_bytes());
     }
-    buf.get(buf.len() - len..).unwrap_or_default()
+    std::str::from_utf8(buf).unwrap_or_default()
 }
 
 fn failure<B>(kind: RejectionKind) -> Response<CallbackBody<B>> {
@@ -758,25 +742,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decimal_matches_format() {
-        for n in [
-            0,
-            1,
-            9,
-            10,
-            1_409_659_589,
-            9_999_999_999,
-            10_000_000_000,
-            u64::MAX,
-        ] {
-            let mut buf = [0; 20];
-            assert_eq!(decimal(n, 1, &mut buf), n.to_string());
-            let mut buf = [0; 20];
-            assert_eq!(decimal(n, 10, &mut buf), format!("{n:010}"));
-        }
-    }
-
-    #[test]
     fn remove_headers_removes_every_value_of_the_names_only() {
         let names = [header::CONTENT_ENCODING, header::TRANSFER_ENCODING];
         let mut headers = HeaderMap::new();
@@ -806,8 +771,15 @@ mod tests {
 
     #[test]
     fn nonces_are_ten_digits_like_the_platforms() {
-        for bytes in [[0; 8], [0xff; 8], *b"01234567", [1, 2, 3, 4, 5, 6, 7, 8]] {
-            let mut buf = [0; 20];
+        for bytes in [
+            [0; 8],
+            [0xff; 8],
+            *b"01234567",
+            [1, 2, 3, 4, 5, 6, 7, 8],
+            9_999_999_999u64.to_be_bytes(),
+            10_000_000_001u64.to_be_bytes(),
+        ] {
+            let mut buf = [0; 10];
             let expected = format!("{:010}", u64::from_be_bytes(bytes) % 10_000_000_000);
             assert_eq!(nonce_digits(&bytes, &mut buf), expected);
         }
