@@ -54,14 +54,17 @@ async fn handler(body: Bytes) -> Reply {
     }
 }
 
+// `with_state(())`: routes built once, as a real server's
+// `into_make_service` does (see `app::app`).
 fn bare() -> Router {
-    Router::new().route(PATH, post(handler))
+    Router::new().route(PATH, post(handler)).with_state(())
 }
 
 fn layered() -> Router {
     Router::new()
         .route(PATH, post(handler))
         .layer(app::layer(false))
+        .with_state(())
 }
 
 /// The bare request: the plaintext message as the body.

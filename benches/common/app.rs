@@ -39,9 +39,15 @@ pub fn layer(dedup: bool) -> WeComCallbackLayer {
     if dedup { layer } else { layer.without_dedup() }
 }
 
-/// The echo router behind the layer.
+/// The echo router behind the layer. `with_state(())` turns the routes into
+/// services once, as `Router::into_make_service` (and so `axum::serve`)
+/// does for a real server; without it, `oneshot` on a `Router<()>` would
+/// rebuild the handler's route on every request.
 pub fn app(dedup: bool) -> Router {
-    Router::new().route(PATH, post(echo)).layer(layer(dedup))
+    Router::new()
+        .route(PATH, post(echo))
+        .layer(layer(dedup))
+        .with_state(())
 }
 
 /// The same layer around the crate's own inner service
@@ -68,7 +74,9 @@ pub fn tower_app(
 /// pays per request (routing, extractors, body plumbing, `oneshot`), the
 /// part of the "through the layer" figures the crate cannot remove.
 pub fn bare_app() -> Router {
-    Router::new().route(PATH, post(|body: Bytes| async move { body }))
+    Router::new()
+        .route(PATH, post(|body: Bytes| async move { body }))
+        .with_state(())
 }
 
 /// The POST of `input`.
