@@ -241,11 +241,18 @@ fn is_xml_name(name: &[u8]) -> bool {
     let Some((&first, rest)) = name.split_first() else {
         return false;
     };
-    let start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80;
-    start(first)
-        && rest
-            .iter()
-            .all(|&b| start(b) || b.is_ascii_digit() || b == b'-' || b == b'.')
+    is_name_start_byte(first) && rest.iter().all(|&b| is_name_byte(b))
+}
+
+/// A byte that may start an XML name: a letter, `_`, `:` or a byte of a
+/// non-ASCII character.
+const fn is_name_start_byte(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80
+}
+
+/// A byte that may follow in an XML name: a start byte, a digit, `-`, `.`.
+const fn is_name_byte(b: u8) -> bool {
+    is_name_start_byte(b) || b.is_ascii_digit() || b == b'-' || b == b'.'
 }
 
 /// Whether `b` is an XML whitespace byte (production `S`: space, tab, CR,
@@ -372,12 +379,12 @@ fn read_canonical(input: &str) -> Option<Document<'_>> {
         let open = rest.strip_prefix('<')?;
         let name_len = open.bytes().position(|b| !is_ascii_name_byte(b))?;
         let (name, after_name) = open.split_at_checked(name_len)?;
-        // The scan admits only ASCII name bytes; the first must not be a
-        // digit, `-` or `.` (and the name not empty).
+        // The scan admits only ASCII name bytes; the first must also be a
+        // name's first byte (and the name not empty).
         if !name
             .as_bytes()
             .first()
-            .is_some_and(|&b| b.is_ascii_alphabetic() || matches!(b, b'_' | b':'))
+            .is_some_and(|&b| is_name_start_byte(b))
         {
             return None;
         }
@@ -413,7 +420,7 @@ fn read_canonical(input: &str) -> Option<Document<'_>> {
 }
 
 /// Whether `b` is an ASCII byte of an XML name (letter, digit, `_`, `:`,
-/// `-`, `.`): [`is_xml_name`]'s set less non-ASCII.
+/// `-`, `.`): [`is_name_byte`]'s set less non-ASCII.
 fn is_ascii_name_byte(b: u8) -> bool {
     /// The set as a table: one load per byte instead of five range tests
     /// (names are most of the bytes the scan looks at one by one).
@@ -423,8 +430,8 @@ fn is_ascii_name_byte(b: u8) -> bool {
     const TABLE: [bool; 256] = {
         let mut table = [false; 256];
         let mut b = 0;
-        while b < 256 {
-            table[b] = matches!(b as u8, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b':' | b'-' | b'.');
+        while b < 128 {
+            table[b] = is_name_byte(b as u8);
             b += 1;
         }
         table
@@ -626,13 +633,7 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
             let rest = bytes.get(i..).unwrap_or_default();
             let (calm, step) = match rest.first_chunk::<CDATA_CHUNK>() {
                 Some(chunk) => (quiet(chunk), CDATA_CHUNK),
-                None => {
-                    let mut padded = [b' '; CDATA_CHUNK];
-                    if let Some(start) = padded.get_mut(..rest.len()) {
-                        start.copy_from_slice(rest);
-                    }
-                    (quiet(&padded), rest.len())
-                }
+                None => (quiet(&padded_with_spaces(rest)), rest.len()),
             };
             if calm {
                 i += step;
@@ -734,6 +735,17 @@ fn all_xml_chars(text: &str) -> bool {
     check_chars(text).is_some()
 }
 
+/// `tail` (shorter than `N`) followed by spaces, so that the last, short
+/// chunk of a text can take the same branch-free test as the full ones
+/// (a space is never a byte those tests act on).
+fn padded_with_spaces<const N: usize>(tail: &[u8]) -> [u8; N] {
+    let mut padded = [b' '; N];
+    if let Some(start) = padded.get_mut(..tail.len()) {
+        start.copy_from_slice(tail);
+    }
+    padded
+}
+
 /// Bytes [`check_chars`] tests at once.
 const CHAR_CHUNK: usize = 32;
 
@@ -751,10 +763,7 @@ fn check_chars(text: &str) -> Option<bool> {
     let flagged = |chunk: &[u8; CHAR_CHUNK]| chunk.iter().fold(false, |flag, &b| flag | suspect(b));
     let chunks = bytes.chunks_exact(CHAR_CHUNK);
     let tail = chunks.remainder();
-    let mut padded = [b' '; CHAR_CHUNK];
-    if let Some(start) = padded.get_mut(..tail.len()) {
-        start.copy_from_slice(tail);
-    }
+    let padded = padded_with_spaces::<CHAR_CHUNK>(tail);
     let tail_at = bytes.len() - tail.len();
     let mut carriage_return = false;
     let to_check = chunks
