@@ -125,7 +125,11 @@ impl Decrypted {
         &self.receive_id
     }
 
-    /// Takes both: `(msg, receive_id)`, without copying either.
+    /// Takes both, without copying either: `(msg, receive_id)`, the
+    /// decrypted message (XML, or JSON for the robot) and the receive id
+    /// that followed it in the plaintext frame (the corp id, suite id or
+    /// appid it was sealed for; WeCom doc 加解密方案说明: `random(16B) +
+    /// msg_len(4B) + msg + receiveid`).
     pub fn into_parts(self) -> (String, String) {
         (self.msg, self.receive_id)
     }
