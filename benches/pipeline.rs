@@ -85,24 +85,12 @@ where
 }
 
 /// One request through any service (the `handler_fn` contender).
-fn send_service<S>(rt: &Runtime, service: &S, request: Request<Body>) -> StatusCode
+fn send_service<S, B>(rt: &Runtime, service: &S, request: Request<Body>) -> StatusCode
 where
-    S: tower::Service<Request<Body>> + Clone,
-    S::Response: HasStatus,
+    S: tower::Service<Request<Body>, Response = http::Response<B>> + Clone,
     S::Error: std::fmt::Debug,
 {
     rt.block_on(async { service.clone().oneshot(request).await.unwrap().status() })
-}
-
-/// The status of a response, whatever its body.
-trait HasStatus {
-    fn status(&self) -> StatusCode;
-}
-
-impl<B> HasStatus for http::Response<B> {
-    fn status(&self) -> StatusCode {
-        http::Response::status(self)
-    }
 }
 
 /// A request with a MsgId never sent before.
@@ -375,10 +363,9 @@ fn measured_pure(crypt: &MsgCrypt, input: &Input) {
 }
 
 #[inline(never)]
-fn measured_send_service<S>(rt: &Runtime, service: &S, request: Request<Body>)
+fn measured_send_service<S, B>(rt: &Runtime, service: &S, request: Request<Body>)
 where
-    S: tower::Service<Request<Body>> + Clone,
-    S::Response: HasStatus,
+    S: tower::Service<Request<Body>, Response = http::Response<B>> + Clone,
     S::Error: std::fmt::Debug,
 {
     black_box(send_service(rt, service, request));
