@@ -112,14 +112,14 @@ fn main() {
                 b.iter_batched(
                     || bare_request(input),
                     |r| send(&rt, &bare, r),
-                    BatchSize::SmallInput,
+                    BatchSize::NumIterations(table::WARM_GROUP as u64),
                 );
             });
             group.bench_function("layered", |b| {
                 b.iter_batched(
                     || app::post_request(input),
                     |r| send(&rt, &layered, r),
-                    BatchSize::SmallInput,
+                    BatchSize::NumIterations(table::WARM_GROUP as u64),
                 );
             });
             group.finish();

@@ -7,19 +7,41 @@
 
 use std::time::{Duration, Instant};
 
+/// How many inputs are prepared just before they are timed. A request
+/// that a server has just read and parsed is in the CPU's caches; one of a
+/// few hundred built earlier is not (at 1 KiB a whole batch is about 1 MB,
+/// more than the L2 cache). So inputs are made in small groups, each timed
+/// at once, which is also how the `pure` and `floor` contenders see theirs
+/// (one input, reused). `WECOM_BENCH_COLD=1` prepares the whole batch
+/// first, as the rounds before the fifth did.
+pub const WARM_GROUP: usize = 8;
+
+/// Whether inputs are prepared all at once (`WECOM_BENCH_COLD=1`).
+pub fn cold() -> bool {
+    std::env::var("WECOM_BENCH_COLD").is_ok_and(|v| v == "1")
+}
+
 /// Per-iteration time of one batch of `n` calls of `f`, after `prepare`
-/// built its inputs (untimed).
+/// built their inputs (untimed): in groups of [`WARM_GROUP`], each timed
+/// right after it is built, or all first under [`cold`].
 pub fn batch<T, P, F>(n: usize, mut prepare: P, mut f: F) -> Duration
 where
     P: FnMut(usize) -> T,
     F: FnMut(T),
 {
-    let inputs: Vec<T> = (0..n).map(&mut prepare).collect();
-    let started = Instant::now();
-    for input in inputs {
-        f(input);
+    let group = if cold() { n.max(1) } else { WARM_GROUP };
+    let mut total = Duration::ZERO;
+    let mut done = 0;
+    while done < n {
+        let inputs: Vec<T> = (done..n.min(done + group)).map(&mut prepare).collect();
+        done += inputs.len();
+        let started = Instant::now();
+        for input in inputs {
+            f(input);
+        }
+        total += started.elapsed();
     }
-    started.elapsed() / u32::try_from(n).unwrap_or(u32::MAX)
+    total / u32::try_from(n.max(1)).unwrap_or(u32::MAX)
 }
 
 /// The median of `times`.
