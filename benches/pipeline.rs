@@ -25,7 +25,9 @@
 //! right after it is built (in cache, as a request a server has just
 //! parsed); `WECOM_BENCH_COLD=1` builds each whole batch first instead.
 //!
-//! Plus `verify_get`: the URL-verification GET. After the criterion runs, a
+//! Plus `verify_get`: the URL-verification GET, and `message_parse`:
+//! `Message::parse` of a multi-line text message with LF and with CR LF
+//! line ends. After the criterion runs, a
 //! table of interleaved medians and their ratios to the floor (see
 //! `common/table.rs`; `WECOM_BENCH_TABLE=only` prints just the table,
 //! `=off` skips it; `WECOM_BENCH_PROFILE=pure:16KiB:200` runs one contender
@@ -149,6 +151,23 @@ fn criterion_runs(c: &mut Criterion, crypt: &MsgCrypt, rt: &Runtime) {
                 BatchSize::NumIterations(table::WARM_GROUP as u64),
             );
         });
+        group.finish();
+    }
+    {
+        // A text message whose Content is 18 lines (about 1 KiB), with LF
+        // and with CR LF line ends: the second used to leave the single-pass
+        // scan for quick-xml's reader.
+        let mut group = c.benchmark_group("message_parse");
+        for (name, line_end) in [("multiline_lf", "\n"), ("multiline_crlf", "\r\n")] {
+            let content: String = (0..18)
+                .map(|_| format!("{}{line_end}", inputs::text(56)))
+                .collect();
+            let xml = inputs::message_xml(&content, inputs::msg_id(0));
+            group.throughput(Throughput::Bytes(xml.len() as u64));
+            group.bench_function(name, |b| {
+                b.iter(|| wecom_callback::Message::parse(black_box(&xml)).unwrap())
+            });
+        }
         group.finish();
     }
     for (label, nominal) in SIZES {

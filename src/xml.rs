@@ -309,7 +309,7 @@ pub(crate) fn parse(input: &str) -> Result<Document<'_>, XmlError> {
 /// So whenever the caller's check of `verbatim` passes, the result is
 /// [`parse`]'s; when it fails, the caller refuses either way.
 pub(crate) fn parse_trusting<'a>(input: &'a str, verbatim: &str) -> Result<Document<'a>, XmlError> {
-    if let Some(document) = read_canonical(input) {
+    if let Some(document) = read_canonical(input, false) {
         let checked = document
             .children
             .iter()
@@ -337,13 +337,7 @@ fn read(input: &str, keep_nested: bool) -> Result<Document<'_>, XmlError> {
     let Some(carriage_return) = check_chars(input) else {
         return Err(XmlError::new(XmlErrorKind::InvalidChar));
     };
-    // The general reader normalises line ends; the scan leaves them to it.
-    let canonical = if carriage_return {
-        None
-    } else {
-        read_canonical(input)
-    };
-    match canonical {
+    match read_canonical(input, carriage_return) {
         Some(document) => Ok(document),
         None => read_general(input, keep_nested),
     }
@@ -357,16 +351,22 @@ fn read(input: &str, keep_nested: bool) -> Result<Document<'_>, XmlError> {
 /// children separated by XML whitespace, each `<Name>` + either one
 /// `<![CDATA[…]]>` section or plain text without `&` and `]]>` + `</Name>`
 /// (same name, no space before `>`), then `</xml>` and optional whitespace.
-/// Names are ASCII XML names. `input` must hold no carriage return (the
-/// general reader normalises line ends: the caller checks). For such a
-/// document the general
-/// reader returns the same children: CDATA verbatim, plain text trimmed of
-/// XML whitespace, nothing nested, no references. `input` must already
-/// have passed [`check_chars`], or (as [`parse_trusting`] does) the
-/// children's texts must be checked afterwards: outside them the scan
-/// admits only ASCII name bytes, markup and XML whitespace, where a carriage
-/// return reads as whitespace in both readers.
-fn read_canonical(input: &str) -> Option<Document<'_>> {
+/// Names are ASCII XML names. For such a document the general reader
+/// returns the same children: CDATA verbatim, plain text trimmed of XML
+/// whitespace, nothing nested, no references, and line ends normalised.
+///
+/// `line_ends`: whether `input` holds a carriage return. Then a text that
+/// holds one is normalised as the general reader does (XML 1.0 §2.11
+/// "End-of-Line Handling": CR LF and a lone CR become LF) into an owned
+/// copy; every other text stays borrowed. Without it the texts are taken as
+/// they are, so a caller that passes `false` for an input with a carriage
+/// return must refuse or re-read any text holding one (as
+/// [`parse_trusting`] does). `input` must already have passed
+/// [`check_chars`], or (as [`parse_trusting`] does) the children's texts
+/// must be checked afterwards: outside them the scan admits only ASCII name
+/// bytes, markup and XML whitespace, where a carriage return reads as
+/// whitespace in both readers.
+fn read_canonical(input: &str, line_ends: bool) -> Option<Document<'_>> {
     let mut rest = trim_xml_space(input)
         .strip_prefix("<xml>")?
         .strip_suffix("</xml>")?;
@@ -413,10 +413,36 @@ fn read_canonical(input: &str) -> Option<Document<'_>> {
             ..Child::default()
         });
     }
+    // Apart from the texts, the document is only names, markup and XML
+    // whitespace, where a CR is whitespace to both readers.
+    if line_ends {
+        for child in &mut children {
+            if child.text.contains('\r') {
+                child.text = Cow::Owned(normalize_line_ends(&child.text));
+            }
+        }
+    }
     Some(Document {
         root: Cow::Borrowed("xml"),
         children,
     })
+}
+
+/// `text` with XML 1.0's end-of-line handling (§2.11): each CR LF pair and
+/// each other CR becomes one LF (so CR CR LF is two line ends, as the
+/// general reader reads it). One pass, from CR to CR.
+fn normalize_line_ends(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = memchr::memchr(b'\r', rest.as_bytes()) {
+        // A CR is one byte, so both cuts fall on character boundaries.
+        out.push_str(rest.get(..at).unwrap_or_default());
+        out.push('\n');
+        let after = rest.get(at + 1..).unwrap_or_default();
+        rest = after.strip_prefix('\n').unwrap_or(after);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether `b` is an ASCII byte of an XML name (letter, digit, `_`, `:`,
@@ -750,33 +776,40 @@ fn padded_with_spaces<const N: usize>(tail: &[u8]) -> [u8; N] {
 const CHAR_CHUNK: usize = 32;
 
 /// `None` if `text` holds a character XML 1.0 cannot carry; otherwise
-/// whether it holds a carriage return (which the canonical scan leaves to
-/// the general reader). One pass.
+/// whether it holds a carriage return (whose line ends [`read`] then
+/// normalises). One pass.
 fn check_chars(text: &str) -> Option<bool> {
     let bytes = text.as_bytes();
     // Only bytes below 0x20 (other than tab and LF) and 0xEF can start a
     // forbidden character or be a CR. Chunks are tested without branching;
-    // only a flagged chunk is looked at byte by byte (a forbidden character
-    // that starts at the chunk's end is still read whole by `non_xml_len`).
-    // The tail is tested the same way, padded with spaces.
+    // only a flagged chunk is looked at again. The tail is tested the same
+    // way, padded with spaces.
     let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n')) | (b == 0xEF);
     let flagged = |chunk: &[u8; CHAR_CHUNK]| chunk.iter().fold(false, |flag, &b| flag | suspect(b));
+    // A flagged chunk is tested again, still without branching, for a CR
+    // and for a byte that can start a forbidden character; only the latter
+    // sends it to the byte loop (where a forbidden character that starts at
+    // the chunk's end is still read whole by `non_xml_len`). So text with
+    // CR LF line ends stays on the chunked path. Plain comparisons (no
+    // `matches!`, which becomes a bit test) keep these tests vectorised.
+    let forbidden = |b: u8| ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')) | (b == 0xEF);
     let chunks = bytes.chunks_exact(CHAR_CHUNK);
     let tail = chunks.remainder();
     let padded = padded_with_spaces::<CHAR_CHUNK>(tail);
     let tail_at = bytes.len() - tail.len();
-    let mut carriage_return = false;
     let to_check = chunks
         .enumerate()
-        .filter(|(_, chunk)| chunk.first_chunk().is_some_and(flagged))
-        .map(|(i, chunk)| (i * CHAR_CHUNK, chunk))
-        .chain(flagged(&padded).then_some((tail_at, tail)));
-    for (offset, chunk) in to_check {
-        for (i, &b) in chunk.iter().enumerate() {
-            if b == b'\r' {
-                carriage_return = true;
-            } else if suspect(b) && non_xml_len(bytes, offset + i) > 0 {
-                return None;
+        .filter_map(|(i, chunk)| Some((i * CHAR_CHUNK, chunk, chunk.first_chunk()?)))
+        .filter(|(_, _, test)| flagged(test))
+        .chain(flagged(&padded).then_some((tail_at, tail, &padded)));
+    let mut carriage_return = false;
+    for (offset, chunk, test) in to_check {
+        carriage_return |= test.iter().fold(false, |cr, &b| cr | (b == b'\r'));
+        if test.iter().fold(false, |flag, &b| flag | forbidden(b)) {
+            for (i, &b) in chunk.iter().enumerate() {
+                if forbidden(b) && non_xml_len(bytes, offset + i) > 0 {
+                    return None;
+                }
             }
         }
     }
@@ -982,10 +1015,10 @@ mod tests {
     /// What the canonical scan returns, the general reader returns too; an
     /// input it declines goes to the general reader anyway.
     fn scan_agrees(input: &str) -> Result<(), proptest::test_runner::TestCaseError> {
-        if check_chars(input) != Some(false) {
+        let Some(carriage_return) = check_chars(input) else {
             return Ok(());
-        }
-        if let Some(fast) = read_canonical(input) {
+        };
+        if let Some(fast) = read_canonical(input, carriage_return) {
             proptest::prop_assert_eq!(read_general(input, true), Ok(fast.clone()), "{:?}", input);
             proptest::prop_assert_eq!(read_general(input, false), Ok(fast), "{:?}", input);
         }
@@ -1060,17 +1093,19 @@ mod tests {
                 input.push_str(gap);
                 if *cdata {
                     input.push_str(&format!("<{name}><![CDATA[{text}]]></{name}>"));
-                    clean &= !text.contains("]]>") && !text.contains('\r');
+                    clean &= !text.contains("]]>");
                 } else {
                     input.push_str(&format!("<{name}>{text}</{name}>"));
-                    clean &= !text.contains(['&', '<', '\r']) && !text.contains("]]>");
+                    clean &= !text.contains(['&', '<']) && !text.contains("]]>");
                 }
             }
             input.push_str("</xml>");
             input.push_str(lead);
             scan_agrees(&input)?;
-            // The scan is what reads such documents (the fast path fires).
-            let scanned = check_chars(&input) == Some(false) && read_canonical(&input).is_some();
+            // The scan is what reads such documents (the fast path fires),
+            // carriage returns included.
+            let scanned = check_chars(&input)
+                .is_some_and(|carriage_return| read_canonical(&input, carriage_return).is_some());
             proptest::prop_assert_eq!(scanned, clean, "{:?}", input);
         }
     }
@@ -1093,6 +1128,22 @@ mod tests {
     }
 
     #[test]
+    fn line_ends_normalise_as_xml_says() {
+        for (text, normalised) in [
+            ("", ""),
+            ("a", "a"),
+            ("\r", "\n"),
+            ("\r\n", "\n"),
+            ("\n\r", "\n\n"),
+            ("\r\r\n", "\n\n"),
+            ("a\r\nb\rc\n", "a\nb\nc\n"),
+            ("中\r文\r\n", "中\n文\n"),
+        ] {
+            assert_eq!(normalize_line_ends(text), normalised, "{text:?}");
+        }
+    }
+
+    #[test]
     fn cdata_end_is_the_first_terminator() {
         for (text, end) in [
             ("", None),
@@ -1111,22 +1162,28 @@ mod tests {
     #[test]
     fn canonical_scan_borrows_and_declines_what_it_does_not_read() {
         let input = "<xml><ToUserName><![CDATA[ww1]]></ToUserName>\n<AgentID> 1 </AgentID></xml>";
-        let doc = read_canonical(input).unwrap();
+        let doc = read_canonical(input, false).unwrap();
         assert!(
             doc.children
                 .iter()
                 .all(|c| matches!(c.text, Cow::Borrowed(_)))
         );
         assert_eq!(doc, read_general(input, false).unwrap());
-        // A carriage return sends the document to the general reader, which
-        // normalises line ends.
-        let crlf = "<xml><A>a\r\nb</A><B><![CDATA[c\rd]]></B></xml>";
+        // Carriage returns: the scan normalises line ends as the general
+        // reader does, copying only the texts that hold one.
+        let crlf = "<xml>\r\n<A>a\r\nb</A>\r\n<B><![CDATA[c\rd\r\r\ne]]></B><C>f</C></xml>\r\n";
         assert_eq!(check_chars(crlf), Some(true));
-        let doc = parse(crlf).unwrap();
-        assert_eq!(
-            (&*doc.children[0].text, &*doc.children[1].text),
-            ("a\nb", "c\nd")
-        );
+        let doc = read_canonical(crlf, true).unwrap();
+        let texts: Vec<&str> = doc.children.iter().map(|c| &*c.text).collect();
+        assert_eq!(texts, ["a\nb", "c\nd\n\ne", "f"]);
+        let owned: Vec<bool> = doc
+            .children
+            .iter()
+            .map(|c| matches!(c.text, Cow::Owned(_)))
+            .collect();
+        assert_eq!(owned, [true, true, false]);
+        assert_eq!(doc, read_general(crlf, false).unwrap());
+        assert_eq!(parse(crlf).unwrap(), doc);
         for declined in [
             "<?xml version=\"1.0\"?><xml><A>1</A></xml>",
             "<xml><A>a &amp; b</A></xml>",
@@ -1140,7 +1197,8 @@ mod tests {
             "<xml><A>1</B></xml>",
             "<xml><A>b]]></A></xml>",
         ] {
-            assert!(read_canonical(declined).is_none(), "{declined}");
+            assert!(read_canonical(declined, false).is_none(), "{declined}");
+            assert!(read_canonical(declined, true).is_none(), "{declined}");
         }
     }
 
