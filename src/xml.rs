@@ -790,8 +790,12 @@ fn check_chars(text: &str) -> Option<bool> {
     // and for a byte that can start a forbidden character; only the latter
     // sends it to the byte loop (where a forbidden character that starts at
     // the chunk's end is still read whole by `non_xml_len`). So text with
-    // CR LF line ends stays on the chunked path. Plain comparisons (no
-    // `matches!`, which becomes a bit test) keep these tests vectorised.
+    // CR LF line ends stays on the chunked path. The two sets are written
+    // differently on purpose: tab and LF are adjacent, so `matches!` above
+    // becomes one range test, while tab, LF and CR would become a bit test
+    // that does not vectorise; plain comparisons here do. Writing
+    // `suspect` as `forbidden` plus CR costs 84 instructions at 100 B and
+    // 4.2 k at 16 KiB (callgrind).
     let forbidden = |b: u8| ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')) | (b == 0xEF);
     let chunks = bytes.chunks_exact(CHAR_CHUNK);
     let tail = chunks.remainder();
