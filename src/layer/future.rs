@@ -56,18 +56,16 @@ pin_project! {
         // The layer answers by itself (URL verification or rejection).
         Answer { response: Response<Full<Bytes>> },
         // Reading the bounded body of a POST under the body deadline.
-        // `service` is a clone that has not been polled for readiness.
-        // The three options are `Some` until the body has been read: they
-        // are taken out one by one (moving the whole state out and back,
-        // as `project_replace` does, costs more).
+        // `waiting` holds the inner service (a clone that has not been
+        // polled for readiness), the request's parts and the checked query
+        // until the body has been read; it is taken out then (moving the
+        // whole state out and back, as `project_replace` does, costs more).
         Reading {
             #[pin]
             collect: Collect<Limited<ReqBody>>,
             #[pin]
             deadline: Sleep,
-            service: Option<S>,
-            parts: Option<request::Parts>,
-            pending: Option<PendingPost>,
+            waiting: Option<(S, request::Parts, PendingPost)>,
         },
         // An authentic callback: dedup, handler, sealing.
         Handling {
@@ -121,9 +119,7 @@ where
             state: State::Reading {
                 collect,
                 deadline,
-                service: Some(service),
-                parts: Some(parts),
-                pending: Some(pending),
+                waiting: Some((service, parts, pending)),
             },
         }
     }
@@ -154,9 +150,7 @@ where
                 StateProj::Reading {
                     collect,
                     deadline,
-                    service,
-                    parts,
-                    pending,
+                    waiting,
                 } => {
                     let collected = match collect.poll(cx) {
                         Poll::Ready(Ok(collected)) => Ok(collected.to_bytes()),
@@ -166,9 +160,7 @@ where
                             Poll::Pending => return Poll::Pending,
                         },
                     };
-                    let (Some(service), Some(parts), Some(pending)) =
-                        (service.take(), parts.take(), pending.take())
-                    else {
+                    let Some((service, parts, pending)) = waiting.take() else {
                         state.set(State::Done);
                         return Poll::Pending;
                     };
