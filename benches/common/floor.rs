@@ -86,15 +86,6 @@ impl Floor {
     /// The floor of one of the benches' inputs: its Encrypt, its echo
     /// reply, and the shared credentials, timestamps and nonce.
     pub fn for_input(input: &super::inputs::Input) -> Self {
-        Self::for_input_with(input, false)
-    }
-
-    /// The same floor with base64 by the SIMD engine.
-    pub fn for_input_simd(input: &super::inputs::Input) -> Self {
-        Self::for_input_with(input, true)
-    }
-
-    fn for_input_with(input: &super::inputs::Input, simd: bool) -> Self {
         use super::inputs::{CORP_ID, ENCODING_AES_KEY, REPLY_NONCE, REPLY_TIMESTAMP, TOKEN};
         Self::new(
             ENCODING_AES_KEY,
@@ -107,7 +98,11 @@ impl Floor {
             REPLY_NONCE,
             CORP_ID,
         )
-        .with_simd(simd)
+    }
+
+    /// The same floor with base64 by the SIMD engine.
+    pub fn for_input_simd(input: &super::inputs::Input) -> Self {
+        Self::for_input(input).with_simd(true)
     }
 
     /// Base64 by the SIMD engine (`true`) or the scalar `STANDARD` one.
