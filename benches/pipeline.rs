@@ -60,7 +60,6 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use criterion::{BatchSize, Criterion, Throughput};
@@ -82,20 +81,12 @@ fn runtime() -> Runtime {
         .unwrap()
 }
 
-/// One request through the router; the status, checked by the callers
-/// once outside the measurement.
-fn send<B>(rt: &Runtime, app: &Router, request: Request<B>) -> StatusCode
+/// One request through `service` (an axum router, or the layer around
+/// `handler_fn`); the status, checked by the callers once outside the
+/// measurement.
+fn send<S, B, R>(rt: &Runtime, service: &S, request: Request<B>) -> StatusCode
 where
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
-{
-    rt.block_on(async { app.clone().oneshot(request).await.unwrap().status() })
-}
-
-/// One request through any service (the `handler_fn` contender).
-fn send_service<S, B>(rt: &Runtime, service: &S, request: Request<Body>) -> StatusCode
-where
-    S: tower::Service<Request<Body>, Response = http::Response<B>> + Clone,
+    S: tower::Service<Request<B>, Response = http::Response<R>> + Clone,
     S::Error: std::fmt::Debug,
 {
     rt.block_on(async { service.clone().oneshot(request).await.unwrap().status() })
@@ -135,7 +126,7 @@ fn check(crypt: &MsgCrypt, rt: &Runtime, nominal: usize) {
         StatusCode::OK
     );
     assert_eq!(
-        send_service(rt, &app::tower_app(false), app::post_request(&input)),
+        send(rt, &app::tower_app(false), app::post_request(&input)),
         StatusCode::OK
     );
 }
@@ -284,7 +275,7 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
                 n,
                 |_| app::post_request(&input),
                 |r| {
-                    black_box(send_service(rt, &tower, r));
+                    black_box(send(rt, &tower, r));
                 },
             ));
         }
@@ -358,7 +349,7 @@ fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
         "layer_dedup" => (0..count).for_each(|_| measured_send(rt, &dedup, request())),
         "tower" => {
             let tower = app::tower_app(false);
-            (0..count).for_each(|_| measured_send_service(rt, &tower, request()));
+            (0..count).for_each(|_| measured_send(rt, &tower, request()));
         }
         "axum" => {
             let bare = app::bare_app();
@@ -382,17 +373,12 @@ fn measured_pure(crypt: &MsgCrypt, input: &Input) {
 }
 
 #[inline(never)]
-fn measured_send_service<S, B>(rt: &Runtime, service: &S, request: Request<Body>)
+fn measured_send<S, R>(rt: &Runtime, service: &S, request: Request<Body>)
 where
-    S: tower::Service<Request<Body>, Response = http::Response<B>> + Clone,
+    S: tower::Service<Request<Body>, Response = http::Response<R>> + Clone,
     S::Error: std::fmt::Debug,
 {
-    black_box(send_service(rt, service, request));
-}
-
-#[inline(never)]
-fn measured_send(rt: &Runtime, app: &Router, request: Request<Body>) {
-    black_box(send(rt, app, request));
+    black_box(send(rt, service, request));
 }
 
 fn main() {
