@@ -263,6 +263,27 @@ fn read_existing(value: &[u8]) -> Result<Claim, StoreError> {
 /// 2.6 or later, or Valkey. Every command and script touches one key, so
 /// the layout also suits a Redis Cluster.
 ///
+/// # Memory
+///
+/// Every key expires (a claim after its in-flight TTL, an answer after the
+/// window), so Redis holds about one key per message of the window, plus
+/// its stored reply. What happens when Redis reaches its `maxmemory`
+/// depends on its `maxmemory-policy`, which this store does not set:
+///
+/// - `noeviction` (Redis's default): writes are refused ("OOM command not
+///   allowed"), so `claim` and `complete` fail with a [`StoreError`] and the
+///   layer's `on_store_failure` decides, as for any fault below. Nothing is
+///   handled twice in silence.
+/// - An evicting policy (`allkeys-lru`, `volatile-lru`, `*-lfu`,
+///   `*-random`, `volatile-ttl`, common on managed services) removes keys
+///   before their TTL: **an evicted claim or answer lets a retry run the
+///   handler again**, without an error. `volatile-ttl` evicts the keys
+///   nearest their expiry first: with the defaults a claim (30 s) goes
+///   before every answer younger than 270 s (of 300 s).
+///
+/// Size `maxmemory` for the window's traffic, or use a Redis of its own
+/// with `noeviction`, if duplicates must be reported rather than run.
+///
 /// # Faults
 ///
 /// Decided per case; the layer's
