@@ -407,3 +407,67 @@ async fn a_bad_plaintext_signature_is_named_as_signature_not_msg_signature() {
         );
     }
 }
+
+/// The accepted line names what identifies each kind of message: the
+/// `Event` of an event, the `InfoType` of a suite push, the robot's
+/// `msgid`; and only the fields the message has.
+#[tokio::test]
+async fn accepted_lines_name_event_info_type_and_robot_msgid() {
+    let (captured, _guard) = capture();
+    let bot_json = TestKit::bot_text("zhangsan", CONTENT);
+    let bot_msgid = serde_json::from_str::<serde_json::Value>(&bot_json).unwrap()["msgid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cases = [
+        (
+            endpoint(KEY),
+            TestKit::event_message(CORP, "zhangsan", "click", &[("EventKey", "menu_1")]),
+            vec![
+                "kind=\"wecom_app\"".to_owned(),
+                "msg_type=\"event\"".to_owned(),
+                "event=\"click\"".to_owned(),
+            ],
+            ["info_type=", "msg_id="],
+        ),
+        (
+            Endpoint::wecom_suite(TOKEN, KEY, "wwsuite").unwrap(),
+            TestKit::suite_ticket("wwsuite", "TICKET"),
+            vec![
+                "kind=\"wecom_suite\"".to_owned(),
+                "info_type=\"suite_ticket\"".to_owned(),
+            ],
+            ["event=", "msg_id="],
+        ),
+        (
+            Endpoint::wecom_bot(TOKEN, KEY).unwrap(),
+            bot_json,
+            vec![
+                "kind=\"wecom_bot\"".to_owned(),
+                "msg_type=\"text\"".to_owned(),
+                format!("msg_id=\"{bot_msgid}\""),
+            ],
+            ["event=", "info_type="],
+        ),
+    ];
+    for (endpoint, message, present, absent) in cases {
+        let kit = TestKit::new(PATH, &endpoint).at(NOW);
+        let layer = WeComCallbackLayer::new(PATH, endpoint)
+            .unwrap()
+            .clock(FixedClock::from_unix(NOW));
+        let app = Router::new()
+            .route(PATH, post(|| async { StatusCode::OK }))
+            .layer(layer);
+        let response = app.oneshot(kit.post(&message)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{message}");
+        let lines = captured.lines_with("callback accepted");
+        let line = lines.last().unwrap();
+        for field in &present {
+            assert!(line.contains(field.as_str()), "{field} missing: {line}");
+        }
+        for field in absent {
+            assert!(!line.contains(field), "{field} present: {line}");
+        }
+    }
+    assert_eq!(captured.lines_with("callback accepted").len(), 3);
+}

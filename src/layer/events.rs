@@ -40,6 +40,29 @@ pub(crate) struct Summary {
     pub(crate) msg_id: Option<String>,
 }
 
+impl Summary {
+    /// A message's identifiers, copied only when `detailed` (a subscriber
+    /// wants them; see [`detailed`]); the path is set by the caller.
+    pub(crate) fn of(
+        detailed: bool,
+        msg_type: &str,
+        event: Option<&str>,
+        info_type: Option<&str>,
+        msg_id: impl FnOnce() -> Option<String>,
+    ) -> Self {
+        if !detailed {
+            return Self::default();
+        }
+        Self {
+            msg_type: msg_type.to_owned(),
+            event: event.map(str::to_owned),
+            info_type: info_type.map(str::to_owned),
+            msg_id: msg_id(),
+            ..Self::default()
+        }
+    }
+}
+
 /// How an accepted callback was answered.
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]

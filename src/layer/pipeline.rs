@@ -318,17 +318,13 @@ fn parse_into(
     if endpoint.kind() == CallbackKind::WeComBot {
         let message = BotMessage::parse(&plain).map_err(malformed)?;
         let body = Bytes::from(plain);
-        let summary = if detailed {
-            Summary {
-                msg_type: message.msg_type().to_owned(),
-                event: message.event_type().map(str::to_owned),
-                info_type: None,
-                msg_id: message.msg_id().map(str::to_owned),
-                ..Summary::default()
-            }
-        } else {
-            Summary::default()
-        };
+        let summary = Summary::of(
+            detailed,
+            message.msg_type(),
+            message.event_type(),
+            None,
+            || message.msg_id().map(str::to_owned),
+        );
         let key = dedup.then(|| DedupKey::for_message(app, message.msg_id(), &body));
         extensions.insert(message);
         return Ok(Parsed {
@@ -349,17 +345,13 @@ fn parse_into(
     }
     .map_err(malformed)?;
     let body = Bytes::from_owner(SharedText(Arc::clone(message.shared_raw())));
-    let summary = if detailed {
-        Summary {
-            msg_type: message.msg_type().to_owned(),
-            event: message.event().map(str::to_owned),
-            info_type: message.info_type().map(str::to_owned),
-            msg_id: message.msg_id().map(|id| id.to_string()),
-            ..Summary::default()
-        }
-    } else {
-        Summary::default()
-    };
+    let summary = Summary::of(
+        detailed,
+        message.msg_type(),
+        message.event(),
+        message.info_type(),
+        || message.msg_id().map(|id| id.to_string()),
+    );
     let key = dedup.then(|| match message.msg_id() {
         // `<app>:m:<AgentID>.<MsgId>`, written at once.
         Some(id) => DedupKey::agent_message(app, message.agent_id().unwrap_or(0), id),
