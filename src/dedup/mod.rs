@@ -60,10 +60,10 @@
 //! [`DEFAULT_MAX_ENTRIES`] (10 000) entries, weighted by size, and when full
 //! evicts entries before their TTL, the oldest of those not used since
 //! first (quick_cache's S3-FIFO policy, see the type). **An evicted message
-//! can be handled twice**. It keeps live in-flight claims whatever comes
-//! (so it may exceed its capacity by them); other stores may not, and an
-//! evicted in-flight claim lets a concurrent retry run the handler while
-//! the first run goes on. With the defaults
+//! can be handled twice**. [`MemoryDedupStore`] never evicts a live
+//! in-flight claim (so it may exceed its capacity by them); a store that
+//! did would let a concurrent retry run the handler while the first run
+//! goes on. With the defaults
 //! that starts above about 33 distinct messages a second sustained over the
 //! 300 s window; raise the capacity for busier endpoints.
 //!

@@ -281,8 +281,10 @@ fn read_existing(value: &[u8]) -> Result<Claim, StoreError> {
 ///   nearest their expiry first: with the defaults a claim (30 s) goes
 ///   before every answer younger than 270 s (of 300 s).
 ///
-/// Size `maxmemory` for the window's traffic, or use a Redis of its own
-/// with `noeviction`, if duplicates must be reported rather than run.
+/// Size `maxmemory` for the window's traffic, and prefer a Redis of its
+/// own with `noeviction`: a full Redis then shows up as store errors
+/// (logged, and handled as `on_store_failure` says), not as silent
+/// duplicates.
 ///
 /// # Faults
 ///
