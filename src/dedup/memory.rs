@@ -34,9 +34,12 @@ const SHARDS: usize = 16;
 /// retry, so with it a full store evicted some of its newest entries before
 /// older ones: claims in flight (a load run handled 1 duplicate of 3 001
 /// twice; [`PinLiveClaims`] now keeps those whatever the split) and answers
-/// (over 500 of the newest 9 000 in the arrival-order test below). With 0.5 none
-/// of those; 0.2 did as well, but then a 100-unit store kept no 20 KiB
-/// reply, since an entry heavier than the main queue's share is not kept.
+/// (475 to 631 of the newest 9 000 in 1 000 runs of the arrival-order
+/// test below). With 0.5 the newest answers go only when their part of
+/// the cache is full (at most 62 of those 9 000, from parts that drew more
+/// than their share of keys); 0.2 did as well, but then a 100-unit store
+/// kept no 20 KiB reply, since an entry heavier than the main queue's
+/// share is not kept.
 const HOT_ALLOCATION: f64 = 0.5;
 
 /// How many times a claim looks again when a concurrent `complete` of the
@@ -473,8 +476,14 @@ mod tests {
 
     /// Most messages are never retried: their entries are claimed and
     /// completed, never read again. A full store keeps the newest of those
-    /// answers in arrival order (with quick_cache's default split, 0.97,
-    /// 542 and 544 of these 9 000 in two runs were evicted before older ones).
+    /// answers in arrival order, up to what its split into parts allows:
+    /// keys fall into the 16 parts by a hash seeded anew for each store, so
+    /// a part that draws more than its share of the newest keys evicts a
+    /// few of them early. In 1 000 runs with 0.5, the newest 8 000 were
+    /// always all kept, and at most 62 of the newest 9 000 were evicted
+    /// (in 397 runs, some were). With quick_cache's default split, 0.97,
+    /// 475 to 631 of the newest 9 000 were evicted in every run, and some
+    /// of the newest 8 000 in 988 of them.
     #[test]
     fn a_full_store_keeps_its_newest_answers_in_arrival_order() {
         let ttl = Duration::from_secs(60);
@@ -487,18 +496,25 @@ mod tests {
             }
         }
         // Looked at without a claim, which would count as a use.
-        let missing = (n - lag - 9_000..n - lag)
-            .filter(|&i| {
-                !matches!(
-                    store.shared.cache.peek(&nth_key(i)),
-                    Some(Slot {
-                        state: State::Done(_),
-                        ..
-                    })
-                )
-            })
-            .count();
-        assert_eq!(missing, 0);
+        let missing_of_newest = |count: u64| {
+            (n - lag - count..n - lag)
+                .filter(|&i| {
+                    !matches!(
+                        store.shared.cache.peek(&nth_key(i)),
+                        Some(Slot {
+                            state: State::Done(_),
+                            ..
+                        })
+                    )
+                })
+                .count()
+        };
+        assert_eq!(missing_of_newest(8_000), 0);
+        let missing = missing_of_newest(9_000);
+        assert!(
+            missing <= 200,
+            "{missing} of the newest 9 000 answers evicted"
+        );
     }
 
     #[test]
