@@ -69,7 +69,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod serve;
 
 use wecom_callback::endpoint::ReplyFormat;
-use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketPush, TicketStore};
+use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketStore};
 use wecom_callback::{
     AuthorizedCorps, BotMessage, CallbackContext, ConfigError, Endpoint, Message, MessageKind,
     Rejection, Reply, StoreFailure, WeComCallbackLayer,
@@ -102,10 +102,22 @@ fn echo_bot_text(message: &BotMessage) -> String {
 /// Where ticket pushes go.
 type Tickets = Arc<dyn TicketStore>;
 
-/// Saves the ticket a push carries, if any.
-async fn save_ticket(tickets: &dyn TicketStore, message: &Message) -> Result<(), StatusCode> {
-    let Some(push) = TicketPush::from_message(message) else {
-        return Ok(());
+/// Saves the ticket a push carries, if any: only from the kind that
+/// delivers it (a suite's instruction callback, an Open Platform component),
+/// for the authenticated receive id, and not from the future.
+async fn save_ticket(
+    tickets: &dyn TicketStore,
+    context: &CallbackContext,
+    message: &Message,
+) -> Result<(), StatusCode> {
+    let push = match context.ticket_push(message) {
+        Ok(Some(push)) => push,
+        Ok(None) => return Ok(()),
+        Err(refused) => {
+            // Authentic, but not a ticket to keep: answer as usual.
+            tracing::warn!(kind = %context.kind, app = %context.app, %refused, "ticket push refused");
+            return Ok(());
+        }
     };
     match tickets
         .save(&push.app, push.kind, &push.ticket, push.issued_at)
@@ -154,7 +166,7 @@ async fn echo(
             app = %context.app,
             "callback accepted"
         );
-        save_ticket(tickets.as_ref(), message).await?;
+        save_ticket(tickets.as_ref(), &context, message).await?;
         echo_text(message)
     } else if let Some(message) = request.extensions().get::<BotMessage>() {
         tracing::info!(

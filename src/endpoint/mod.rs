@@ -78,6 +78,10 @@ pub(crate) struct Secret {
     pub(crate) post: Option<MsgCrypt>,
     /// For the GET verification of WeCom kinds.
     pub(crate) get: Option<MsgCrypt>,
+    /// The secret's part of deduplication keys: a fingerprint of Token and
+    /// EncodingAESKey (`DedupScope::secret_id`), never the secret itself.
+    #[cfg(feature = "dedup")]
+    pub(crate) dedup_id: String,
 }
 
 /// The settings of one callback URL: its kind, secrets, body format and a
@@ -160,6 +164,8 @@ impl Endpoint {
                     token: token.to_owned(),
                     post: None,
                     get: None,
+                    #[cfg(feature = "dedup")]
+                    dedup_id: crate::dedup::DedupScope::secret_id(token, None),
                 }
             }
             Some(key) => {
@@ -180,6 +186,8 @@ impl Endpoint {
                     token: token.to_owned(),
                     post: Some(post),
                     get,
+                    #[cfg(feature = "dedup")]
+                    dedup_id: crate::dedup::DedupScope::secret_id(token, Some(key)),
                 }
             }
         };
