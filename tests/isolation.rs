@@ -664,3 +664,44 @@ async fn json_refuses_what_xml_refuses() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn two_robots_with_one_msgid_on_one_store_do_not_meet() {
+    // Two robots, both with the default name, on one shared store: the
+    // secret that verified each request keeps their keys apart.
+    const OTHER_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+    let store: Arc<dyn DedupStore> = Arc::new(MemoryDedupStore::new());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut answers = Vec::new();
+    for (token, key, who) in [
+        (TOKEN, KEY, "robot A"),
+        ("OtherToken1", OTHER_KEY, "robot B"),
+    ] {
+        let bot = Endpoint::wecom_bot(token, key).unwrap();
+        assert_eq!(bot.name(), "wecom_bot");
+        let layer = WeComCallbackLayer::new(PATH, bot)
+            .unwrap()
+            .dedup_store(Arc::clone(&store));
+        let kit = TestKit::for_layer(&layer);
+        let counter = Arc::clone(&calls);
+        let mut app = Router::new()
+            .route(
+                PATH,
+                post(move |message: wecom_callback::BotMessage| async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Reply::text(format!("{who}: {}", message.text_content().unwrap_or("")))
+                }),
+            )
+            .layer(layer);
+        let message = r#"{"msgid":"same-msgid-1","aibotid":"A","chattype":"single","from":{"userid":"u"},"msgtype":"text","text":{"content":"你好 robot"}}"#;
+        let json = kit
+            .send(&mut app, kit.post(message))
+            .await
+            .unwrap()
+            .json()
+            .unwrap();
+        answers.push(json["text"]["content"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(answers, ["robot A: 你好 robot", "robot B: 你好 robot"]);
+}
