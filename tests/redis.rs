@@ -556,21 +556,28 @@ async fn the_newest_ticket_wins_across_instances() {
     let three = RedisTicketStore::new(RedisConnection::open(&url).unwrap()).key_prefix(&prefix);
     let kind = TicketKind::SuiteTicket;
     assert_eq!(three.latest(SUITE, kind).await.unwrap(), None);
+    // Issue times within the tickets' lifetime (Redis expires them after
+    // it): `b` is ten minutes ago.
+    let b = now() - 600;
 
     assert_eq!(
-        one.save(SUITE, kind, "ticket-600", 600).await.unwrap(),
+        one.save(SUITE, kind, "ticket-600", b + 600).await.unwrap(),
         SaveOutcome::Saved
     );
     assert_eq!(
         three.latest(SUITE, kind).await.unwrap(),
-        Some(Ticket::new("ticket-600", 600))
+        Some(Ticket::new("ticket-600", b + 600))
     );
     // Late and same-second deliveries on another instance are ignored.
-    for (ticket, at) in [("ticket-0", 0), ("ticket-599", 599), ("other-600", 600)] {
+    for (ticket, at) in [
+        ("ticket-0", b),
+        ("ticket-599", b + 599),
+        ("other-600", b + 600),
+    ] {
         assert_eq!(
             three.save(SUITE, kind, ticket, at).await.unwrap(),
             SaveOutcome::Ignored {
-                stored_issued_at: 600
+                stored_issued_at: b + 600
             }
         );
     }
@@ -593,7 +600,7 @@ async fn the_newest_ticket_wins_across_instances() {
 
     // Kinds and apps are separate; the layout is readable by any client.
     assert_eq!(
-        one.save(SUITE, TicketKind::ComponentVerifyTicket, "cvt", 5)
+        one.save(SUITE, TicketKind::ComponentVerifyTicket, "cvt", b + 5)
             .await
             .unwrap(),
         SaveOutcome::Saved
@@ -607,7 +614,31 @@ async fn the_newest_ticket_wins_across_instances() {
         .query_async(&mut raw)
         .await
         .unwrap();
-    assert_eq!((ticket.as_str(), at.as_str()), ("cvt", "5"));
+    assert_eq!(
+        (ticket.as_str(), at.as_str()),
+        ("cvt", (b + 5).to_string().as_str())
+    );
+    // Tickets expire with the vendor's lifetimes (issue 19): Redis holds
+    // the component ticket until 12 h after its issue time, and a
+    // `suite_ticket` until 30 min after.
+    let expire_at: i64 = redis::cmd("EXPIRETIME")
+        .arg(format!("{prefix}{SUITE}:component_verify_ticket"))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(expire_at, i64::try_from(b + 5 + 12 * 3600).unwrap());
+    one.save("suite-expiry", kind, "s", b).await.unwrap();
+    let expire_at: i64 = redis::cmd("EXPIRETIME")
+        .arg(format!("{prefix}suite-expiry:suite_ticket"))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(expire_at, i64::try_from(b + 30 * 60).unwrap());
+    // An expired ticket is gone.
+    one.save("suite-expired", kind, "old", b - 30 * 60)
+        .await
+        .unwrap();
+    assert_eq!(one.latest("suite-expired", kind).await.unwrap(), None);
 
     // Concurrent saves from two instances, in any order: the newest stays.
     let app = unique("suite-");
@@ -623,7 +654,7 @@ async fn the_newest_ticket_wins_across_instances() {
             let app = app.clone();
             tokio::spawn(async move {
                 store
-                    .save(&app, kind, &format!("t{at}"), at * 600)
+                    .save(&app, kind, &format!("t{at}"), b + at * 10)
                     .await
                     .unwrap()
             })
@@ -634,7 +665,7 @@ async fn the_newest_ticket_wins_across_instances() {
     }
     assert_eq!(
         one.latest(&app, kind).await.unwrap(),
-        Some(Ticket::new("t40", 24_000))
+        Some(Ticket::new("t40", b + 400))
     );
 
     // A value this crate did not write is reported.
@@ -854,7 +885,9 @@ async fn a_ticket_saved_on_one_instance_is_read_on_another() {
             .unwrap(),
         None
     );
-    let base = now();
+    // Ten minutes ago, so that the next push (ten minutes later) is now: a
+    // push from the future is refused (issue 19).
+    let base = now() - 600;
 
     // Instance 1 receives the current ticket.
     let ticket = unique("ticket-");

@@ -130,11 +130,7 @@ impl RedisTicketStore {
             .key(self.redis_key(app, kind))
             .arg(ticket)
             .arg(issued_at.to_string())
-            .arg(
-                issued_at
-                    .saturating_add(kind.lifetime().as_secs())
-                    .to_string(),
-            );
+            .arg(expires_at(issued_at, kind).to_string());
         let value: Value = self
             .connection
             .bounded(async move { invocation.invoke_async(&mut conn).await })
@@ -176,6 +172,18 @@ impl RedisTicketStore {
             _ => Err(TicketStoreError::new(TicketStoreErrorKind::Corrupt)),
         }
     }
+}
+
+/// The latest expiry time Redis is given: the year 5138, far below what
+/// `EXPIREAT` refuses (an expiry in milliseconds must fit an `i64`).
+const MAX_EXPIRES_AT: u64 = 100_000_000_000;
+
+/// When a `kind` ticket issued at `issued_at` expires (unix seconds, capped
+/// at [`MAX_EXPIRES_AT`]).
+fn expires_at(issued_at: u64, kind: TicketKind) -> u64 {
+    issued_at
+        .saturating_add(kind.lifetime().as_secs())
+        .min(MAX_EXPIRES_AT)
 }
 
 /// A stored `issued_at`: decimal unix seconds.

@@ -86,3 +86,6 @@ export ECHO_BIN
 
 log "cargo test --all-features --test redis"
 cargo test --all-features --test redis -- --nocapture --test-threads 2
+
+log "cargo test --all-features --test isolation -- --include-ignored (plaintext vs safe mode on one Redis)"
+cargo test --all-features --test isolation -- --include-ignored
