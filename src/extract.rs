@@ -12,6 +12,16 @@
 //!   to the client.
 //! * [`Reply`] is a response and a response part: it rides in the response
 //!   extensions, and the layer seals it into the encrypted envelope.
+//! * The crate's errors a handler may meet ([`NewsError`](crate::message::NewsError),
+//!   [`CardError`](crate::message::CardError),
+//!   [`MessageError`](crate::MessageError),
+//!   [`ReplyNotAllowed`](crate::message::ReplyNotAllowed),
+//!   [`StoreError`](crate::store::StoreError),
+//!   [`CryptoError`](crate::CryptoError), [`ConfigError`](crate::ConfigError))
+//!   are responses too: a 500 with the fixed body `internal error` (logged
+//!   at `error` with the `tracing` feature), so a handler can return
+//!   `Result<Reply, NewsError>` and use `?`. The layer treats the 500 as a
+//!   failed handler: WeCom's retry runs it again.
 //!
 //! # Example
 //!
@@ -322,3 +332,6 @@ impl IntoResponseParts for Reply {
         Ok(res)
     }
 }
+
+// `IntoResponse` for the crate's errors, as handler results.
+mod errors;

@@ -104,11 +104,12 @@ pub enum OpenReplyError {
     /// The response body could not be read.
     Body(Box<dyn std::error::Error + Send + Sync>),
     /// The body is not a reply envelope, its signature is wrong, or it does
-    /// not decrypt.
+    /// not decrypt: the message names the step ([`TestKit::open`]).
     Crypto(CryptoError),
     /// The response carries no envelope (e.g. an empty 200 or `success`).
     Empty,
-    /// The service answered with a status other than 2xx ([`TestKit::send`]):
+    /// The service answered with a status other than 2xx ([`TestKit::send`],
+    /// [`TestKit::open`]):
     /// a rejection by the layer (then `rejection` says why) or an error of
     /// the handler.
     Rejected {
@@ -142,11 +143,45 @@ impl OpenReplyError {
     }
 }
 
+/// The URL verification's answer as the layer sends it: the `echostr`, in
+/// plain text (WeCom: 1 to 64 alphanumerics once decrypted; WeChat: the
+/// value as sent). Never an envelope, whose first byte is `<` or `{`.
+fn echoed_text(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let looks_echoed = (1..=128).contains(&text.len())
+        && !text.starts_with(['<', '{'])
+        && text.bytes().all(|b| b.is_ascii_graphic());
+    looks_echoed.then_some(text)
+}
+
+/// The step of opening a reply at which `error` stopped it.
+fn open_step(error: &CryptoError) -> &'static str {
+    match error.kind() {
+        CryptoErrorKind::ParseXml => {
+            "reading the reply envelope (Encrypt, MsgSignature, TimeStamp, Nonce) failed: the 2xx body \
+             is not one, nor the acknowledgement or an echoed echostr"
+        }
+        CryptoErrorKind::ValidateSignature => {
+            "checking the envelope's MsgSignature failed: it is not signed with this endpoint's Token"
+        }
+        CryptoErrorKind::DecodeBase64
+        | CryptoErrorKind::DecryptAes
+        | CryptoErrorKind::IllegalBuffer => {
+            "decrypting Encrypt failed: it was not sealed with this endpoint's EncodingAESKey"
+        }
+        CryptoErrorKind::ValidateReceiveId => {
+            "checking the decrypted receive id failed: it is not this endpoint's"
+        }
+        CryptoErrorKind::InvalidUtf8 => "reading the decrypted reply failed: it is not UTF-8 text",
+        _ => "the reply does not open",
+    }
+}
+
 impl fmt::Display for OpenReplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Body(e) => write!(f, "reading the reply body failed: {e}"),
-            Self::Crypto(e) => write!(f, "the reply does not open: {e}"),
+            Self::Crypto(e) => write!(f, "{} ({e})", open_step(e)),
             Self::Empty => {
                 f.write_str("the response is an acknowledgement, not an encrypted reply")
             }
@@ -838,21 +873,64 @@ impl TestKit {
 
     /// Reads a response as the platform would: the kind's acknowledgement,
     /// or a passive reply whose envelope signature and receive id are
-    /// checked and whose ciphertext is decrypted.
+    /// checked and whose ciphertext is decrypted. The answer to a URL
+    /// verification (a GET) is the echoed `echostr`, in plain text: it comes
+    /// back as [`Opened::Reply`], as from [`send`](Self::send).
+    ///
+    /// ```
+    /// # use axum::{Router, routing::post};
+    /// # use tower::ServiceExt;
+    /// # use wecom_callback::testing::TestKit;
+    /// # use wecom_callback::{Endpoint, Reply, WeComCallbackLayer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let endpoint = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
+    /// # let layer = WeComCallbackLayer::new("/cb", endpoint)?;
+    /// # let kit = TestKit::for_layer(&layer);
+    /// # let app = Router::new().route("/cb", post(|| async { Reply::text("pong") })).layer(layer);
+    /// let response = app.clone().oneshot(kit.verify_url("1616140317555161061")).await?;
+    /// assert_eq!(kit.open(response).await?.text(), Some("1616140317555161061"));
+    ///
+    /// // A forged request: the status and the layer's reason.
+    /// let mut forged = kit.verify_url("1616140317555161061");
+    /// *forged.uri_mut() = forged.uri().to_string().replace("nonce=", "nonce=9").parse()?;
+    /// let error = kit.open(app.oneshot(forged).await?).await.unwrap_err();
+    /// assert_eq!(error.status(), Some(http::StatusCode::FORBIDDEN));
+    /// assert_eq!(
+    ///     error.rejection().map(|r| r.kind()),
+    ///     Some(wecom_callback::RejectionKind::Crypto(wecom_callback::crypto::CryptoErrorKind::ValidateSignature)),
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
+    /// [`OpenReplyError::Rejected`] for a status other than 2xx (with the
+    /// layer's [`Rejection`] when it answered),
     /// [`OpenReplyError::Body`] if the body cannot be read,
-    /// [`OpenReplyError::Crypto`] if it is neither the acknowledgement nor a
-    /// correctly signed reply for this endpoint.
+    /// [`OpenReplyError::Crypto`] if it is neither the acknowledgement, an
+    /// echoed `echostr` nor a correctly signed reply for this endpoint; its
+    /// message names the step that failed (the envelope, its
+    /// `MsgSignature`, the decryption, the receive id).
     pub async fn open<B>(&self, response: Response<B>) -> Result<Opened, OpenReplyError>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        if !response.status().is_success() {
+            return Err(OpenReplyError::Rejected {
+                status: response.status(),
+                rejection: response.extensions().get::<Rejection>().copied(),
+            });
+        }
         let body = read_body(response).await?;
         let ack = self.endpoint.kind().ack_body();
         if body.is_empty() || body.as_ref() == ack.as_bytes() {
             return Ok(Opened::Ack);
+        }
+        if let Some(echoed) = echoed_text(&body) {
+            // The URL verification's answer: the echostr, not an envelope.
+            return Ok(Opened::Reply(echoed.to_owned()));
         }
         let Some(crypt) = self.endpoint.crypt() else {
             // Plaintext mode: the reply is the plaintext XML.

@@ -12,10 +12,10 @@
 //!   (SIGSTOP: slow, every call times out) and resumed; in-process and
 //!   through echo processes, with both store-failure policies.
 //!
-//! Skipped, with a message, when `REDIS_URL` is unset, so `cargo test`
-//! passes without Redis. `tests/redis/run.sh` starts a redis-server, sets
-//! `REDIS_URL`, builds the echo example with the `redis` feature and runs
-//! this file. The echo binary is `ECHO_BIN`, or `examples/echo` next to
+//! Every test is `#[ignore = "needs REDIS_URL"]`: a plain `cargo test`
+//! lists them as ignored, never as passed. `tests/redis/run.sh` starts a
+//! redis-server, sets `REDIS_URL`, builds the echo example with the `redis`
+//! feature and runs this file with `--include-ignored`. The echo binary is `ECHO_BIN`, or `examples/echo` next to
 //! this test's own binary; the server binary is `REDIS_SERVER`, or
 //! `redis-server` on the `PATH`.
 #![cfg(feature = "redis")]
@@ -57,17 +57,16 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------- helpers
 
-/// `REDIS_URL`, or `None` after saying why the test is skipped.
-fn redis_url(test: &str) -> Option<String> {
+/// `REDIS_URL`. Every test here is `#[ignore = "needs REDIS_URL"]`, so a
+/// plain `cargo test` lists it as ignored; a run that asks for the ignored
+/// tests without `REDIS_URL` fails here instead of passing untested.
+fn redis_url(test: &str) -> String {
     match std::env::var("REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "SKIPPED {test}: REDIS_URL is unset (tests/redis/run.sh starts a \
-                 redis-server and sets it)"
-            );
-            None
-        }
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "{test} needs REDIS_URL: tests/redis/run.sh starts a redis-server, sets it and \
+             runs these tests with --include-ignored"
+        ),
     }
 }
 
@@ -354,10 +353,9 @@ fn reply(text: &str) -> StoredAnswer {
 // ------------------------------------------------- the store contract
 
 #[tokio::test]
+#[ignore = "needs REDIS_URL"]
 async fn claim_complete_release_keep_the_contract() {
-    let Some(url) = redis_url("claim_complete_release_keep_the_contract") else {
-        return;
-    };
+    let url = redis_url("claim_complete_release_keep_the_contract");
     let prefix = unique("wecom-callback-test:") + ":";
     let store = store(&url, &prefix);
     let mut raw = raw(&url).await;
@@ -438,10 +436,9 @@ async fn claim_complete_release_keep_the_contract() {
 }
 
 #[tokio::test]
+#[ignore = "needs REDIS_URL"]
 async fn claims_and_answers_expire_after_their_ttl() {
-    let Some(url) = redis_url("claims_and_answers_expire_after_their_ttl") else {
-        return;
-    };
+    let url = redis_url("claims_and_answers_expire_after_their_ttl");
     let store = store(&url, &(unique("wecom-callback-test:") + ":"));
     let key = DedupKey::digest("hr", b"<xml>event</xml>");
     let short = Duration::from_millis(300);
@@ -478,10 +475,9 @@ async fn claims_and_answers_expire_after_their_ttl() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs REDIS_URL"]
 async fn one_claim_wins_across_connections() {
-    let Some(url) = redis_url("one_claim_wins_across_connections") else {
-        return;
-    };
+    let url = redis_url("one_claim_wins_across_connections");
     let prefix = unique("wecom-callback-test:") + ":";
     // Three instances: three connections.
     let stores: Vec<_> = (0..3).map(|_| Arc::new(store(&url, &prefix))).collect();
@@ -511,10 +507,9 @@ async fn one_claim_wins_across_connections() {
 }
 
 #[tokio::test]
+#[ignore = "needs REDIS_URL"]
 async fn foreign_values_are_reported_and_left_alone() {
-    let Some(url) = redis_url("foreign_values_are_reported_and_left_alone") else {
-        return;
-    };
+    let url = redis_url("foreign_values_are_reported_and_left_alone");
     let prefix = unique("wecom-callback-test:") + ":";
     let store = store(&url, &prefix);
     let mut raw = raw(&url).await;
@@ -547,10 +542,9 @@ async fn foreign_values_are_reported_and_left_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs REDIS_URL"]
 async fn the_newest_ticket_wins_across_instances() {
-    let Some(url) = redis_url("the_newest_ticket_wins_across_instances") else {
-        return;
-    };
+    let url = redis_url("the_newest_ticket_wins_across_instances");
     let prefix = unique("wecom-callback-test:") + ":";
     let one = RedisTicketStore::new(RedisConnection::open(&url).unwrap()).key_prefix(&prefix);
     let three = RedisTicketStore::new(RedisConnection::open(&url).unwrap()).key_prefix(&prefix);
@@ -685,10 +679,9 @@ async fn the_newest_ticket_wins_across_instances() {
 // -------------------------------------------------- faults, in-process
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs REDIS_URL"]
 async fn the_store_rides_out_redis_faults() {
-    if redis_url("the_store_rides_out_redis_faults").is_none() {
-        return;
-    }
+    redis_url("the_store_rides_out_redis_faults");
     let port = free_port();
     let url = format!("redis://127.0.0.1:{port}/");
     let timeout = Duration::from_millis(300);
@@ -786,10 +779,9 @@ async fn the_store_rides_out_redis_faults() {
 // ---------------------------------------- three echo processes, one Redis
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs REDIS_URL"]
 async fn three_echo_instances_act_as_one() {
-    let Some(url) = redis_url("three_echo_instances_act_as_one") else {
-        return;
-    };
+    let url = redis_url("three_echo_instances_act_as_one");
     let mut echoes: Vec<_> = (1..=3)
         .map(|i| Echo::start(&format!("echo {i}"), &url, &[]))
         .collect();
@@ -862,10 +854,9 @@ async fn three_echo_instances_act_as_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs REDIS_URL"]
 async fn a_ticket_saved_on_one_instance_is_read_on_another() {
-    let Some(url) = redis_url("a_ticket_saved_on_one_instance_is_read_on_another") else {
-        return;
-    };
+    let url = redis_url("a_ticket_saved_on_one_instance_is_read_on_another");
     // The suite's pushes; every instance saves to the shared ticket store.
     let api_client = RedisTicketStore::new(RedisConnection::open(&url).unwrap());
     // A suite of this run's own, so that runs sharing one Redis never meet.
@@ -1001,10 +992,9 @@ async fn wait_for_dedup(kit: &TestKit, echo: &Echo) -> Duration {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs REDIS_URL"]
 async fn echo_instances_ride_out_redis_faults() {
-    if redis_url("echo_instances_ride_out_redis_faults").is_none() {
-        return;
-    }
+    redis_url("echo_instances_ride_out_redis_faults");
     let port = free_port();
     let url = format!("redis://127.0.0.1:{port}/");
     let kit = app_kit();

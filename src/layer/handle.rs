@@ -252,14 +252,19 @@ where
     let (summary, endpoint) = (context.summary.clone(), Arc::clone(&context.endpoint));
     // When the deadline passes, the acknowledgement goes out and the task
     // keeps running to completion (and records its answer).
-    let task = tokio::spawn(Handling {
+    let handling = Handling {
         service: service.take(),
         reply: reply.take(),
         guard: guard.take(),
         step: Step::Ready {
             request: Some(request),
         },
-    });
+    };
+    // The task keeps the request's span (an outer `TraceLayer`'s), so that
+    // the handler's lines and `callback accepted` stay inside it.
+    #[cfg(feature = "tracing")]
+    let handling = tracing::Instrument::instrument(handling, tracing::Span::current());
+    let task = tokio::spawn(handling);
     Step::Deadline {
         task,
         sleep: tokio::time::sleep(deadline),

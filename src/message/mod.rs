@@ -99,6 +99,7 @@ mod parts;
 mod render;
 mod reply;
 mod suite;
+mod template_card;
 #[cfg(test)]
 mod tests;
 mod wecom;
@@ -127,6 +128,7 @@ pub use reply::Reply;
 pub use suite::{
     CancelAuth, ChangeAuth, CreateAuth, RegisterCorp, ResetPermanentCode, SuiteTicket,
 };
+pub use template_card::{TemplateCard, card_kind};
 pub use wecom::{
     ApprovalItem, ApprovalNode, BatchJobResult, Click, EnterAgent, Image, Link, Location,
     LocationReport, LocationSelect, NotifyNode, OpenApprovalChange, ScanCode, SelectedItem,
