@@ -278,7 +278,7 @@ async fn main() -> ExitCode {
                         {
                             judgement.verdict = Verdict::Skip;
                             judgement.detail = format!(
-                                "{}, but {what} were refused too (HTTP {status}): proves nothing",
+                                "inconclusive: {what} got HTTP {status} too ({})",
                                 judgement.detail
                             );
                         }
