@@ -456,3 +456,33 @@ fn the_detail_column_fits_the_width_and_keeps_the_error_codes() {
         }
     }
 }
+
+#[test]
+fn answers_of_the_wrong_shape_are_not_a_stop_but_get_a_hint() {
+    let address = bad_reply_server();
+    let run = run(
+        &["--no-samples", "--no-forged", "--json", &url(address)],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["stopped"], Value::Null);
+    assert_eq!(doc["failed"], doc["checks"].as_array().unwrap().len());
+    let hints: Vec<&str> = doc["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert_eq!(hints.len(), 2, "{hints:?}");
+    assert!(
+        hints[0]
+            .starts_with("the URL verification was answered (HTTP 200) but not with the echostr")
+    );
+    assert!(hints[1].starts_with("the first callback was answered (HTTP 200)"));
+    assert!(
+        run.stderr.contains("wecom-sim: hint: the first callback"),
+        "{}",
+        run.stderr
+    );
+}

@@ -236,7 +236,7 @@ must_fail "wrong EncodingAESKey: stops after the GET with the hint, exit 1" 1 \
   --encoding-aes-key abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG --no-samples --no-forged --json "$URL"
 
 must_fail "wrong kind for the server (wecom_suite): success expected, exit 1" 1 \
-  'any(c["group"] == "message" and c["verdict"] == "fail" for c in doc["checks"])' \
+  'any(c["group"] == "message" and c["verdict"] == "fail" for c in doc["checks"]) and any("--kind" in h for h in doc["hints"])' \
   --kind wecom_suite --no-samples --no-forged --json "$URL"
 
 must_fail "wrong kind for the server (official_account_safe): GET refused (400), hint, exit 1" 1 \

@@ -237,6 +237,7 @@ async fn main() -> ExitCode {
     let total = steps.len();
     let mut rows = Vec::with_capacity(total);
     let mut stopped = None;
+    let mut hints = Vec::new();
     for (index, step) in steps.iter().enumerate() {
         live.started(step);
         let row = match &step.request {
@@ -291,6 +292,7 @@ async fn main() -> ExitCode {
                 } else {
                     stop::Role::Other
                 };
+                hints.extend(stop::advice(role, judgement.verdict, &attempts, &settings));
                 if stopped.is_none() && !args.keep_going {
                     stopped =
                         stop::after(role, &step.name, &attempts, &settings).map(|stop| Stopped {
@@ -317,10 +319,13 @@ async fn main() -> ExitCode {
     live.bar.finish_and_clear();
 
     if args.json {
-        let document = report::json(&heading, &rows, stopped.as_ref());
+        let document = report::json(&heading, &rows, stopped.as_ref(), &hints);
         let mut out = std::io::stdout().lock();
         let _ = serde_json::to_writer_pretty(&mut out, &document);
         let _ = writeln!(out);
+        for hint in &hints {
+            eprintln!("wecom-sim: hint: {hint}.");
+        }
         if let Some(stopped) = &stopped {
             eprintln!(
                 "wecom-sim: stopped after check {}: {}.\nhint: {}.",
@@ -328,7 +333,10 @@ async fn main() -> ExitCode {
             );
         }
     } else {
-        live.print(&format!("\n{}", report::ending(&rows, stopped.as_ref())));
+        live.print(&format!(
+            "\n{}",
+            report::ending(&rows, stopped.as_ref(), &hints)
+        ));
     }
 
     let summary = Summary::of(&rows);

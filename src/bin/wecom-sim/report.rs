@@ -306,10 +306,17 @@ pub(crate) fn heading_line(heading: &Heading) -> String {
     )
 }
 
-/// What ends the table: the stop's diagnosis and hint (if the run
-/// stopped), then the counts.
-pub(crate) fn ending(rows: &[Row], stopped: Option<&Stopped>) -> String {
+/// What ends the table: hints about failures the run went on after, the
+/// stop's diagnosis and hint (if the run stopped), then the counts.
+pub(crate) fn ending(rows: &[Row], stopped: Option<&Stopped>, hints: &[String]) -> String {
     let mut out = String::new();
+    if !hints.is_empty() {
+        let bold = Style::new().bold();
+        for hint in hints {
+            let _ = writeln!(out, "{} {hint}.", styled(bold, "hint:"));
+        }
+        out.push('\n');
+    }
     if let Some(stopped) = stopped {
         let red = AnsiColor::Red.on_default().bold();
         let bold = Style::new().bold();
@@ -368,7 +375,7 @@ pub(crate) fn table(
         let _ = writeln!(out, "{}", layout.row(index, row));
     }
     out.push('\n');
-    out.push_str(&ending(rows, stopped));
+    out.push_str(&ending(rows, stopped, &[]));
     out
 }
 
@@ -400,7 +407,13 @@ pub(crate) fn summary_line(summary: Summary, not_sent: usize) -> String {
 /// `after` (the check, from 1), `reason` (`unreachable`, `no_answer`,
 /// `refused`), `status` (of a refusal), `diagnosis` and `hint`, and
 /// `not_sent` counts the checks not sent; both are `null` and 0 otherwise.
-pub(crate) fn json(heading: &Heading, rows: &[Row], stopped: Option<&Stopped>) -> Value {
+/// `hints` lists what a failure the run went on after points to.
+pub(crate) fn json(
+    heading: &Heading,
+    rows: &[Row],
+    stopped: Option<&Stopped>,
+    hints: &[String],
+) -> Value {
     let summary = Summary::of(rows);
     let checks: Vec<Value> = rows
         .iter()
@@ -441,6 +454,7 @@ pub(crate) fn json(heading: &Heading, rows: &[Row], stopped: Option<&Stopped>) -
         "skipped": summary.skipped,
         "warned": summary.warned,
         "not_sent": stopped.map_or(0, |s| s.not_sent),
+        "hints": hints,
         "stopped": stopped.map(|s| json!({
             "after": s.after,
             "reason": s.stop.reason.name(),
@@ -584,14 +598,14 @@ mod tests {
         );
         assert!(plain.contains('…'));
         assert_eq!(
-            json(&heading(), &rows, None)["checks"][0]["detail"],
+            json(&heading(), &rows, None, &[])["checks"][0]["detail"],
             long.as_str()
         );
     }
 
     #[test]
     fn the_json_document_counts_and_lists_every_check() {
-        let doc = json(&heading(), &rows(), None);
+        let doc = json(&heading(), &rows(), None, &[]);
         assert_eq!(doc["stopped"], Value::Null);
         assert_eq!(doc["not_sent"], 0);
         assert_eq!(doc["passed"], 1);
@@ -706,7 +720,7 @@ mod tests {
             plain.lines().last(),
             Some("1 passed, 0 failed, 0 skipped, 0 warned, 26 not sent")
         );
-        let doc = json(&heading(), rows, Some(&stopped));
+        let doc = json(&heading(), rows, Some(&stopped), &[]);
         assert_eq!(doc["not_sent"], 26);
         assert_eq!(doc["stopped"]["after"], 1);
         assert_eq!(doc["stopped"]["reason"], "refused");

@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use crate::args::{Args, DEMO_CORP_ID, DEMO_KEY, DEMO_TOKEN, Kind};
+use crate::check::Verdict;
 use crate::transport::{Attempt, Outcome, seconds};
 
 /// The part a check plays in deciding whether to go on.
@@ -212,6 +213,35 @@ pub(crate) fn after(
     }
 }
 
+/// A hint for a check in `role` that failed on an answer the run goes on
+/// after (a 200 that is not what the kind answers): no stop, since later
+/// checks can still pass, but the likely cause named once.
+pub(crate) fn advice(
+    role: Role,
+    verdict: Verdict,
+    attempts: &[Attempt],
+    settings: &Settings,
+) -> Option<String> {
+    let answered_200 = attempts.last().is_some_and(|a| a.status() == Some(200));
+    if verdict != Verdict::Fail || !answered_200 {
+        return None;
+    }
+    let kind = &settings.kind;
+    match role {
+        Role::Verification => Some(format!(
+            "the URL verification was answered (HTTP 200) but not with the echostr: a WeCom \
+             server returns it decrypted, a WeChat one as is; check --kind ({kind}) and \
+             --encoding-aes-key against the server's settings"
+        )),
+        Role::FirstCallback => Some(format!(
+            "the first callback was answered (HTTP 200) but not as a {kind} server answers: \
+             check --kind against the server's kind, and --token, --encoding-aes-key and \
+             --receive-id (a reply is sealed with them) against its settings"
+        )),
+        Role::Other => None,
+    }
+}
+
 /// The settings the server checks a request against, by flag.
 fn settings_hint(settings: &Settings) -> String {
     let defaults = match settings.demo_defaults.as_slice() {
@@ -340,6 +370,30 @@ mod tests {
         // An answer on a retry is a success (a warning), not a stop.
         let late = [attempt(Outcome::TimedOut), answered(200)];
         assert_eq!(after(Role::FirstCallback, "x", &late, &settings()), None);
+    }
+
+    #[test]
+    fn a_wrong_200_from_the_get_or_the_first_callback_gets_a_hint() {
+        for role in [Role::Verification, Role::FirstCallback] {
+            let hint = advice(role, Verdict::Fail, &[answered(200)], &settings()).unwrap();
+            assert!(
+                hint.contains("--kind (wecom_app)") || hint.contains("a wecom_app server"),
+                "{hint}"
+            );
+            assert!(hint.contains("--encoding-aes-key"), "{hint}");
+            assert_eq!(
+                advice(role, Verdict::Pass, &[answered(200)], &settings()),
+                None
+            );
+            assert_eq!(
+                advice(role, Verdict::Fail, &[answered(500)], &settings()),
+                None
+            );
+        }
+        assert_eq!(
+            advice(Role::Other, Verdict::Fail, &[answered(200)], &settings()),
+            None
+        );
     }
 
     #[test]
