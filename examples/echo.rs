@@ -292,22 +292,26 @@ async fn run() -> Result<(), String> {
                 path = %request.uri().path()
             )
         })
-        .on_response(|response: &http::Response<_>, latency: Duration, _span: &Span| {
-            // With the `tracing` feature the layer logs each rejection
-            // itself (`callback rejected`, with its reason and hint): one
-            // line per rejection, not a second one here.
-            let rejected = response.extensions().get::<Rejection>();
-            match rejected {
-                Some(rejection) if !cfg!(feature = "tracing") => tracing::warn!(
-                    status = response.status().as_u16(),
-                    reason = %rejection,
-                    ?latency,
-                    "callback rejected"
-                ),
-                Some(_) => {}
-                None => tracing::info!(status = response.status().as_u16(), ?latency, "response"),
-            }
-        });
+        .on_response(
+            |response: &http::Response<_>, latency: Duration, _span: &Span| {
+                // With the `tracing` feature the layer logs each rejection
+                // itself (`callback rejected`, with its reason and hint): one
+                // line per rejection, not a second one here.
+                let rejected = response.extensions().get::<Rejection>();
+                match rejected {
+                    Some(rejection) if !cfg!(feature = "tracing") => tracing::warn!(
+                        status = response.status().as_u16(),
+                        reason = %rejection,
+                        ?latency,
+                        "callback rejected"
+                    ),
+                    Some(_) => {}
+                    None => {
+                        tracing::info!(status = response.status().as_u16(), ?latency, "response")
+                    }
+                }
+            },
+        );
 
     let layer = WeComCallbackLayer::new(PATH, endpoint)
         .map_err(|e| e.to_string())?
