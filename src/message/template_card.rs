@@ -48,9 +48,26 @@ pub mod card_kind {
 
 use card_kind::{ButtonInteraction, MultipleInteraction, NewsNotice, TextNotice, VoteInteraction};
 
-/// A template card of kind `K` ([`card_kind`]), built field by field; see
-/// the [module docs](self). Strings may hold any text (Chinese included);
-/// an empty optional string (a `desc`, a `selected_id`) is left out.
+/// A template card of kind `K` ([`card_kind`]), built field by field, for
+/// [`Reply::card`](super::Reply::card) (the robot's `template_card` reply)
+/// and [`Reply::update_card`](super::Reply::update_card) (a WeCom app's or
+/// the robot's `update_template_card`).
+///
+/// Each kind has its own type, so a setter exists only where the vendor
+/// document lists the field for that kind (a button on a `text_notice` does
+/// not compile). The result is the vendor's JSON `TemplateCard` object; the
+/// raw form ([`Reply::template_card`](super::Reply::template_card),
+/// [`Reply::update_template_card`](super::Reply::update_template_card) with
+/// a `serde_json::Value`) stays for fields these builders do not cover.
+/// Strings may hold any text (Chinese included); an empty optional string
+/// (a `desc`, a `selected_id`) is left out. Lengths and counts the platform
+/// enforces (at most 6 buttons, 3 selectors, …) are not checked.
+///
+/// Source: WeCom doc 模版卡片类型 (its structures Source, ActionMenu,
+/// MainTitle, EmphasisContent, QuoteArea, HorizontalContent, JumpAction,
+/// CardAction, VerticalContent, CardImage, ImageTextArea, SubmitButton,
+/// SelectionItem, Button, CheckBox) and WeCom doc 被动回复消息格式
+/// (模板卡片更新消息, `replace_text`).
 ///
 /// ```
 /// use wecom_callback::message::{Reply, TemplateCard};
