@@ -1088,7 +1088,11 @@ impl TestKit {
     /// or a passive reply whose envelope signature and receive id are
     /// checked and whose ciphertext is decrypted. The answer to a URL
     /// verification (a GET) is the echoed `echostr`, in plain text: it comes
-    /// back as [`Opened::Reply`], as from [`send`](Self::send).
+    /// back as [`Opened::Reply`], as from [`send`](Self::send). The response
+    /// does not say which request it answers, so any short body of printable
+    /// ASCII that is no envelope (at most 128 bytes, not starting with `<`
+    /// or `{`) is read as such an echo; [`send`](Self::send), which sees the
+    /// request, opens a POST's answer only as a reply.
     ///
     /// ```
     /// # use axum::{Router, routing::post};
@@ -1137,11 +1141,17 @@ impl TestKit {
             });
         }
         let body = read_body(response).await?;
+        self.open_body(&body, true)
+    }
+
+    /// Opens a 2xx body: the acknowledgement, an echoed `echostr` (when
+    /// `echo` may be one), or a passive reply.
+    fn open_body(&self, body: &Bytes, echo: bool) -> Result<Opened, OpenReplyError> {
         let ack = self.endpoint.kind().ack_body();
         if body.is_empty() || body.as_ref() == ack.as_bytes() {
             return Ok(Opened::Ack);
         }
-        if let Some(echoed) = echoed_text(&body) {
+        if let Some(echoed) = echoed_text(body).filter(|_| echo) {
             // The URL verification's answer: the echostr, not an envelope.
             return Ok(Opened::Reply(echoed.to_owned()));
         }
@@ -1154,8 +1164,8 @@ impl TestKit {
                 });
         };
         let envelope = match self.endpoint.format() {
-            BodyFormat::Xml => ReplyEnvelope::parse(&body),
-            BodyFormat::Json => ReplyEnvelope::parse_json(&body),
+            BodyFormat::Xml => ReplyEnvelope::parse(body),
+            BodyFormat::Json => ReplyEnvelope::parse_json(body),
         }
         .map_err(OpenReplyError::Crypto)?;
         crypt
@@ -1253,6 +1263,7 @@ impl TestKit {
                 .map(Opened::Reply)
                 .map_err(|_| OpenReplyError::Format("UTF-8 text"));
         }
-        self.open(response).await
+        let body = read_body(response).await?;
+        self.open_body(&body, false)
     }
 }

@@ -428,3 +428,28 @@ async fn a_shared_corp_list_changes_the_data_callback_at_run_time() {
     let error = kit.send(&mut app, kit.post(&message())).await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::FORBIDDEN));
 }
+
+/// A POST answered with a short plain text (a handler that returns a
+/// string, not a `Reply`): `send`, which knows the request was a POST,
+/// says it is no envelope; `open` alone reads it as an echo.
+#[tokio::test]
+async fn send_never_reads_a_posts_answer_as_an_echo() {
+    let endpoint = Endpoint::wecom_app(TOKEN, KEY, CORP).unwrap();
+    let kit = TestKit::new(PATH, &endpoint);
+    let mut app = Router::new()
+        .route(PATH, post(|_m: Message| async { "ok" }))
+        .layer(WeComCallbackLayer::new(PATH, endpoint).unwrap());
+    let message = TestKit::text_message(CORP, "zhangsan", MIXED);
+    let error = kit.send(&mut app, kit.post(&message)).await.unwrap_err();
+    assert!(
+        error.to_string().starts_with("reading the reply envelope"),
+        "{error}"
+    );
+    let another = TestKit::text_message(CORP, "zhangsan", MIXED);
+    let response = app.oneshot(kit.post(&another)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        kit.open(response).await.unwrap(),
+        Opened::Reply("ok".to_owned())
+    );
+}
