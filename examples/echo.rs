@@ -44,8 +44,9 @@
 //! delivered again.
 //!
 //! It logs one `info` line per handler call ("callback accepted", with
-//! `from=`, `msg_type=`, `msg_id=`, `kind=` and `app=`), every rejection
-//! with its reason (`RUST_LOG` tunes the log), and closes connections that
+//! `from=`, `msg_type=`, `msg_id=`, `kind=` and `app=`), each rejection once
+//! (the layer's `warn` line "callback rejected", with its reason and hint;
+//! `RUST_LOG` tunes the log), and closes connections that
 //! do not send a request head within 10 s or sit idle for 10 s; bodies that
 //! take more than 5 s get 408.
 
@@ -292,20 +293,37 @@ async fn run() -> Result<(), String> {
     let endpoint = endpoint()?;
     let kind = endpoint.kind();
 
-    let trace = TraceLayer::new_for_http().on_response(
-        |response: &http::Response<_>, latency: Duration, _span: &Span| match response
-            .extensions()
-            .get::<Rejection>()
-        {
-            Some(rejection) => tracing::warn!(
-                status = response.status().as_u16(),
-                reason = %rejection,
-                ?latency,
-                "callback rejected"
-            ),
-            None => tracing::info!(status = response.status().as_u16(), ?latency, "response"),
-        },
-    );
+    // The span names the path only: the query holds msg_signature, nonce
+    // and echostr (the guide, "With TraceLayer and TimeoutLayer"). At
+    // `debug`, so the `info` lines stay as they are.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path()
+            )
+        })
+        .on_response(
+            |response: &http::Response<_>, latency: Duration, _span: &Span| {
+                // With the `tracing` feature the layer logs each rejection
+                // itself (`callback rejected`, with its reason and hint): one
+                // line per rejection, not a second one here.
+                let rejected = response.extensions().get::<Rejection>();
+                match rejected {
+                    Some(rejection) if !cfg!(feature = "tracing") => tracing::warn!(
+                        status = response.status().as_u16(),
+                        reason = %rejection,
+                        ?latency,
+                        "callback rejected"
+                    ),
+                    Some(_) => {}
+                    None => {
+                        tracing::info!(status = response.status().as_u16(), ?latency, "response")
+                    }
+                }
+            },
+        );
 
     let layer = WeComCallbackLayer::new(PATH, endpoint)
         .map_err(|e| e.to_string())?

@@ -1,26 +1,6 @@
-//! [`TemplateCard`]: typed builders for the five template card kinds
-//! (模版卡片类型: `text_notice`, `news_notice`, `button_interaction`,
-//! `vote_interaction`, `multiple_interaction`), for [`Reply::card`] (the
-//! robot's `template_card` reply) and [`Reply::update_card`] (a WeCom app's
-//! or the robot's `update_template_card`).
-//!
-//! Each kind has its own type, so a setter exists only where the vendor
-//! document lists the field for that kind (a button on a `text_notice` does
-//! not compile). The card is the vendor's JSON `TemplateCard` object; the
-//! raw form ([`Reply::template_card`], [`Reply::update_template_card`] with
-//! a `serde_json::Value`) stays for fields these builders do not cover.
-//!
-//! Source: WeCom doc 模版卡片类型 (the card structures: Source, ActionMenu,
-//! MainTitle, EmphasisContent, QuoteArea, HorizontalContent, JumpAction,
-//! CardAction, VerticalContent, CardImage, ImageTextArea, SubmitButton,
-//! SelectionItem, Button, CheckBox) and WeCom doc 被动回复消息格式
-//! (模板卡片更新消息, `replace_text`). Lengths and counts the platform
-//! enforces (at most 6 buttons, 3 selectors, …) are not checked here.
-//!
-//! [`Reply::card`]: super::Reply::card
-//! [`Reply::update_card`]: super::Reply::update_card
-//! [`Reply::template_card`]: super::Reply::template_card
-//! [`Reply::update_template_card`]: super::Reply::update_template_card
+//! [`TemplateCard`]: typed builders for the five template card kinds of
+//! WeCom doc 模版卡片类型 (`text_notice`, `news_notice`,
+//! `button_interaction`, `vote_interaction`, `multiple_interaction`).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -48,9 +28,26 @@ pub mod card_kind {
 
 use card_kind::{ButtonInteraction, MultipleInteraction, NewsNotice, TextNotice, VoteInteraction};
 
-/// A template card of kind `K` ([`card_kind`]), built field by field; see
-/// the [module docs](self). Strings may hold any text (Chinese included);
-/// an empty optional string (a `desc`, a `selected_id`) is left out.
+/// A template card of kind `K` ([`card_kind`]), built field by field, for
+/// [`Reply::card`](super::Reply::card) (the robot's `template_card` reply)
+/// and [`Reply::update_card`](super::Reply::update_card) (a WeCom app's or
+/// the robot's `update_template_card`).
+///
+/// Each kind has its own type, so a setter exists only where the vendor
+/// document lists the field for that kind (a button on a `text_notice` does
+/// not compile). The result is the vendor's JSON `TemplateCard` object; the
+/// raw form ([`Reply::template_card`](super::Reply::template_card),
+/// [`Reply::update_template_card`](super::Reply::update_template_card) with
+/// a `serde_json::Value`) stays for fields these builders do not cover.
+/// Strings may hold any text (Chinese included); an empty optional string
+/// (a `desc`, a `selected_id`) is left out. Lengths and counts the platform
+/// enforces (at most 6 buttons, 3 selectors, …) are not checked.
+///
+/// Source: WeCom doc 模版卡片类型 (its structures Source, ActionMenu,
+/// MainTitle, EmphasisContent, QuoteArea, HorizontalContent, JumpAction,
+/// CardAction, VerticalContent, CardImage, ImageTextArea, SubmitButton,
+/// SelectionItem, Button, CheckBox) and WeCom doc 被动回复消息格式
+/// (模板卡片更新消息, `replace_text`).
 ///
 /// ```
 /// use wecom_callback::message::{Reply, TemplateCard};
@@ -509,92 +506,5 @@ macro_rules! submit_button {
 submit_button!(VoteInteraction, MultipleInteraction);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-    use crate::message::card;
-
-    const MIXED: &str = "Hello, 世界! 企业微信回调 test 123. 你好，这是一条消息。abc";
-
-    #[test]
-    fn every_kind_passes_the_raw_check_and_names_its_type() {
-        let cards = [
-            TemplateCard::text_notice()
-                .source("https://example.com/i.png", "企业微信")
-                .main_title(MIXED, "")
-                .emphasis_content("100", "数据含义")
-                .quote_area("引用 quote", "Jack：好用\nBalian：超级好")
-                .sub_title_text(MIXED)
-                .horizontal_content("邀请人", "张三")
-                .horizontal_link("官网", "点击访问", "https://work.weixin.qq.com")
-                .jump_url("企业微信官网", "https://work.weixin.qq.com")
-                .card_action_url("https://work.weixin.qq.com")
-                .action_menu("更多 more", [("接收推送", "k1"), ("不再推送", "k2")])
-                .task_id("t1")
-                .into_value(),
-            TemplateCard::news_notice()
-                .main_title("欢迎 welcome", "desc")
-                .card_image("https://example.com/c.png", 2.25)
-                .image_text_area("标题", MIXED, "https://example.com/i.png", "https://a.b")
-                .vertical_content("惊喜 surprise", "下载企业微信")
-                .jump_url("跳转", "https://a.b")
-                .card_action_url("https://a.b")
-                .into_value(),
-            TemplateCard::button_interaction("t2")
-                .main_title("审批", "")
-                .button_selection(
-                    "q1",
-                    "你的身份",
-                    [("a", "企业负责人"), ("b", "企业用户")],
-                    "a",
-                )
-                .button("同意", "yes")
-                .styled_button("驳回", "no", 2)
-                .replace_text("已处理")
-                .into_value(),
-            TemplateCard::vote_interaction("t3", "q")
-                .main_title("投票 vote", "")
-                .option("one", "选项1")
-                .checked_option("two", "选项2")
-                .multiple_choice()
-                .submit_button("提交", "submit")
-                .into_value(),
-            TemplateCard::multiple_interaction("t4")
-                .main_title("选择", "")
-                .select("q1", "标签1", [("1", "选项1"), ("2", "选项2")], "1")
-                .select("q2", "标签2", [("3", "选项3")], "")
-                .submit_button("提交", "submit")
-                .into_value(),
-        ];
-        let types = [
-            "text_notice",
-            "news_notice",
-            "button_interaction",
-            "vote_interaction",
-            "multiple_interaction",
-        ];
-        for (card, card_type) in cards.iter().zip(types) {
-            assert_eq!(card::check(card), Ok(()), "{card}");
-            assert_eq!(card["card_type"], card_type);
-        }
-        assert_eq!(cards[0]["main_title"], json!({"title": MIXED}));
-        assert_eq!(cards[0]["action_menu"]["action_list"][1]["key"], "k2");
-        assert_eq!(cards[0]["horizontal_content_list"][1]["type"], 1);
-        assert_eq!(cards[2]["task_id"], "t2");
-        assert_eq!(
-            cards[2]["button_list"],
-            json!([{"text": "同意", "key": "yes"}, {"text": "驳回", "style": 2, "key": "no"}])
-        );
-        assert_eq!(
-            cards[3]["checkbox"],
-            json!({"question_key": "q", "mode": 1, "option_list": [
-                {"id": "one", "text": "选项1"},
-                {"id": "two", "text": "选项2", "is_checked": true}
-            ]})
-        );
-        assert_eq!(
-            cards[4]["select_list"][1],
-            json!({"question_key": "q2", "title": "标签2", "option_list": [{"id": "3", "text": "选项3"}]})
-        );
-    }
-}
+#[path = "template_card_tests.rs"]
+mod tests;
