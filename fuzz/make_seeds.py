@@ -112,7 +112,8 @@ def main() -> None:
         seeds["kinds"].append(kinds(kind, 1, b"zhangsan\x00" + mixed))
         seeds["kinds"].append(kinds(kind, 1 | 2 | (1 << 2), "张三\x00".encode() + mixed + b" ]]> <b>&amp;</b>\r\n"))
         seeds["kinds"].append(kinds(kind, 1 | (2 << 2), b"lisi\x00" + "]]\uffff>\x01".encode()))
-        seeds["kinds"].append(kinds(kind, 1 | (3 << 2) | (2 << 4), b"wangwu\x00" + mixed))
+        seeds["kinds"].append(kinds(kind, 1 | (3 << 2), b"wangwu\x00" + mixed))
+        seeds["kinds"].append(kinds(kind, 1 | (2 << 4), b"wangwu\x00" + mixed))
         seeds["kinds"].append(kinds(kind, 0x40, b"1616140317555161061"))
         seeds["kinds"].append(kinds(kind, 0x40, b"1616140317555161061", offset=101))
         if kind in by_kind:
