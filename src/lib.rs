@@ -17,6 +17,9 @@ pub mod layer;
 
 pub mod tickets;
 
+#[cfg(feature = "oauth")]
+pub mod oauth;
+
 #[cfg(feature = "axum")]
 pub mod extract;
 
