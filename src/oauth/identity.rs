@@ -30,7 +30,7 @@ pub struct SignedInUser {
 #[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Profile {
-    /// WeChat `nickname`.
+    /// WeChat `nickname`; WeCom `name` where getuserdetail gives one.
     pub nickname: Option<String>,
     /// Avatar URL (WeCom `avatar`, WeChat `headimgurl`).
     pub avatar: Option<String>,
