@@ -20,6 +20,9 @@ pub mod tickets;
 #[cfg(feature = "axum")]
 pub mod extract;
 
+#[cfg(feature = "client")]
+pub mod client;
+
 #[cfg(feature = "test-util")]
 pub mod testing;
 
