@@ -23,6 +23,9 @@ pub mod oauth;
 #[cfg(feature = "axum")]
 pub mod extract;
 
+#[cfg(feature = "client")]
+pub mod client;
+
 #[cfg(feature = "test-util")]
 pub mod testing;
 
