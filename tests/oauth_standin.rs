@@ -17,20 +17,22 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode, header};
+use http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde_json::{Value, json};
-use wecom_callback::dedup::BoxFuture;
+use wecom_callback::client::{
+    BaseUrls, Client, ComponentCredential, CorpCredential, MemorySecretStore, Transport,
+};
 use wecom_callback::oauth::{
-    AccessTokenSource, CookieKey, ExchangeError, ExchangeErrorKind, LoginProvider, OAuthLayer,
-    OfficialAccountLogin, SignedInUser, VendorApi, WeChatScope, WeComLogin, WeComScope,
+    CookieKey, ExchangeErrorKind, LoginProvider, OAuthLayer, OfficialAccountLogin, SignedInUser,
+    VendorApi, WeChatScope, WeComLogin, WeComScope,
 };
 use wecom_callback::testing::vendor::{
     Consent, Fault, VendorConfig, VendorEndpoint, VendorStandIn, VendorUser,
 };
+use wecom_callback::tickets::{MemoryTicketStore, TicketKind, TicketStore};
 
 const CORP: &str = "wwcorp";
 const AGENT: i64 = 1_000_002;
@@ -51,106 +53,17 @@ fn http() -> Http {
     HyperClient::builder(TokioExecutor::new()).build_http()
 }
 
-/// The providers' way to the stand-in's API: plain HTTP over hyper.
-#[derive(Debug, Clone)]
-struct HyperApi(Http);
-
-impl HyperApi {
-    async fn call(
-        &self,
-        method: Method,
-        url: String,
-        body: Option<Value>,
-    ) -> Result<Value, ExchangeError> {
-        let body = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
-        let request = Request::builder()
-            .method(method)
-            .uri(url)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Full::new(body))
-            .unwrap();
-        let response = self
-            .0
-            .request(request)
-            .await
-            .map_err(|_| ExchangeError::new(ExchangeErrorKind::Transport))?;
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|_| ExchangeError::new(ExchangeErrorKind::Transport))?
-            .to_bytes();
-        serde_json::from_slice(&bytes)
-            .map_err(|_| ExchangeError::new(ExchangeErrorKind::MalformedResponse))
-    }
+/// The crate's API client, every host at the stand-in.
+fn client(vendor: &VendorStandIn) -> Client {
+    Client::builder()
+        .transport(Transport::https().unwrap())
+        .urls(BaseUrls::all(vendor.base_url()))
+        .build()
+        .unwrap()
 }
 
-impl VendorApi for HyperApi {
-    fn get_json<'a>(&'a self, url: String) -> BoxFuture<'a, Result<Value, ExchangeError>> {
-        Box::pin(self.call(Method::GET, url, None))
-    }
-    fn post_json<'a>(
-        &'a self,
-        url: String,
-        body: Value,
-    ) -> BoxFuture<'a, Result<Value, ExchangeError>> {
-        Box::pin(self.call(Method::POST, url, Some(body)))
-    }
-}
-
-/// The corp `access_token` from the stand-in's `gettoken`.
-#[derive(Debug)]
-struct CorpToken {
-    api: HyperApi,
-    base: String,
-}
-
-impl AccessTokenSource for CorpToken {
-    fn access_token(&self) -> BoxFuture<'_, Result<String, ExchangeError>> {
-        Box::pin(async move {
-            let query = form_urlencoded::Serializer::new(String::new())
-                .append_pair("corpid", CORP)
-                .append_pair("corpsecret", CORP_SECRET)
-                .finish();
-            let answer = self
-                .api
-                .call(
-                    Method::GET,
-                    format!("{}/cgi-bin/gettoken?{query}", self.base),
-                    None,
-                )
-                .await?;
-            answer["access_token"]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| ExchangeError::new(ExchangeErrorKind::Credential))
-        })
-    }
-}
-
-/// The `component_access_token` from the stand-in's `api_component_token`.
-#[derive(Debug)]
-struct ComponentToken {
-    api: HyperApi,
-    base: String,
-}
-
-impl AccessTokenSource for ComponentToken {
-    fn access_token(&self) -> BoxFuture<'_, Result<String, ExchangeError>> {
-        Box::pin(async move {
-            let body = json!({
-                "component_appid": COMPONENT,
-                "component_appsecret": COMPONENT_SECRET,
-                "component_verify_ticket": TICKET,
-            });
-            let url = format!("{}/cgi-bin/component/api_component_token", self.base);
-            let answer = self.api.call(Method::POST, url, Some(body)).await?;
-            answer["component_access_token"]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| ExchangeError::new(ExchangeErrorKind::Credential))
-        })
-    }
+fn corp() -> CorpCredential {
+    CorpCredential::new(CORP, CORP_SECRET)
 }
 
 /// A browser reduced to what web login relies on: it follows redirects,
@@ -296,21 +209,11 @@ async fn serve(provider: impl LoginProvider) -> (String, tokio::task::JoinHandle
 }
 
 fn wecom(vendor: &VendorStandIn) -> WeComLogin {
-    let api = HyperApi(http());
-    let token = CorpToken {
-        api: api.clone(),
-        base: vendor.base_url().to_owned(),
-    };
-    WeComLogin::new(CORP, AGENT, Arc::new(api), Arc::new(token))
-        .oauth_base(vendor.base_url())
-        .sso_base(vendor.base_url())
-        .api_base(vendor.base_url())
+    WeComLogin::from_client(&client(vendor), &corp(), AGENT)
 }
 
 fn official_account(vendor: &VendorStandIn) -> OfficialAccountLogin {
-    OfficialAccountLogin::new(OA, OA_SECRET, Arc::new(HyperApi(http())))
-        .oauth_base(vendor.base_url())
-        .api_base(vendor.base_url())
+    OfficialAccountLogin::from_client(&client(vendor), OA, OA_SECRET)
 }
 
 fn paths(hops: &[Hop]) -> Vec<String> {
@@ -441,12 +344,11 @@ async fn official_account_login_with_userinfo_and_refresh() {
 
     // Refresh: a user token from a code, renewed with its refresh_token.
     let code = consent_code(&vendor, &format!("appid={OA}&scope=snsapi_userinfo")).await;
-    let api = HyperApi(http());
     let url = format!(
         "{}/sns/oauth2/access_token?appid={OA}&secret={OA_SECRET}&code={code}&grant_type=authorization_code",
         vendor.base_url()
     );
-    let first = api.call(Method::GET, url, None).await.unwrap();
+    let first = VendorApi::get_json(&client(&vendor), url).await.unwrap();
     let refreshed = login
         .refresh(first["refresh_token"].as_str().unwrap())
         .await
@@ -484,15 +386,19 @@ async fn open_platform_login_on_behalf_of_an_authorizer() {
     let vendor = VendorStandIn::start(vendor_config()).await.unwrap();
     vendor.set_component_verify_ticket(COMPONENT, TICKET);
     vendor.set_user(VendorUser::wechat("oAuthorizerFan"));
-    let api = HyperApi(http());
-    let token = ComponentToken {
-        api: api.clone(),
-        base: vendor.base_url().to_owned(),
-    };
+    let tickets = Arc::new(MemoryTicketStore::new());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    tickets
+        .save(COMPONENT, TicketKind::ComponentVerifyTicket, TICKET, now)
+        .await
+        .unwrap();
+    let secrets = Arc::new(MemorySecretStore::new());
+    let component = ComponentCredential::new(COMPONENT, COMPONENT_SECRET, tickets, secrets);
     let login =
-        OfficialAccountLogin::on_behalf(AUTHORIZER, COMPONENT, Arc::new(token), Arc::new(api))
-            .oauth_base(vendor.base_url())
-            .api_base(vendor.base_url());
+        OfficialAccountLogin::on_behalf_from_client(&client(&vendor), AUTHORIZER, &component);
     let (site, _server) = serve(login).await;
     let mut browser = HttpBrowser::new(WECOM_UA);
     let hops = browser.navigate(&format!("{site}/me")).await;
@@ -549,4 +455,22 @@ async fn vendor_errcode_ends_on_a_page() {
     // Starting again works.
     let hops = browser.navigate(&format!("{site}/me")).await;
     assert_eq!(hops.last().unwrap().body, "hello zhangsan");
+}
+
+/// The vendor rejects the cached corp token (another instance refreshed it,
+/// or it was revoked): the login drops exactly that token, fetches a new
+/// one and retries getuserinfo once; the user notices nothing.
+#[tokio::test]
+async fn rejected_corp_token_is_refreshed_once() {
+    let vendor = VendorStandIn::start(vendor_config()).await.unwrap();
+    let client = client(&vendor);
+    let login = WeComLogin::from_client(&client, &corp(), AGENT);
+    let (site, _server) = serve(login).await;
+    let token = client.token(&corp()).await.unwrap();
+    assert!(vendor.kill_token(token.secret()));
+    let mut browser = HttpBrowser::new(WECOM_UA);
+    let hops = browser.navigate(&format!("{site}/me")).await;
+    assert_eq!(hops.last().unwrap().body, "hello zhangsan");
+    assert_eq!(vendor.calls(VendorEndpoint::GetUserInfo), 2);
+    assert_eq!(vendor.issued(VendorEndpoint::GetToken), 2);
 }

@@ -94,6 +94,7 @@
 
 mod base62;
 mod callback;
+mod client_api;
 mod exchange;
 #[cfg(feature = "axum")]
 mod extractor;
@@ -108,6 +109,7 @@ mod service;
 mod session;
 mod state;
 
+pub use client_api::ClientToken;
 pub use exchange::{ExchangeError, ExchangeErrorKind, LoginProvider, VerifiedCode};
 #[cfg(feature = "axum")]
 pub use extractor::MissingOAuthLayer;

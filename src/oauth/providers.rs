@@ -40,6 +40,44 @@ pub trait VendorApi: fmt::Debug + Send + Sync + 'static {
 pub trait AccessTokenSource: fmt::Debug + Send + Sync + 'static {
     /// The current token's text. Never log it.
     fn access_token(&self) -> BoxFuture<'_, Result<String, ExchangeError>>;
+
+    /// The vendor rejected `token` (`40001`, `40014`, `42001`): drop it if
+    /// it is still the current one. Returns whether asking again may give
+    /// another token; the login then retries its call once. The default
+    /// drops nothing and returns `false`.
+    fn rejected<'a>(&'a self, token: &'a str) -> BoxFuture<'a, bool> {
+        let _ = token;
+        Box::pin(async { false })
+    }
+}
+
+/// Whether an error is the vendor rejecting the access token.
+fn token_rejected(error: &ExchangeError) -> bool {
+    matches!(
+        error.kind(),
+        ExchangeErrorKind::Vendor(40001 | 40014 | 42001)
+    )
+}
+
+/// `call` with a token from `source`; once more with a new token when the
+/// vendor rejected the first (the call failed before it used the code).
+async fn with_token<F, Fut>(
+    source: &dyn AccessTokenSource,
+    call: F,
+) -> Result<(Value, String), ExchangeError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, ExchangeError>>,
+{
+    let token = source.access_token().await?;
+    match call(token.clone()).await.and_then(check_errcode) {
+        Err(error) if token_rejected(&error) && source.rejected(&token).await => {
+            let token = source.access_token().await?;
+            let value = check_errcode(call(token.clone()).await?)?;
+            Ok((value, token))
+        }
+        other => other.map(|value| (value, token)),
+    }
 }
 
 /// `base` + `path` + `?` + the encoded `params`.
@@ -139,13 +177,15 @@ impl WeComLogin {
     }
 
     async fn identify(&self, code: VerifiedCode) -> Result<Identity, ExchangeError> {
-        let token = self.token.access_token().await?;
-        let url = api_url(
-            &self.api_base,
-            "/cgi-bin/auth/getuserinfo",
-            &[("access_token", &token), ("code", code.secret())],
-        );
-        let info = check_errcode(self.api.get_json(url).await?)?;
+        let (info, token) = with_token(&*self.token, |token| {
+            let url = api_url(
+                &self.api_base,
+                "/cgi-bin/auth/getuserinfo",
+                &[("access_token", &token), ("code", code.secret())],
+            );
+            self.api.get_json(url)
+        })
+        .await?;
         let user_id = field(&info, "userid").or_else(|| field(&info, "UserId"));
         let open_id = field(&info, "openid").or_else(|| field(&info, "OpenId"));
         if user_id.is_none() && open_id.is_none() {
@@ -380,18 +420,22 @@ impl OfficialAccountLogin {
                 component_appid,
                 token,
             } => {
-                let token = token.access_token().await?;
-                api_url(
-                    &self.api_base,
-                    "/sns/oauth2/component/access_token",
-                    &[
-                        ("appid", &self.appid),
-                        ("code", code),
-                        ("grant_type", "authorization_code"),
-                        ("component_appid", component_appid),
-                        ("component_access_token", &token),
-                    ],
-                )
+                let (value, _) = with_token(&**token, |token| {
+                    let url = api_url(
+                        &self.api_base,
+                        "/sns/oauth2/component/access_token",
+                        &[
+                            ("appid", &self.appid),
+                            ("code", code),
+                            ("grant_type", "authorization_code"),
+                            ("component_appid", component_appid),
+                            ("component_access_token", &token),
+                        ],
+                    );
+                    self.api.get_json(url)
+                })
+                .await?;
+                return SnsTokens::read(value);
             }
         };
         SnsTokens::read(self.api.get_json(url).await?)
