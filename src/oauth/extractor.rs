@@ -13,8 +13,8 @@ use super::identity::SignedInUser;
 
 /// The rejection of the [`SignedInUser`] extractor: the request did not go
 /// through [`OAuthLayer`](super::OAuthLayer), a configuration error. 500,
-/// with a text naming the layer (axum's `layer` and `route_layer` wrap only
-/// the routes added before them).
+/// with a text naming the layer (axum's `layer` wraps only the routes added
+/// before it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MissingOAuthLayer;
 
@@ -22,8 +22,8 @@ impl MissingOAuthLayer {
     /// The response text.
     #[must_use]
     pub fn body_text(&self) -> &'static str {
-        "SignedInUser needs OAuthLayer on this route: add `.route_layer(OAuthLayer::new(..))` \
-         after the routes it protects"
+        "SignedInUser needs OAuthLayer in front of this route: add `.layer(OAuthLayer::new(..))` \
+         to the router after the routes it protects"
     }
 }
 

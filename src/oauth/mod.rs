@@ -16,6 +16,10 @@
 //!    `text/html`) to the vendor's authorize page (302) with a fresh
 //!    signed `state`, and answers anything else 401.
 //!
+//! With axum, add it with `Router::layer` (not `route_layer`): the
+//! callback path is no route of the app, and `route_layer` only wraps
+//! routes that matched.
+//!
 //! Failures (declined consent, expired or foreign state, a replay, a vendor
 //! `errcode`) get a short fixed page with a 4xx status (502/503 when the
 //! vendor or the store cannot be reached), an [`OAuthRejection`] in the
