@@ -474,3 +474,85 @@ async fn rejected_corp_token_is_refreshed_once() {
     assert_eq!(vendor.calls(VendorEndpoint::GetUserInfo), 2);
     assert_eq!(vendor.issued(VendorEndpoint::GetToken), 2);
 }
+
+/// Secrets stay out of logs and `Debug` through a whole dance: the corp
+/// secret, the Official Account's secret, the corp `access_token`, the
+/// codes and the user's sns tokens.
+#[tokio::test]
+async fn secrets_stay_out_of_logs_and_debug() {
+    let (captured, _guard) = capture();
+    let vendor = VendorStandIn::start(vendor_config()).await.unwrap();
+    let client = client(&vendor);
+    let wecom_login = WeComLogin::from_client(&client, &corp(), AGENT);
+    let oa_login = official_account(&vendor).scope(WeChatScope::UserInfo);
+    let debug = format!("{wecom_login:?} {oa_login:?}");
+    let (site, _server) = serve(wecom_login).await;
+    let hops = HttpBrowser::new(WECOM_UA)
+        .navigate(&format!("{site}/me"))
+        .await;
+    assert_eq!(hops.last().unwrap().body, "hello zhangsan");
+    let wecom_code = code_of(&hops[2].url);
+    let token = client.token(&corp()).await.unwrap();
+
+    vendor.set_user(VendorUser::wechat("oWeChatUser2"));
+    let (oa_site, _oa_server) = serve(oa_login).await;
+    let hops = HttpBrowser::new(WECOM_UA)
+        .navigate(&format!("{oa_site}/me"))
+        .await;
+    assert_eq!(hops.last().unwrap().body, "hello oWeChatUser2");
+    let oa_code = code_of(&hops[2].url);
+
+    let log = captured.text();
+    assert!(log.contains("signed in"), "{log}");
+    for secret in [
+        CORP_SECRET,
+        OA_SECRET,
+        token.secret(),
+        &wecom_code,
+        &oa_code,
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+}
+
+fn code_of(url: &str) -> String {
+    let query = url.split_once('?').unwrap().1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Every event at TRACE and above, from every module, into `Captured`.
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || writer.clone())
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}

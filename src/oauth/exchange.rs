@@ -159,3 +159,30 @@ pub(crate) fn field(value: &Value, name: &str) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_code() {
+        let code = VerifiedCode("CODE-秘密-123".to_owned());
+        let text = format!("{code:?}");
+        assert!(!text.contains("CODE"), "{text}");
+        assert_eq!(
+            text,
+            format!("VerifiedCode({} bytes)", "CODE-秘密-123".len())
+        );
+    }
+
+    #[test]
+    fn errcode_convention() {
+        assert!(check_errcode(serde_json::json!({"errcode": 0, "userid": "u"})).is_ok());
+        assert!(check_errcode(serde_json::json!({"openid": "o"})).is_ok());
+        let error = check_errcode(serde_json::json!({"errcode": 40029, "errmsg": "invalid code"}))
+            .unwrap_err();
+        assert_eq!(error.kind(), ExchangeErrorKind::Vendor(40029));
+        assert_eq!(error.to_string(), "vendor errcode 40029 (invalid code)");
+    }
+}
