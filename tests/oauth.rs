@@ -818,3 +818,27 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
         .finish();
     (captured, tracing::subscriber::set_default(subscriber))
 }
+
+/// Two instances sharing a store get the same callback at the same moment
+/// (a double submit, a retried request): exactly one exchanges the code.
+#[tokio::test]
+async fn simultaneous_callbacks_exchange_once() {
+    let idp = TestIdp::default();
+    let clock = TestClock::at(T0);
+    let shared: Arc<dyn DedupStore> = Arc::new(MemoryDedupStore::new());
+    let a = app(layer(&idp, &clock, Arc::clone(&shared)));
+    let b = app(layer(&idp, &clock, Arc::clone(&shared)));
+    let mut browser = Browser::default();
+    let state = start(&mut browser, &a, "/me").await;
+    let uri = callback_uri("CODE-RACE", &state);
+    let (first, second) = tokio::join!(
+        a.clone()
+            .oneshot(browser.request(Method::GET, &uri, Some(HTML))),
+        b.clone()
+            .oneshot(browser.request(Method::GET, &uri, Some(HTML))),
+    );
+    let mut statuses = [first.unwrap().status(), second.unwrap().status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::FOUND, StatusCode::FORBIDDEN]);
+    assert_eq!(idp.exchanges(), ["CODE-RACE"]);
+}

@@ -333,3 +333,99 @@ impl<S> Layer<S> for OAuthLayer {
         OAuth::new(inner, Arc::clone(&self.config))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::oauth::exchange::{ExchangeError, VerifiedCode};
+    use crate::oauth::flow::Flow;
+    use crate::oauth::identity::Identity;
+
+    #[derive(Debug)]
+    struct Nobody;
+
+    impl LoginProvider for Nobody {
+        fn flow_for(&self, _: Option<&str>) -> Flow {
+            Flow::OfficialAccount
+        }
+        fn authorize_url(&self, _: Flow, _: &str, _: &str) -> String {
+            String::new()
+        }
+        fn exchange<'a>(
+            &'a self,
+            _: Flow,
+            _: VerifiedCode,
+        ) -> crate::dedup::BoxFuture<'a, Result<Identity, ExchangeError>> {
+            Box::pin(async {
+                Err(ExchangeError::new(
+                    super::super::ExchangeErrorKind::NoIdentity,
+                ))
+            })
+        }
+    }
+
+    fn key() -> CookieKey {
+        CookieKey::from_bytes(&[9; 64]).unwrap()
+    }
+
+    #[test]
+    fn configuration_is_checked_when_built() {
+        let kind = |r: Result<OAuthLayer, OAuthConfigError>| r.map(|_| ()).unwrap_err().kind();
+        for url in [
+            "app.example.com",
+            "ftp://a",
+            "https://",
+            "https:///x",
+            "https://a?x=1",
+            "https://a#f",
+            "https://u@evil",
+        ] {
+            assert_eq!(
+                kind(OAuthLayer::new(Nobody, url, &key())),
+                OAuthConfigErrorKind::PublicUrl,
+                "{url}"
+            );
+        }
+        let layer = OAuthLayer::new(Nobody, "https://app.example.com/prefix/", &key()).unwrap();
+        assert_eq!(
+            layer.redirect_uri(),
+            "https://app.example.com/prefix/oauth/callback"
+        );
+        for path in ["oauth", "//evil", "/a?b", "/a#b", "/a b", "/a\\b", ""] {
+            let layer = OAuthLayer::new(Nobody, "https://a", &key()).unwrap();
+            assert_eq!(
+                kind(layer.callback_path(path)),
+                OAuthConfigErrorKind::CallbackPath,
+                "{path}"
+            );
+        }
+        let layer = OAuthLayer::new(Nobody, "https://a", &key()).unwrap();
+        assert_eq!(
+            layer.callback_path("/auth/wecom").unwrap().redirect_uri(),
+            "https://a/auth/wecom"
+        );
+        let layer = OAuthLayer::new(Nobody, "https://a", &key()).unwrap();
+        assert_eq!(
+            kind(layer.clone().state_ttl(Duration::ZERO)),
+            OAuthConfigErrorKind::Lifetime
+        );
+        assert_eq!(
+            kind(layer.clone().state_ttl(Duration::from_secs(3601))),
+            OAuthConfigErrorKind::Lifetime
+        );
+        assert_eq!(
+            kind(layer.session_ttl(Duration::ZERO)),
+            OAuthConfigErrorKind::Lifetime
+        );
+        assert_eq!(
+            CookieKey::from_bytes(&[1; 63]).unwrap_err().kind(),
+            OAuthConfigErrorKind::CookieKey
+        );
+        assert_eq!(
+            CookieKey::from_hex(&"zz".repeat(64)).unwrap_err().kind(),
+            OAuthConfigErrorKind::CookieKey
+        );
+        assert_eq!(format!("{:?}", key()), "CookieKey(..)");
+    }
+}
