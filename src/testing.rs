@@ -63,6 +63,8 @@
 //! # }
 //! ```
 
+pub mod vendor;
+
 use std::fmt;
 
 use bytes::Bytes;
