@@ -313,3 +313,116 @@ async fn three_instances_sharing_redis_send_each_message_once() {
         "one fetch for three instances"
     );
 }
+
+/// The example's binary, `ACK_BIN` or `examples/ack_then_process` next to
+/// this test's own binary.
+fn example_binary() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("ACK_BIN") {
+        return path.into();
+    }
+    // target/<profile>/deps/ack_then_process-<hash> -> target/<profile>/examples/
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile.join("examples").join("ack_then_process");
+    assert!(
+        path.exists(),
+        "no example binary at {}: cargo build --all-features --example ack_then_process, \
+         or set ACK_BIN",
+        path.display()
+    );
+    path
+}
+
+/// A child process, killed on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends a kit-built request to `addr` over HTTP/1; its status.
+async fn post_over_http(
+    addr: &str,
+    request: http::Request<http_body_util::Full<bytes::Bytes>>,
+) -> http::StatusCode {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let (mut parts, body) = request.into_parts();
+    parts
+        .headers
+        .insert(http::header::HOST, addr.parse().unwrap());
+    let response = sender
+        .send_request(http::Request::from_parts(parts, body))
+        .await
+        .unwrap();
+    response.status()
+}
+
+/// The real binary, configured by its environment variables only: each
+/// message delivered twice is answered once, and its log holds neither the
+/// secret nor a token.
+#[tokio::test]
+#[ignore = "needs the example binary: cargo build --all-features --example ack_then_process (or ACK_BIN)"]
+async fn the_example_binary_answers_through_message_send() {
+    let vendor = vendor().await;
+    let dir = std::env::temp_dir().join(format!("ack-then-process-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (out, log) = (dir.join("stdout"), dir.join("stderr"));
+    let child = Child(
+        std::process::Command::new(example_binary())
+            .env("WECOM_BIND", "127.0.0.1:0")
+            .env("WECOM_TOKEN", TOKEN)
+            .env("WECOM_ENCODING_AES_KEY", AES_KEY)
+            .env("WECOM_CORP_ID", CORP)
+            .env("WECOM_API_BASE", vendor.base_url())
+            .env("WECOM_CORP_SECRET", SECRET)
+            .env("WORK_MS", WORK_MS.to_string())
+            .env("RUST_LOG", "debug")
+            .env_remove("REDIS_URL")
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    let addr = loop {
+        let printed = std::fs::read_to_string(&out).unwrap_or_default();
+        if let Some(rest) = printed.split("listening on http://").nth(1) {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+        assert!(start.elapsed() < PATIENCE, "the example did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+
+    let kit = TestKit::new(PATH, &Endpoint::wecom_app(TOKEN, AES_KEY, CORP).unwrap());
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let (user, content) = (format!("bin{i}"), format!("{MIXED} 进程 {i}"));
+        let xml = text(&user, &content);
+        for _ in 0..2 {
+            assert_eq!(
+                post_over_http(&addr, kit.post(&xml)).await,
+                http::StatusCode::OK
+            );
+        }
+        expected.push((user, content));
+    }
+    let sent = sends(&vendor, expected.len()).await;
+    assert_exactly_once(&sent, &expected);
+    assert_eq!(vendor.calls(VendorEndpoint::GetToken), 1);
+    drop(child);
+    let printed = std::fs::read_to_string(&log).unwrap();
+    assert!(printed.contains("answer sent"), "{printed}");
+    assert!(
+        !printed.contains(SECRET) && !printed.contains("standin_token_"),
+        "{printed}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
