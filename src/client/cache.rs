@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::Client;
-use super::credential::Credential;
+use super::credential::{Credential, TokenReuse};
 use super::error::{ApiError, ApiErrorKind};
 use super::seams::{Clock, Random};
 use super::store::{PutOutcome, TokenStore};
@@ -144,8 +144,15 @@ impl CachePolicy {
     }
 
     /// (refresh at, usable until), unix ms, of `token`.
-    fn schedule(&self, token: &AccessToken) -> (u64, u64) {
+    fn schedule(&self, token: &AccessToken, reuse: TokenReuse) -> (u64, u64) {
         let life = token.expires_in().saturating_mul(1000);
+        if reuse == TokenReuse::SameWhileValid {
+            // A fetch before the vendor's expiry gives the same token back:
+            // fetch once it expired (the generation is the time of receipt,
+            // so this is at or after the vendor's expiry).
+            let end = token.expires_at_ms();
+            return (end, end);
+        }
         let margin = u64::try_from(self.expiry_margin.as_millis())
             .unwrap_or(u64::MAX)
             .min(life / 10);
@@ -197,8 +204,8 @@ struct SlotState {
     last_generation: u64,
 }
 
-#[derive(Default)]
 struct Slot {
+    reuse: TokenReuse,
     current: RwLock<Option<Cached>>,
     fetch: Arc<tokio::sync::Mutex<()>>,
     state: Mutex<SlotState>,
@@ -263,7 +270,8 @@ impl TokenCache {
         self.clock.now_ms()
     }
 
-    fn slot(&self, key: &str) -> Arc<Slot> {
+    fn slot(&self, credential: &dyn Credential) -> Arc<Slot> {
+        let key = credential.cache_key();
         if let Some(slot) = self
             .slots
             .read()
@@ -277,12 +285,19 @@ impl TokenCache {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
                 .entry(key.to_owned())
-                .or_default(),
+                .or_insert_with(|| {
+                    Arc::new(Slot {
+                        reuse: credential.reuse(),
+                        current: RwLock::default(),
+                        fetch: Arc::default(),
+                        state: Mutex::default(),
+                    })
+                }),
         )
     }
 
-    fn cached(&self, token: AccessToken) -> Cached {
-        let (refresh_at, usable_until) = self.policy.schedule(&token);
+    fn cached(&self, token: AccessToken, reuse: TokenReuse) -> Cached {
+        let (refresh_at, usable_until) = self.policy.schedule(&token, reuse);
         Cached {
             token,
             refresh_at,
@@ -298,7 +313,7 @@ impl TokenCache {
         match current.as_ref() {
             Some(held) if held.token.generation() >= token.generation() => held.token.clone(),
             _ => {
-                *current = Some(self.cached(token.clone()));
+                *current = Some(self.cached(token.clone(), slot.reuse));
                 token
             }
         }
@@ -311,7 +326,7 @@ impl TokenCache {
         credential: &dyn Credential,
         client: &Client,
     ) -> Result<AccessToken, ApiError> {
-        let slot = self.slot(credential.cache_key());
+        let slot = self.slot(credential);
         let now = self.clock.now_ms();
         if let Some(cached) = slot.cached() {
             if now < cached.refresh_at {
@@ -374,8 +389,8 @@ impl TokenCache {
         })
     }
 
-    fn acceptable(&self, token: &AccessToken, want: Want) -> bool {
-        let (refresh_at, usable_until) = self.policy.schedule(token);
+    fn acceptable(&self, slot: &Slot, token: &AccessToken, want: Want) -> bool {
+        let (refresh_at, usable_until) = self.policy.schedule(token, slot.reuse);
         let now = self.clock.now_ms();
         match want {
             Want::Usable => now < usable_until,
@@ -395,7 +410,9 @@ impl TokenCache {
     ) -> Result<AccessToken, ApiError> {
         let key = credential.cache_key();
         match self.store.get(key).await {
-            Ok(Some(token)) if self.acceptable(&token, want) => return Ok(self.adopt(slot, token)),
+            Ok(Some(token)) if self.acceptable(slot, &token, want) => {
+                return Ok(self.adopt(slot, token));
+            }
             Ok(_) => {}
             Err(error) => {
                 store_down(credential, "get", &error);
@@ -425,7 +442,7 @@ impl TokenCache {
                     polled += 1;
                     tokio::time::sleep(self.policy.poll_interval).await;
                     match self.store.get(key).await {
-                        Ok(Some(token)) if self.acceptable(&token, want) => {
+                        Ok(Some(token)) if self.acceptable(slot, &token, want) => {
                             return Ok(self.adopt(slot, token));
                         }
                         Ok(_) => {}
@@ -454,7 +471,7 @@ impl TokenCache {
     ) -> Result<AccessToken, ApiError> {
         let key = credential.cache_key();
         if let Ok(Some(token)) = self.store.get(key).await {
-            if self.acceptable(&token, want) {
+            if self.acceptable(slot, &token, want) {
                 return Ok(self.adopt(slot, token));
             }
         }
@@ -546,7 +563,7 @@ impl TokenCache {
     /// Keeps a token obtained outside a fetch (e.g. `api_query_auth`'s
     /// `authorizer_access_token`), fenced like a fetched one.
     pub(crate) async fn seed(&self, credential: &dyn Credential, token: AccessToken) {
-        let slot = self.slot(credential.cache_key());
+        let slot = self.slot(credential);
         if let Err(error) = self.store.put(credential.cache_key(), &token).await {
             store_down(credential, "put", &error);
         }
@@ -564,7 +581,7 @@ impl TokenCache {
         token: &AccessToken,
     ) -> bool {
         let key = credential.cache_key();
-        let slot = self.slot(key);
+        let slot = self.slot(credential);
         let now = self.clock.now_ms();
         let interval =
             u64::try_from(self.policy.forced_refresh_interval.as_millis()).unwrap_or(u64::MAX);

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Client;
-use super::credential::{BoxFuture, Credential, CredentialKind, Fetched};
+use super::credential::{BoxFuture, Credential, CredentialKind, Fetched, TokenReuse};
 use super::error::ApiError;
 use super::token::Secret;
 use super::urls::Host;
@@ -104,6 +104,10 @@ pub(crate) struct TokenAnswer {
 }
 
 impl Credential for CorpCredential {
+    fn reuse(&self) -> TokenReuse {
+        TokenReuse::SameWhileValid
+    }
+
     fn kind(&self) -> CredentialKind {
         CredentialKind::CorpAccessToken
     }

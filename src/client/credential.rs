@@ -66,6 +66,24 @@ impl fmt::Display for CredentialKind {
     }
 }
 
+/// What the vendor does when a token is fetched again before it expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenReuse {
+    /// A new token each time (Official Account `cgi-bin/token`,
+    /// `api_component_token`, `api_authorizer_token`): the cache refreshes
+    /// ahead of expiry, in the background, after
+    /// [`CachePolicy::refresh_ratio`](super::CachePolicy::refresh_ratio) of
+    /// the lifetime.
+    NewEachFetch,
+    /// The same token while it is valid (WeCom `gettoken`,
+    /// `get_suite_token`, `get_corp_token`; `stable_token` in normal mode):
+    /// a refresh ahead would only get the old token back, so the cache
+    /// fetches once the token expired (one shared fetch; a call that meets
+    /// the expiry first gets 42001 and is retried once).
+    SameWhileValid,
+}
+
 /// A token as a fetch returned it: the text and the vendor's `expires_in`
 /// (seconds). `Debug` hides the text.
 #[derive(Clone)]
@@ -127,6 +145,13 @@ pub trait Credential: fmt::Debug + Send + Sync + 'static {
     /// The vendor's or the transport's [`ApiError`]; a missing ticket or
     /// secret.
     fn fetch<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, Result<Fetched, ApiError>>;
+
+    /// Whether a fetch before expiry gives a new token or the same one
+    /// back; decides when the cache refreshes. Default
+    /// [`TokenReuse::NewEachFetch`].
+    fn reuse(&self) -> TokenReuse {
+        TokenReuse::NewEachFetch
+    }
 
     /// This credential behind an `Arc`, for a background refresh (clone the
     /// credential: the crate's kinds are cheap to clone).

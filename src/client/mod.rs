@@ -38,7 +38,10 @@
 //! - **Refresh ahead.** From the vendor's `expires_in` (never a constant):
 //!   after [`CachePolicy::refresh_ratio`] of the lifetime one caller starts
 //!   a background refresh while everyone keeps the still-valid token, also
-//!   when the refresh is slow or fails.
+//!   when the refresh is slow or fails. Tokens the vendor gives back
+//!   unchanged while valid (WeCom's; [`TokenReuse::SameWhileValid`]) are
+//!   fetched once they expired instead, since an early fetch returns the
+//!   same token.
 //! - **No loops, no stampedes.** `-1`, 5xx and transport failures are
 //!   retried a bounded number of times with exponential backoff and jitter;
 //!   `45009` stops fetching that credential for a cool-down; a rejected
@@ -121,7 +124,7 @@ mod urls;
 pub use api::{Client, ClientBuilder};
 pub use cache::CachePolicy;
 pub use corp::{AppMessage, CorpCredential, SendResult, TextContent};
-pub use credential::{BoxFuture, Credential, CredentialKind, Fetched};
+pub use credential::{BoxFuture, Credential, CredentialKind, Fetched, TokenReuse};
 pub use error::{ApiError, ApiErrorKind, BoxError};
 pub use layer::{CredentialLayer, WithCredential, WithCredentialFuture};
 pub use official_account::OfficialAccountCredential;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Client;
 use super::corp::TokenAnswer;
-use super::credential::{BoxFuture, Credential, CredentialKind, Fetched};
+use super::credential::{BoxFuture, Credential, CredentialKind, Fetched, TokenReuse};
 use super::error::ApiError;
 use super::token::Secret;
 use super::urls::Host;
@@ -99,6 +99,14 @@ struct StableBody<'a> {
 }
 
 impl Credential for OfficialAccountCredential {
+    fn reuse(&self) -> TokenReuse {
+        if self.inner.stable {
+            TokenReuse::SameWhileValid
+        } else {
+            TokenReuse::NewEachFetch
+        }
+    }
+
     fn kind(&self) -> CredentialKind {
         CredentialKind::OfficialAccountAccessToken
     }

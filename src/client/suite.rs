@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Client;
 use super::corp::TokenAnswer;
-use super::credential::{BoxFuture, Credential, CredentialKind, Fetched};
+use super::credential::{BoxFuture, Credential, CredentialKind, Fetched, TokenReuse};
 use super::error::{ApiError, ApiErrorKind};
 use super::store::SecretStore;
 use super::token::Secret;
@@ -241,6 +241,10 @@ pub(crate) fn ticket_fresh(issued_at: u64, lifetime: u64, now_ms: u64) -> bool {
 }
 
 impl Credential for SuiteCredential {
+    fn reuse(&self) -> TokenReuse {
+        TokenReuse::SameWhileValid
+    }
+
     fn kind(&self) -> CredentialKind {
         CredentialKind::SuiteAccessToken
     }
@@ -327,6 +331,10 @@ impl fmt::Debug for AuthorizedCorpCredential {
 }
 
 impl Credential for AuthorizedCorpCredential {
+    fn reuse(&self) -> TokenReuse {
+        TokenReuse::SameWhileValid
+    }
+
     fn kind(&self) -> CredentialKind {
         CredentialKind::AuthorizedCorpAccessToken
     }

@@ -326,7 +326,7 @@ async fn refresh_ahead_serves_the_valid_token_while_it_fails() {
     let vendor = Vendor::new(100);
     let clock = ManualClock::new(1_000_000);
     let client = client_with(&vendor, clock.clone(), fast_policy().max_attempts(1));
-    let corp = CorpCredential::new("wwcorp", SECRET);
+    let corp = OfficialAccountCredential::new("wxoa", SECRET);
     assert_eq!(client.token(&corp).await.unwrap().secret(), "TOKEN-1");
     // 85 s of 100: due for refresh (0.8), still usable (until 90 s).
     clock.advance(85_000);
@@ -360,6 +360,22 @@ async fn refresh_ahead_serves_the_valid_token_while_it_fails() {
     // Past the usable end, a caller waits for a fetch.
     clock.advance(95_000);
     assert_eq!(client.token(&corp).await.unwrap().secret(), "TOKEN-3");
+}
+
+#[tokio::test]
+async fn same_while_valid_tokens_are_fetched_after_expiry_only() {
+    let vendor = Vendor::new(100);
+    let clock = ManualClock::new(1_000_000);
+    let client = client_with(&vendor, clock.clone(), fast_policy());
+    let corp = CorpCredential::new("wwcorp", SECRET);
+    assert_eq!(client.token(&corp).await.unwrap().secret(), "TOKEN-1");
+    clock.advance(99_999);
+    assert_eq!(client.token(&corp).await.unwrap().secret(), "TOKEN-1");
+    tokio::task::yield_now().await;
+    assert_eq!(vendor.fetches.load(Ordering::SeqCst), 1, "no refresh ahead");
+    clock.advance(1);
+    assert_eq!(client.token(&corp).await.unwrap().secret(), "TOKEN-2");
+    assert_eq!(vendor.fetches.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
