@@ -23,7 +23,6 @@ use axum::routing::get;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use tracing::Level;
 use wecom_callback::Clock;
 use wecom_callback::dedup::{BoxFuture, DedupStore, MemoryDedupStore};
 use wecom_callback::oauth::{
@@ -807,16 +806,28 @@ impl Captured {
     }
 }
 
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(Level::DEBUG)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+fn capture() -> (Captured, ()) {
+    // One global subscriber for the whole test binary: a thread-local one
+    // (`set_default`) misses events when other tests register the same
+    // callsites at the same time (tracing caches each callsite's interest).
+    // Every test's events land in the buffer; the checks look for what
+    // must be there and what must never be.
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    let captured = CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_ansi(false)
+                .without_time()
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            captured
+        })
+        .clone();
+    (captured, ())
 }
 
 /// Two instances sharing a store get the same callback at the same moment

@@ -545,14 +545,26 @@ impl Captured {
 }
 
 /// Every event at TRACE and above, from every module, into `Captured`.
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+fn capture() -> (Captured, ()) {
+    // One global subscriber for the whole test binary: a thread-local one
+    // (`set_default`) misses events when other tests register the same
+    // callsites at the same time (tracing caches each callsite's interest).
+    // Every test's events land in the buffer; the checks look for what
+    // must be there and what must never be.
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    let captured = CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .without_time()
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            captured
+        })
+        .clone();
+    (captured, ())
 }
