@@ -11,7 +11,9 @@ use http_body_util::Full;
 use serde_json::Value;
 
 use super::exchange::{ExchangeError, ExchangeErrorKind};
-use super::providers::{AccessTokenSource, OfficialAccountLogin, VendorApi, WeComLogin};
+use super::seams::{AccessTokenSource, VendorApi};
+use super::wechat::OfficialAccountLogin;
+use super::wecom::WeComLogin;
 use crate::client::{
     AccessToken, ApiError, ApiErrorKind, Client, ComponentCredential, CorpCredential, Credential,
 };

@@ -16,6 +16,12 @@
 //!    `text/html`) to the vendor's authorize page (302) with a fresh
 //!    signed `state`, and answers anything else 401.
 //!
+//! The authorize URLs end in `#wechat_redirect`, as the vendors require.
+//! A browser keeps a URL's fragment through redirects that name none (RFC
+//! 9110, 10.2.2), so after an in-app login the page may show
+//! `/me#wechat_redirect` (`tests/browser.rs` sees it in Chromium); the
+//! fragment never reaches the server, but a client-side hash router sees it.
+//!
 //! With axum, add it with `Router::layer` (not `route_layer`): the
 //! callback path is no route of the app, and `route_layer` only wraps
 //! routes that matched.
@@ -106,12 +112,14 @@ mod flow;
 mod future;
 mod identity;
 mod layer;
-mod providers;
 mod rejection;
 mod return_path;
+mod seams;
 mod service;
 mod session;
 mod state;
+mod wechat;
+mod wecom;
 
 pub use client_api::ClientToken;
 pub use exchange::{ExchangeError, ExchangeErrorKind, LoginProvider, VerifiedCode};
@@ -121,10 +129,10 @@ pub use flow::{Flow, WeChatScope, WeComFlowPolicy, WeComScope};
 pub use future::{OAuthBody, ResponseFuture};
 pub use identity::{Identity, Profile, SignedInUser};
 pub use layer::{CookieKey, OAuthConfigError, OAuthConfigErrorKind, OAuthLayer};
-pub use providers::{
-    AccessTokenSource, ComponentLogin, OfficialAccountLogin, SnsTokens, VendorApi, WeComLogin,
-};
 pub use rejection::{OAuthRejection, OAuthRejectionKind};
 pub use return_path::ReturnPath;
+pub use seams::{AccessTokenSource, VendorApi};
 pub use service::OAuth;
 pub use state::{BrowserNonce, LoginState, MAX_STATE_LEN, StateError};
+pub use wechat::{ComponentLogin, OfficialAccountLogin, SnsTokens};
+pub use wecom::WeComLogin;
