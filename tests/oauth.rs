@@ -855,3 +855,61 @@ async fn simultaneous_callbacks_exchange_once() {
     assert_eq!(statuses, [StatusCode::FOUND, StatusCode::FORBIDDEN]);
     assert_eq!(idp.exchanges(), ["CODE-RACE"]);
 }
+
+/// No rejection and no callback reaches the handler: an inner service that
+/// panics when called is never called by them.
+#[tokio::test]
+async fn rejections_never_reach_the_handler() {
+    let idp = TestIdp::default();
+    let clock = TestClock::at(T0);
+    let layer = layer(&idp, &clock, Arc::new(MemoryDedupStore::new()));
+    let service =
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|_req: Request<Body>| async move {
+                panic!("the handler was called");
+                #[allow(unreachable_code)]
+                Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
+            });
+    let mut browser = Browser::default();
+    let req = browser.request(Method::GET, "/me", Some(HTML));
+    let response = service.clone().oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    for set in response.headers().get_all(header::SET_COOKIE) {
+        let (name, value) = set
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .split_once('=')
+            .unwrap();
+        browser.cookies.insert(name.to_owned(), value.to_owned());
+    }
+    let state = params(response.headers()[header::LOCATION].to_str().unwrap())["state"].clone();
+    let requests = [
+        browser.request(Method::GET, "/api/me", Some("application/json")),
+        browser.request(Method::POST, "/me", Some(HTML)),
+        browser.request(
+            Method::GET,
+            "/oauth/callback?code=x&state=forged",
+            Some(HTML),
+        ),
+        browser.request(
+            Method::GET,
+            &format!("/oauth/callback?state={state}"),
+            Some(HTML),
+        ),
+        browser.request(Method::POST, "/oauth/callback", Some(HTML)),
+        browser.request(Method::GET, &callback_uri("CODE-H", &state), Some(HTML)),
+    ];
+    for req in requests {
+        let uri = req.uri().clone();
+        let response = service.clone().oneshot(req).await.unwrap();
+        assert!(
+            response.status().is_client_error() || response.status() == StatusCode::FOUND,
+            "{uri}: {}",
+            response.status()
+        );
+    }
+}

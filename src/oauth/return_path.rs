@@ -127,6 +127,25 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever is accepted stays on this site: it starts with one `/`
+        /// not followed by `/` or `\`, and holds only visible ASCII without
+        /// `\` or `#`.
+        #[test]
+        fn accepted_paths_are_same_origin(path in "[/\\\\]{0,3}(?s:.{0,80})") {
+            if let Some(accepted) = ReturnPath::parse(&path) {
+                let text = accepted.as_str();
+                proptest::prop_assert!(text.starts_with('/'));
+                proptest::prop_assert!(!text.starts_with("//") && !text.starts_with("/\\"));
+                proptest::prop_assert!(text.bytes().all(|b| b.is_ascii_graphic() && b != b'\\' && b != b'#'));
+                proptest::prop_assert!(text.len() <= ReturnPath::MAX_LEN);
+            }
+            let fallback = ReturnPath::for_request(&path);
+            proptest::prop_assert!(fallback.as_str().starts_with('/'));
+            proptest::prop_assert!(ReturnPath::parse(fallback.as_str()).is_some());
+        }
+    }
+
     #[test]
     fn long_requests_fall_back() {
         let long_query = format!("/me?{}", "q".repeat(100));
