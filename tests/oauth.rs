@@ -913,3 +913,56 @@ async fn rejections_never_reach_the_handler() {
         );
     }
 }
+
+/// A single-use store that cannot be reached.
+#[derive(Debug)]
+struct DownStore;
+
+impl DedupStore for DownStore {
+    fn claim<'a>(
+        &'a self,
+        _key: &'a wecom_callback::dedup::DedupKey,
+        _ttl: Duration,
+    ) -> BoxFuture<'a, Result<wecom_callback::dedup::Claim, wecom_callback::dedup::StoreError>>
+    {
+        Box::pin(async {
+            Err(wecom_callback::dedup::StoreError::new(
+                wecom_callback::dedup::StoreErrorKind::Unavailable,
+            ))
+        })
+    }
+    fn complete<'a>(
+        &'a self,
+        _key: &'a wecom_callback::dedup::DedupKey,
+        _answer: wecom_callback::dedup::StoredAnswer,
+        _ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), wecom_callback::dedup::StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn release<'a>(
+        &'a self,
+        _key: &'a wecom_callback::dedup::DedupKey,
+        _token: wecom_callback::dedup::ClaimToken,
+    ) -> BoxFuture<'a, Result<(), wecom_callback::dedup::StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// When single use cannot be checked, the code is not exchanged: 503 (the
+/// store is down), never a sign-in without the check and never a 500.
+#[tokio::test]
+async fn store_down_fails_closed() {
+    let idp = TestIdp::default();
+    let clock = TestClock::at(T0);
+    let app = app(layer(&idp, &clock, Arc::new(DownStore)));
+    let mut browser = Browser::default();
+    let state = start(&mut browser, &app, "/me").await;
+    let response = browser
+        .navigate(&app, &callback_uri("CODE-D", &state))
+        .await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(kind(&response), Some(OAuthRejectionKind::StoreUnavailable));
+    assert!(response.headers().get(header::LOCATION).is_none());
+    assert!(idp.exchanges().is_empty());
+    assert!(browser.cookies.keys().all(|n| !n.contains("session")));
+}
