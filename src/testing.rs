@@ -73,6 +73,8 @@
 //! # }
 //! ```
 
+pub mod vendor;
+
 use std::fmt;
 
 use bytes::Bytes;
