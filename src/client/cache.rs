@@ -514,6 +514,25 @@ impl TokenCache {
         credential: &dyn Credential,
         client: &Client,
     ) -> Result<AccessToken, ApiError> {
+        let key = credential.cache_key();
+        match self.store.fetches_paused(key).await {
+            Ok(Some(left)) => {
+                let until = self
+                    .clock
+                    .now_ms()
+                    .saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
+                slot.state(|s| {
+                    s.cool_until = until;
+                    s.cool_cause = Some(ApiErrorKind::QuotaReached);
+                });
+                return Err(ApiError::with_source(
+                    ApiErrorKind::CoolingDown,
+                    "another instance met 45009 (quota reached)",
+                ));
+            }
+            Ok(None) => {}
+            Err(error) => store_down(credential, "fetches_paused", &error),
+        }
         let mut attempt = 0u32;
         loop {
             let result = credential.fetch(client).await;
@@ -554,6 +573,11 @@ impl TokenCache {
                         s.cool_until = until;
                         s.cool_cause = Some(kind);
                     });
+                    if kind == ApiErrorKind::QuotaReached {
+                        if let Err(error) = self.store.pause_fetches(key, cooldown).await {
+                            store_down(credential, "pause_fetches", &error);
+                        }
+                    }
                     return Err(error);
                 }
             }

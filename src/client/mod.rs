@@ -44,7 +44,8 @@
 //!   same token.
 //! - **No loops, no stampedes.** `-1`, 5xx and transport failures are
 //!   retried a bounded number of times with exponential backoff and jitter;
-//!   `45009` stops fetching that credential for a cool-down; a rejected
+//!   `45009` stops fetching that credential for a cool-down, in every
+//!   instance sharing the store; a rejected
 //!   token (40001, 40014, 42001, 40082, 42009) is dropped (exactly that one,
 //!   by generation) and the call retried once, and at most one such forced
 //!   refresh happens per [`CachePolicy::forced_refresh_interval`].

@@ -269,9 +269,43 @@ async fn quota_reached_cools_down_without_a_stampede() {
     }
     assert_eq!(vendor.fetches.load(Ordering::SeqCst), 1);
     clock.advance(61_000);
+    tokio::time::advance(Duration::from_secs(61)).await;
     vendor.fetch_faults.lock().unwrap().clear();
     assert_eq!(client.token(&corp).await.unwrap().secret(), "TOKEN-1");
     assert_eq!(vendor.fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn quota_reached_pauses_every_client_sharing_the_store() {
+    let vendor = Vendor::new(7200);
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
+    let build = || {
+        let v = Arc::clone(&vendor);
+        Client::builder()
+            .transport(Transport::new(tower::service_fn(move |req: ApiRequest| {
+                let v = Arc::clone(&v);
+                async move { Ok::<_, std::convert::Infallible>(v.handle(req).await) }
+            })))
+            .urls(BaseUrls::all("http://vendor.test"))
+            .token_store(Arc::clone(&store))
+            .policy(fast_policy())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (build(), build());
+    let corp = CorpCredential::new("wwcorp", SECRET);
+    vendor
+        .fetch_faults
+        .lock()
+        .unwrap()
+        .push_back(Fault::Code(45009));
+    assert_eq!(
+        a.token(&corp).await.unwrap_err().kind(),
+        ApiErrorKind::QuotaReached
+    );
+    let err = b.token(&corp).await.unwrap_err();
+    assert_eq!(err.kind(), ApiErrorKind::CoolingDown);
+    assert_eq!(vendor.fetches.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test(start_paused = true)]
