@@ -294,8 +294,19 @@ async fn the_suite_chain_from_ticket_to_corp_token() {
         .await
         .unwrap();
     assert!(ip.get("ip_list").is_some(), "{ip}");
+    // The corp's access_token came with the permanent code: no fetch yet.
     assert_eq!(vendor.calls(VendorEndpoint::GetSuiteToken), 1);
-    assert_eq!(vendor.calls(VendorEndpoint::GetCorpToken), 1);
+    assert_eq!(vendor.calls(VendorEndpoint::GetCorpToken), 0);
+    // Every token dies: get_corp_token with the stored permanent code,
+    // after one new suite_access_token.
+    vendor.expire_tokens();
+    let ip: serde_json::Value = client
+        .get_json(&corp, "/cgi-bin/getcallbackip", &[])
+        .await
+        .unwrap();
+    assert!(ip.get("ip_list").is_some(), "{ip}");
+    assert_eq!(vendor.issued(VendorEndpoint::GetCorpToken), 1);
+    assert_eq!(vendor.issued(VendorEndpoint::GetSuiteToken), 2);
 }
 
 #[tokio::test]
@@ -394,6 +405,50 @@ async fn a_stale_ticket_is_never_sent() {
     let err = client.token(&suite).await.unwrap_err();
     assert_eq!(err.kind(), ApiErrorKind::MissingTicket);
     assert_eq!(vendor.calls(VendorEndpoint::GetSuiteToken), 0);
+}
+
+/// Redis unreachable from the start (nothing listens on the port): every
+/// call still succeeds, each client fetching for itself.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_from_the_start_costs_no_call() {
+    use wecom_callback::client::RedisTokenStore;
+    use wecom_callback::dedup::RedisConnection;
+    let vendor = VendorStandIn::start(config()).await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // bound, then freed: nothing listens there
+    let clients: Vec<Client> = (0..2)
+        .map(|_| {
+            let connection = RedisConnection::open_with_timeout(
+                &format!("redis://127.0.0.1:{port}/"),
+                Duration::from_millis(100),
+            )
+            .unwrap();
+            Client::builder()
+                .transport(Transport::https().unwrap())
+                .urls(BaseUrls::all(vendor.base_url()))
+                .token_store(Arc::new(RedisTokenStore::new(connection)))
+                .policy(policy())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let corp = CorpCredential::new(CORP, CORP_SECRET);
+    for round in 0..5 {
+        for client in &clients {
+            let message = AppMessage::text("zhangsan", AGENT, format!("{MIXED} {round}"));
+            corp.send_message(client, &message).await.unwrap();
+        }
+    }
+    assert_eq!(vendor.sent_messages().len(), 10);
+    assert_eq!(
+        vendor.calls(VendorEndpoint::GetToken),
+        2,
+        "one per instance"
+    );
 }
 
 /// A `tracing` writer into a shared buffer.

@@ -471,9 +471,17 @@ async fn suite_chain_reads_the_ticket_and_persists_the_permanent_code() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.expose(), "PERMANENT-1");
-    // get_corp_token uses the suite token and the stored permanent code.
+    // The corp's access_token from the answer is seeded.
+    assert_eq!(client.token(&corp).await.unwrap().secret(), "CORPTOKEN");
+    // Once it expired, get_corp_token uses a new suite token (from a new
+    // ticket) and the stored permanent code.
+    clock.advance(7_201_000);
+    tickets
+        .save("wwsuite", TicketKind::SuiteTicket, "TICKET-2", now_s + 7_200)
+        .await
+        .unwrap();
     let token = client.token(&corp).await.unwrap();
-    assert_eq!(token.secret(), "TOKEN-2");
+    assert_eq!(token.secret(), "TOKEN-3");
     assert!(
         vendor
             .bodies
