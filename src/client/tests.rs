@@ -477,7 +477,12 @@ async fn suite_chain_reads_the_ticket_and_persists_the_permanent_code() {
     // ticket) and the stored permanent code.
     clock.advance(7_201_000);
     tickets
-        .save("wwsuite", TicketKind::SuiteTicket, "TICKET-2", now_s + 7_200)
+        .save(
+            "wwsuite",
+            TicketKind::SuiteTicket,
+            "TICKET-2",
+            now_s + 7_200,
+        )
         .await
         .unwrap();
     let token = client.token(&corp).await.unwrap();
