@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use wecom_callback::Message;
 use wecom_callback::client::{
     ApiErrorKind, AppMessage, BaseUrls, CachePolicy, Client, ComponentCredential, CorpCredential,
-    MemorySecretStore, OfficialAccountCredential, SecretStore, SuiteCredential, Transport,
+    MemorySecretStore, OfficialAccountCredential, ProviderCredential, SecretStore, SuiteCredential,
+    Transport,
 };
 use wecom_callback::testing::vendor::{Fault, VendorConfig, VendorEndpoint, VendorStandIn};
 use wecom_callback::tickets::{MemoryTicketStore, TicketKind, TicketStore};
@@ -34,6 +35,8 @@ const COMPONENT: &str = "wxcomponent1";
 const COMPONENT_SECRET: &str = "component-secret-Ww6-do-not-log";
 const INSTALLED: &str = "wwinstalled1";
 const AUTHORIZER: &str = "wxauthorizer1";
+const PROVIDER: &str = "wwprovider01";
+const PROVIDER_SECRET: &str = "provider-secret-Vv5-do-not-log";
 const MIXED: &str = "Hello, 世界! 企业微信回调 test 123. 你好，这是一条消息。abc";
 
 fn config() -> VendorConfig {
@@ -45,6 +48,7 @@ fn config() -> VendorConfig {
         .installing_corp(INSTALLED, "测试企业")
         .authorizer(AUTHORIZER)
         .rotate_authorizer_refresh_token(true)
+        .provider(PROVIDER, PROVIDER_SECRET)
 }
 
 fn policy() -> CachePolicy {
@@ -381,6 +385,22 @@ async fn the_open_platform_chain_keeps_the_rotated_refresh_token() {
     assert_eq!(vendor.issued(VendorEndpoint::ComponentToken), 2);
     let rotated = secrets.get_secret(&key).await.unwrap().unwrap();
     assert_ne!(rotated, first, "the rotated refresh token is kept");
+}
+
+#[tokio::test]
+async fn the_provider_token_is_fetched_once_and_a_wrong_secret_is_typed() {
+    let vendor = VendorStandIn::start(config()).await.unwrap();
+    let client = client(&vendor, policy());
+    let provider = ProviderCredential::new(PROVIDER, PROVIDER_SECRET);
+    let first = client.token(&provider).await.unwrap();
+    assert_eq!(client.token(&provider).await.unwrap(), first);
+    assert_eq!(vendor.calls(VendorEndpoint::GetProviderToken), 1);
+    // One provider has one secret (the cache key is the corpid): a wrong one
+    // shows on a client that has no token cached.
+    let wrong = ProviderCredential::new(PROVIDER, "wrong");
+    let fresh = self::client(&vendor, policy());
+    let err = fresh.token(&wrong).await.unwrap_err();
+    assert_eq!(err.kind(), ApiErrorKind::InvalidCredential);
 }
 
 #[tokio::test]

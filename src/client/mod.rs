@@ -16,7 +16,8 @@
 //!   [`ComponentCredential`] (`api_component_token` from the stored
 //!   `component_verify_ticket`, `api_create_preauthcode`, the authorization
 //!   page, `api_query_auth`) and [`AuthorizerCredential`]
-//!   (`api_authorizer_token`). Tickets come from the
+//!   (`api_authorizer_token`); [`ProviderCredential`]
+//!   (`get_provider_token`). Tickets come from the
 //!   [`TicketStore`](crate::tickets::TicketStore) the callback handler saves
 //!   pushes into; [`SuiteCredential::on_create_auth`] and
 //!   [`ComponentCredential::on_authorized`] turn an authorization push into
@@ -115,6 +116,7 @@ mod error;
 mod layer;
 mod official_account;
 mod open_platform;
+mod provider;
 mod seams;
 mod store;
 mod suite;
@@ -132,6 +134,7 @@ pub use official_account::OfficialAccountCredential;
 pub use open_platform::{
     AuthorizerCredential, COMPONENT_VERIFY_TICKET_LIFETIME, ComponentCredential,
 };
+pub use provider::ProviderCredential;
 pub use seams::{Clock, Random, SystemClock, ThreadRandom};
 #[cfg(feature = "redis")]
 pub use store::{DEFAULT_CLIENT_KEY_PREFIX, RedisSecretStore, RedisTokenStore};
