@@ -110,7 +110,11 @@ impl CachePolicy {
     }
 
     /// After a fetch failed (all attempts), no new fetch for this long
-    /// (default 2 s), so that callers do not fetch one after another.
+    /// (default 2 s), doubled for each further failure in a row up to 32
+    /// times (64 s by default), so that callers do not fetch one after
+    /// another and a vendor that keeps failing is asked rarely. A missing
+    /// ticket or secret or a store failure (the vendor was not asked) does
+    /// not double it.
     #[must_use]
     pub fn failure_cooldown(mut self, cooldown: Duration) -> Self {
         self.failure_cooldown = cooldown;
@@ -199,6 +203,8 @@ struct SlotState {
     cool_until: u64,
     cool_cause: Option<ApiErrorKind>,
     last_forced: Option<u64>,
+    /// Failed fetches in a row (each of all its attempts).
+    failures: u32,
     /// The highest generation this slot has seen: a new fetch gets a
     /// higher one even within the same millisecond.
     last_generation: u64,
@@ -542,6 +548,7 @@ impl TokenCache {
                     fetch_event(credential, attempt, Some(fetched.expires_in), None);
                     let generation = slot.state(|s| {
                         s.cool_cause = None;
+                        s.failures = 0;
                         s.last_generation = now.max(s.last_generation.saturating_add(1));
                         s.last_generation
                     });
@@ -562,10 +569,28 @@ impl TokenCache {
                         attempt += 1;
                         continue;
                     }
+                    // A missing ticket or secret, or a store failure,
+                    // asked nothing of the vendor: it does not count.
+                    let local = matches!(
+                        kind,
+                        ApiErrorKind::MissingTicket
+                            | ApiErrorKind::MissingSecret
+                            | ApiErrorKind::Store
+                    );
+                    let failures = slot.state(|s| {
+                        if !local {
+                            s.failures = s.failures.saturating_add(1);
+                        }
+                        s.failures.max(1)
+                    });
                     let cooldown = if kind == ApiErrorKind::QuotaReached {
                         self.policy.quota_cooldown
                     } else {
-                        self.policy.failure_cooldown
+                        // Doubles with each failed fetch in a row, up to
+                        // 32 times the base.
+                        self.policy
+                            .failure_cooldown
+                            .saturating_mul(1u32 << failures.saturating_sub(1).min(5))
                     };
                     let until =
                         now.saturating_add(u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX));

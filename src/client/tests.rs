@@ -342,6 +342,36 @@ async fn busy_and_5xx_are_retried_a_bounded_number_of_times() {
 }
 
 #[tokio::test]
+async fn failure_cooldowns_double_while_fetches_keep_failing() {
+    let vendor = Vendor::new(7200);
+    let clock = ManualClock::new(1_000_000);
+    let client = client_with(&vendor, clock.clone(), fast_policy().max_attempts(1));
+    let corp = CorpCredential::new("wwcorp", SECRET);
+    vendor
+        .fetch_faults
+        .lock()
+        .unwrap()
+        .extend([Fault::Code(40013); 10]);
+    // Cool-downs of 2, 4, 8 s: a fetch only once each has passed.
+    for wait in [2_000, 4_000, 8_000] {
+        let before = vendor.fetches.load(Ordering::SeqCst);
+        assert_eq!(
+            client.token(&corp).await.unwrap_err().kind(),
+            ApiErrorKind::InvalidAppId
+        );
+        clock.advance(wait - 1);
+        assert_eq!(
+            client.token(&corp).await.unwrap_err().kind(),
+            ApiErrorKind::CoolingDown
+        );
+        assert_eq!(vendor.fetches.load(Ordering::SeqCst), before + 1);
+        clock.advance(1);
+    }
+    vendor.fetch_faults.lock().unwrap().clear();
+    assert!(client.token(&corp).await.is_ok());
+}
+
+#[tokio::test]
 async fn malformed_answers_are_typed() {
     let vendor = Vendor::new(7200);
     let client = client_with(&vendor, Arc::new(SystemClock), fast_policy());
