@@ -118,6 +118,36 @@ async fn an_injected_40001_gives_exactly_one_refresh() {
     assert_eq!(vendor.calls(VendorEndpoint::GetToken), 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_callers_of_a_dropped_token_all_retry_with_one_refresh() {
+    let vendor = VendorStandIn::start(config()).await.unwrap();
+    let client = client(&vendor, policy());
+    let oa = OfficialAccountCredential::new(OA, OA_SECRET);
+    let token = client.token(&oa).await.unwrap();
+    assert!(vendor.kill_token(token.secret()));
+    // The refresh is slow, so that every caller meets the dropped token.
+    vendor.inject(
+        VendorEndpoint::Token,
+        Fault::Delay(Duration::from_millis(300)),
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (client, oa) = (client.clone(), oa.clone());
+        tasks.push(tokio::spawn(async move {
+            client
+                .get_json::<serde_json::Value>(&oa, "/cgi-bin/getcallbackip", &[])
+                .await
+        }));
+    }
+    for task in tasks {
+        let answer = task.await.unwrap().unwrap();
+        assert!(answer.get("ip_list").is_some(), "{answer}");
+    }
+    let fetches = vendor.calls(VendorEndpoint::Token);
+    eprintln!("FIGURE 6 concurrent calls on a killed token: {fetches} fetches (1 + one refresh)");
+    assert_eq!(fetches, 2);
+}
+
 #[tokio::test]
 async fn a_killed_token_is_replaced_once_then_the_loop_guard_holds() {
     let vendor = VendorStandIn::start(config()).await.unwrap();

@@ -114,7 +114,8 @@ impl CachePolicy {
     /// times (64 s by default), so that callers do not fetch one after
     /// another and a vendor that keeps failing is asked rarely. A missing
     /// ticket or secret or a store failure (the vendor was not asked) does
-    /// not double it.
+    /// not double it; a missing ticket or secret starts no cool-down at
+    /// all (the next call may find what a push just saved).
     #[must_use]
     pub fn failure_cooldown(mut self, cooldown: Duration) -> Self {
         self.failure_cooldown = cooldown;
@@ -583,6 +584,14 @@ impl TokenCache {
                         }
                         s.failures.max(1)
                     });
+                    if matches!(
+                        kind,
+                        ApiErrorKind::MissingTicket | ApiErrorKind::MissingSecret
+                    ) {
+                        // Nothing was asked of the vendor: the next call
+                        // may find the ticket or secret a push just saved.
+                        return Err(error);
+                    }
                     let cooldown = if kind == ApiErrorKind::QuotaReached {
                         self.policy.quota_cooldown
                     } else {
@@ -634,23 +643,37 @@ impl TokenCache {
         let now = self.clock.now_ms();
         let interval =
             u64::try_from(self.policy.forced_refresh_interval.as_millis()).unwrap_or(u64::MAX);
-        {
+        let too_soon = {
             let mut current = slot.current.write().unwrap_or_else(PoisonError::into_inner);
             match current.as_ref() {
+                // Another caller dropped it already (a refresh is under way
+                // or done): retry with whatever the cache gives next.
+                None => return true,
                 Some(held) if held.token.generation() != token.generation() => {
                     return held.token.generation() > token.generation();
                 }
-                _ => {}
+                Some(_) => {}
             }
             let too_soon = slot.state(|s| {
                 s.last_forced
                     .is_some_and(|at| now.saturating_sub(at) < interval)
             });
-            if too_soon {
-                return false;
+            if !too_soon {
+                *current = None;
+                slot.state(|s| s.last_forced = Some(now));
             }
-            *current = None;
-            slot.state(|s| s.last_forced = Some(now));
+            too_soon
+        };
+        if too_soon {
+            // No forced refresh now; but another instance may have stored a
+            // newer token already.
+            return match self.store.get(key).await {
+                Ok(Some(newer)) if newer.generation() > token.generation() => {
+                    self.adopt(&slot, newer);
+                    true
+                }
+                _ => false,
+            };
         }
         tracing::info!(
             target: "wecom_callback::client",

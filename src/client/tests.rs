@@ -448,7 +448,9 @@ async fn suite_chain_reads_the_ticket_and_persists_the_permanent_code() {
     let now_s = 1_700_000_000;
     let clock = ManualClock::new(now_s * 1000);
     let client = client_with(&vendor, clock.clone(), fast_policy());
-    let tickets = Arc::new(MemoryTicketStore::new());
+    let ticket_clock = clock.clone();
+    let tickets =
+        Arc::new(MemoryTicketStore::new().with_clock(move || ticket_clock.now_ms() / 1000));
     let secrets = Arc::new(MemorySecretStore::new());
     let suite = SuiteCredential::new("wwsuite", "suite-secret", tickets.clone(), secrets.clone());
     assert_eq!(
@@ -534,7 +536,9 @@ async fn open_platform_chain_keeps_the_rotated_refresh_token() {
     let now_s = 1_700_000_000;
     let clock = ManualClock::new(now_s * 1000);
     let client = client_with(&vendor, clock.clone(), fast_policy());
-    let tickets = Arc::new(MemoryTicketStore::new());
+    let ticket_clock = clock.clone();
+    let tickets =
+        Arc::new(MemoryTicketStore::new().with_clock(move || ticket_clock.now_ms() / 1000));
     let secrets = Arc::new(MemorySecretStore::new());
     tickets
         .save(
