@@ -142,7 +142,9 @@ impl SuiteCredential {
     /// Exchanges `auth_code` (from a `create_auth` push) with
     /// `POST /cgi-bin/service/get_permanent_code` (WeCom doc
     /// 获取企业永久授权码), stores the permanent code in the secret store
-    /// and returns the authorized corp's credential.
+    /// and returns the authorized corp's credential. (The answer's own
+    /// `access_token` is not used: the corp's token comes from
+    /// `get_corp_token`, like every later one.)
     ///
     /// # Errors
     /// The vendor's [`ApiError`] (an `auth_code` is single use), the
