@@ -257,8 +257,11 @@ fn settings_have_the_documented_defaults() {
     assert_eq!(settings.work, Duration::from_millis(2000));
     assert_eq!(settings.corp_id, CORP);
     assert!(settings.corp_secret.is_none() && settings.redis_url.is_none());
+    assert!(settings.redis_timeout.is_none());
     let bad = Settings::from_lookup(|name| (name == "WORK_MS").then(|| "soon".to_owned()));
     assert!(bad.err().unwrap().contains("WORK_MS"));
+    let bad = Settings::from_lookup(|name| (name == "REDIS_TIMEOUT_MS").then(|| "1s".to_owned()));
+    assert!(bad.err().unwrap().contains("REDIS_TIMEOUT_MS"));
 }
 
 /// Three instances (each its own layer, client and Redis connection)
