@@ -141,8 +141,19 @@ async fn suite_walks_from_the_ticket_push_to_a_corp_token() {
         "not installed yet"
     );
 
-    // Ticket push → suite_access_token (fetched once, then cached).
+    // A ticket for another suite, though encrypted for this one, is not
+    // stored: no suite token can be fetched with it.
     vendor.set_suite_ticket(SUITE, "ticket-one");
+    push(
+        &kit,
+        &app,
+        &TestKit::suite_ticket("wwothersuite", "ticket-one"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(vendor.calls(VendorEndpoint::GetSuiteToken), 0);
+
+    // Ticket push → suite_access_token (fetched once, then cached).
     let ticket = TestKit::suite_ticket(SUITE, "ticket-one");
     push(&kit, &app, &ticket).await;
     push(&kit, &app, &ticket).await; // WeCom's retry
