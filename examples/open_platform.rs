@@ -161,19 +161,20 @@ impl Chain {
 
 /// Saves the ticket a push carries: only what the layer authenticated for
 /// this component, and not from the future (`CallbackContext::ticket_push`).
-/// A store failure is a 503, so that the platform pushes it again.
+/// Whether a newer ticket was stored. A store failure is a 503, so that
+/// the platform pushes it again.
 async fn save_ticket(
     tickets: &dyn TicketStore,
     context: &CallbackContext,
     message: &Message,
-) -> Result<(), StatusCode> {
+) -> Result<bool, StatusCode> {
     let push = match context.ticket_push(message) {
         Ok(Some(push)) => push,
-        Ok(None) => return Ok(()),
+        Ok(None) => return Ok(false),
         Err(refused) => {
             // Authentic, but not a ticket to keep: answer as usual.
             tracing::warn!(%refused, "component_verify_ticket refused");
-            return Ok(());
+            return Ok(false);
         }
     };
     match tickets
@@ -182,11 +183,11 @@ async fn save_ticket(
     {
         Ok(SaveOutcome::Saved) => {
             tracing::info!(app_id = %push.app, "component_verify_ticket stored");
-            Ok(())
+            Ok(true)
         }
         Ok(SaveOutcome::Ignored { stored_issued_at }) => {
             tracing::info!(stored_issued_at, "older component_verify_ticket ignored");
-            Ok(())
+            Ok(false)
         }
         Err(error) => {
             tracing::warn!(%error, "component_verify_ticket not stored");
@@ -205,9 +206,12 @@ async fn push(
 ) -> Result<Reply, StatusCode> {
     match message.kind() {
         MessageKind::ComponentVerifyTicket(_) => {
-            save_ticket(component.tickets.as_ref(), &context, &message).await?;
+            // A new ticket: make sure a component_access_token can be had
+            // (cached: one fetch per lifetime, not per push).
+            let stored = save_ticket(component.tickets.as_ref(), &context, &message).await?;
             match component.chain {
-                Some(chain) => drop(tokio::spawn(chain.component_token())),
+                Some(chain) if stored => drop(tokio::spawn(chain.component_token())),
+                Some(_) => {}
                 None => tracing::info!(
                     "WECHAT_COMPONENT_SECRET unset: no component_access_token fetched"
                 ),

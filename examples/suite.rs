@@ -156,20 +156,21 @@ impl Chain {
 }
 
 /// Saves the ticket a push carries: only what the layer authenticated for
-/// this suite, and not from the future (`CallbackContext::ticket_push`). A
-/// store failure is a 503, so that WeCom pushes the ticket again.
+/// this suite, and not from the future (`CallbackContext::ticket_push`).
+/// Whether a newer ticket was stored. A store failure is a 503, so that
+/// WeCom pushes the ticket again.
 async fn save_ticket(
     tickets: &dyn TicketStore,
     context: &CallbackContext,
     message: &Message,
-) -> Result<(), StatusCode> {
+) -> Result<bool, StatusCode> {
     let push = match context.ticket_push(message) {
         Ok(Some(push)) => push,
-        Ok(None) => return Ok(()),
+        Ok(None) => return Ok(false),
         Err(refused) => {
             // Authentic, but not a ticket to keep: answer as usual.
             tracing::warn!(%refused, "suite_ticket refused");
-            return Ok(());
+            return Ok(false);
         }
     };
     match tickets
@@ -178,11 +179,11 @@ async fn save_ticket(
     {
         Ok(SaveOutcome::Saved) => {
             tracing::info!(suite_id = %push.app, "suite_ticket stored");
-            Ok(())
+            Ok(true)
         }
         Ok(SaveOutcome::Ignored { stored_issued_at }) => {
             tracing::info!(stored_issued_at, "older suite_ticket ignored");
-            Ok(())
+            Ok(false)
         }
         Err(error) => {
             tracing::warn!(%error, "suite_ticket not stored");
@@ -200,9 +201,12 @@ async fn instruction(
 ) -> Result<Reply, StatusCode> {
     match message.kind() {
         MessageKind::SuiteTicket(_) => {
-            save_ticket(suite.tickets.as_ref(), &context, &message).await?;
+            // A new ticket: make sure a suite_access_token can be had (it
+            // is cached, so this fetches once per lifetime, not per push).
+            let stored = save_ticket(suite.tickets.as_ref(), &context, &message).await?;
             match suite.chain {
-                Some(chain) => drop(tokio::spawn(chain.suite_token())),
+                Some(chain) if stored => drop(tokio::spawn(chain.suite_token())),
+                Some(_) => {}
                 None => tracing::info!("WECOM_SUITE_SECRET unset: no suite_access_token fetched"),
             }
         }
