@@ -34,7 +34,7 @@
 //! `WECOM_API_BASE` (default `https://qyapi.weixin.qq.com`),
 //! `WECOM_CORP_SECRET` (the app's secret; unset: the answers are only
 //! logged, as before), `WORK_MS` (the simulated slow work, default 2000),
-//! `REDIS_URL` (with `--features redis`: shared deduplication and token
+//! `REDIS_URL` (with `--features client,redis`: shared deduplication and token
 //! cache), `REDIS_TIMEOUT_MS` (default 500: the bound on each Redis call).
 
 use std::sync::Arc;
