@@ -22,12 +22,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use wecom_callback::client::{
-    AccessToken, BaseUrls, CachePolicy, Client, CorpCredential, Credential,
+    AccessToken, ApiErrorKind, BaseUrls, CachePolicy, Client, CorpCredential, Credential,
     OfficialAccountCredential, PutOutcome, RedisSecretStore, RedisTokenStore, Secret, SecretStore,
     TokenStore, Transport,
 };
 use wecom_callback::dedup::RedisConnection;
-use wecom_callback::testing::vendor::{VendorConfig, VendorEndpoint, VendorStandIn};
+use wecom_callback::testing::vendor::{Fault, VendorConfig, VendorEndpoint, VendorStandIn};
 
 const CORP: &str = "wwcorp0001";
 const CORP_SECRET: &str = "corp-secret-Xx9";
@@ -126,6 +126,47 @@ async fn three_instances_fetch_once_per_period() {
     );
     // One at the start, one at 1.6 s of each 2 s lifetime: 4 or 5, ±1.
     assert!((3..=6).contains(&fetches), "{fetches} fetches");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs REDIS_URL (a running redis-server)"]
+async fn a_rate_limit_pauses_every_instance() {
+    let url = redis_url();
+    let vendor = VendorStandIn::start(VendorConfig::new().wecom_app(CORP, AGENT, CORP_SECRET))
+        .await
+        .unwrap();
+    vendor.inject_n(VendorEndpoint::GetToken, Fault::QUOTA, 1000);
+    let prefix = prefix("quota");
+    let clients: Vec<Client> = (0..3).map(|_| instance(&vendor, &url, &prefix)).collect();
+    let corp = CorpCredential::new(CORP, CORP_SECRET);
+    let mut failed = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        let mut tasks = Vec::new();
+        for client in &clients {
+            for _ in 0..20 {
+                let (client, corp) = (client.clone(), corp.clone());
+                tasks.push(tokio::spawn(async move { client.token(&corp).await }));
+            }
+        }
+        for task in tasks {
+            let err = task.await.unwrap().unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    ApiErrorKind::QuotaReached | ApiErrorKind::CoolingDown
+                ),
+                "{err}"
+            );
+            failed += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fetches = vendor.calls(VendorEndpoint::GetToken);
+    eprintln!(
+        "FIGURE 45009, 3 instances: {failed} failed calls over 1 s, {fetches} gettoken fetch(es)"
+    );
+    assert_eq!(fetches, 1, "one 45009 pauses every instance");
 }
 
 /// A redis-server of the test's own, without persistence; killed on drop.

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use wecom_callback::Message;
 use wecom_callback::client::{
     ApiErrorKind, AppMessage, BaseUrls, CachePolicy, Client, ComponentCredential, CorpCredential,
-    MemorySecretStore, OfficialAccountCredential, SecretStore, SuiteCredential, Transport,
+    MemorySecretStore, OfficialAccountCredential, ProviderCredential, SecretStore, SuiteCredential,
+    Transport,
 };
 use wecom_callback::testing::vendor::{Fault, VendorConfig, VendorEndpoint, VendorStandIn};
 use wecom_callback::tickets::{MemoryTicketStore, TicketKind, TicketStore};
@@ -34,6 +35,8 @@ const COMPONENT: &str = "wxcomponent1";
 const COMPONENT_SECRET: &str = "component-secret-Ww6-do-not-log";
 const INSTALLED: &str = "wwinstalled1";
 const AUTHORIZER: &str = "wxauthorizer1";
+const PROVIDER: &str = "wwprovider01";
+const PROVIDER_SECRET: &str = "provider-secret-Vv5-do-not-log";
 const MIXED: &str = "Hello, 世界! 企业微信回调 test 123. 你好，这是一条消息。abc";
 
 fn config() -> VendorConfig {
@@ -45,6 +48,7 @@ fn config() -> VendorConfig {
         .installing_corp(INSTALLED, "测试企业")
         .authorizer(AUTHORIZER)
         .rotate_authorizer_refresh_token(true)
+        .provider(PROVIDER, PROVIDER_SECRET)
 }
 
 fn policy() -> CachePolicy {
@@ -112,6 +116,36 @@ async fn an_injected_40001_gives_exactly_one_refresh() {
         corp.send_message(&client, &message).await.unwrap();
     }
     assert_eq!(vendor.calls(VendorEndpoint::GetToken), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_callers_of_a_dropped_token_all_retry_with_one_refresh() {
+    let vendor = VendorStandIn::start(config()).await.unwrap();
+    let client = client(&vendor, policy());
+    let oa = OfficialAccountCredential::new(OA, OA_SECRET);
+    let token = client.token(&oa).await.unwrap();
+    assert!(vendor.kill_token(token.secret()));
+    // The refresh is slow, so that every caller meets the dropped token.
+    vendor.inject(
+        VendorEndpoint::Token,
+        Fault::Delay(Duration::from_millis(300)),
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (client, oa) = (client.clone(), oa.clone());
+        tasks.push(tokio::spawn(async move {
+            client
+                .get_json::<serde_json::Value>(&oa, "/cgi-bin/getcallbackip", &[])
+                .await
+        }));
+    }
+    for task in tasks {
+        let answer = task.await.unwrap().unwrap();
+        assert!(answer.get("ip_list").is_some(), "{answer}");
+    }
+    let fetches = vendor.calls(VendorEndpoint::Token);
+    eprintln!("FIGURE 6 concurrent calls on a killed token: {fetches} fetches (1 + one refresh)");
+    assert_eq!(fetches, 2);
 }
 
 #[tokio::test]
@@ -294,8 +328,19 @@ async fn the_suite_chain_from_ticket_to_corp_token() {
         .await
         .unwrap();
     assert!(ip.get("ip_list").is_some(), "{ip}");
+    // The corp's access_token came with the permanent code: no fetch yet.
     assert_eq!(vendor.calls(VendorEndpoint::GetSuiteToken), 1);
-    assert_eq!(vendor.calls(VendorEndpoint::GetCorpToken), 1);
+    assert_eq!(vendor.calls(VendorEndpoint::GetCorpToken), 0);
+    // Every token dies: get_corp_token with the stored permanent code,
+    // after one new suite_access_token.
+    vendor.expire_tokens();
+    let ip: serde_json::Value = client
+        .get_json(&corp, "/cgi-bin/getcallbackip", &[])
+        .await
+        .unwrap();
+    assert!(ip.get("ip_list").is_some(), "{ip}");
+    assert_eq!(vendor.issued(VendorEndpoint::GetCorpToken), 1);
+    assert_eq!(vendor.issued(VendorEndpoint::GetSuiteToken), 2);
 }
 
 #[tokio::test]
@@ -373,6 +418,22 @@ async fn the_open_platform_chain_keeps_the_rotated_refresh_token() {
 }
 
 #[tokio::test]
+async fn the_provider_token_is_fetched_once_and_a_wrong_secret_is_typed() {
+    let vendor = VendorStandIn::start(config()).await.unwrap();
+    let client = client(&vendor, policy());
+    let provider = ProviderCredential::new(PROVIDER, PROVIDER_SECRET);
+    let first = client.token(&provider).await.unwrap();
+    assert_eq!(client.token(&provider).await.unwrap(), first);
+    assert_eq!(vendor.calls(VendorEndpoint::GetProviderToken), 1);
+    // One provider has one secret (the cache key is the corpid): a wrong one
+    // shows on a client that has no token cached.
+    let wrong = ProviderCredential::new(PROVIDER, "wrong");
+    let fresh = self::client(&vendor, policy());
+    let err = fresh.token(&wrong).await.unwrap_err();
+    assert_eq!(err.kind(), ApiErrorKind::InvalidCredential);
+}
+
+#[tokio::test]
 async fn a_stale_ticket_is_never_sent() {
     let vendor = VendorStandIn::start(config()).await.unwrap();
     let client = client(&vendor, policy());
@@ -394,6 +455,50 @@ async fn a_stale_ticket_is_never_sent() {
     let err = client.token(&suite).await.unwrap_err();
     assert_eq!(err.kind(), ApiErrorKind::MissingTicket);
     assert_eq!(vendor.calls(VendorEndpoint::GetSuiteToken), 0);
+}
+
+/// Redis unreachable from the start (nothing listens on the port): every
+/// call still succeeds, each client fetching for itself.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_from_the_start_costs_no_call() {
+    use wecom_callback::client::RedisTokenStore;
+    use wecom_callback::dedup::RedisConnection;
+    let vendor = VendorStandIn::start(config()).await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // bound, then freed: nothing listens there
+    let clients: Vec<Client> = (0..2)
+        .map(|_| {
+            let connection = RedisConnection::open_with_timeout(
+                &format!("redis://127.0.0.1:{port}/"),
+                Duration::from_millis(100),
+            )
+            .unwrap();
+            Client::builder()
+                .transport(Transport::https().unwrap())
+                .urls(BaseUrls::all(vendor.base_url()))
+                .token_store(Arc::new(RedisTokenStore::new(connection)))
+                .policy(policy())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let corp = CorpCredential::new(CORP, CORP_SECRET);
+    for round in 0..5 {
+        for client in &clients {
+            let message = AppMessage::text("zhangsan", AGENT, format!("{MIXED} {round}"));
+            corp.send_message(client, &message).await.unwrap();
+        }
+    }
+    assert_eq!(vendor.sent_messages().len(), 10);
+    assert_eq!(
+        vendor.calls(VendorEndpoint::GetToken),
+        2,
+        "one per instance"
+    );
 }
 
 /// A `tracing` writer into a shared buffer.

@@ -110,7 +110,12 @@ impl CachePolicy {
     }
 
     /// After a fetch failed (all attempts), no new fetch for this long
-    /// (default 2 s), so that callers do not fetch one after another.
+    /// (default 2 s), doubled for each further failure in a row up to 32
+    /// times (64 s by default), so that callers do not fetch one after
+    /// another and a vendor that keeps failing is asked rarely. A missing
+    /// ticket or secret or a store failure (the vendor was not asked) does
+    /// not double it; a missing ticket or secret starts no cool-down at
+    /// all (the next call may find what a push just saved).
     #[must_use]
     pub fn failure_cooldown(mut self, cooldown: Duration) -> Self {
         self.failure_cooldown = cooldown;
@@ -199,6 +204,8 @@ struct SlotState {
     cool_until: u64,
     cool_cause: Option<ApiErrorKind>,
     last_forced: Option<u64>,
+    /// Failed fetches in a row (each of all its attempts).
+    failures: u32,
     /// The highest generation this slot has seen: a new fetch gets a
     /// higher one even within the same millisecond.
     last_generation: u64,
@@ -514,6 +521,25 @@ impl TokenCache {
         credential: &dyn Credential,
         client: &Client,
     ) -> Result<AccessToken, ApiError> {
+        let key = credential.cache_key();
+        match self.store.fetches_paused(key).await {
+            Ok(Some(left)) => {
+                let until = self
+                    .clock
+                    .now_ms()
+                    .saturating_add(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
+                slot.state(|s| {
+                    s.cool_until = until;
+                    s.cool_cause = Some(ApiErrorKind::QuotaReached);
+                });
+                return Err(ApiError::with_source(
+                    ApiErrorKind::CoolingDown,
+                    "another instance met 45009 (quota reached)",
+                ));
+            }
+            Ok(None) => {}
+            Err(error) => store_down(credential, "fetches_paused", &error),
+        }
         let mut attempt = 0u32;
         loop {
             let result = credential.fetch(client).await;
@@ -523,6 +549,7 @@ impl TokenCache {
                     fetch_event(credential, attempt, Some(fetched.expires_in), None);
                     let generation = slot.state(|s| {
                         s.cool_cause = None;
+                        s.failures = 0;
                         s.last_generation = now.max(s.last_generation.saturating_add(1));
                         s.last_generation
                     });
@@ -543,10 +570,36 @@ impl TokenCache {
                         attempt += 1;
                         continue;
                     }
+                    // A missing ticket or secret, or a store failure,
+                    // asked nothing of the vendor: it does not count.
+                    let local = matches!(
+                        kind,
+                        ApiErrorKind::MissingTicket
+                            | ApiErrorKind::MissingSecret
+                            | ApiErrorKind::Store
+                    );
+                    let failures = slot.state(|s| {
+                        if !local {
+                            s.failures = s.failures.saturating_add(1);
+                        }
+                        s.failures.max(1)
+                    });
+                    if matches!(
+                        kind,
+                        ApiErrorKind::MissingTicket | ApiErrorKind::MissingSecret
+                    ) {
+                        // Nothing was asked of the vendor: the next call
+                        // may find the ticket or secret a push just saved.
+                        return Err(error);
+                    }
                     let cooldown = if kind == ApiErrorKind::QuotaReached {
                         self.policy.quota_cooldown
                     } else {
-                        self.policy.failure_cooldown
+                        // Doubles with each failed fetch in a row, up to
+                        // 32 times the base.
+                        self.policy
+                            .failure_cooldown
+                            .saturating_mul(1u32 << failures.saturating_sub(1).min(5))
                     };
                     let until =
                         now.saturating_add(u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX));
@@ -554,6 +607,11 @@ impl TokenCache {
                         s.cool_until = until;
                         s.cool_cause = Some(kind);
                     });
+                    if kind == ApiErrorKind::QuotaReached {
+                        if let Err(error) = self.store.pause_fetches(key, cooldown).await {
+                            store_down(credential, "pause_fetches", &error);
+                        }
+                    }
                     return Err(error);
                 }
             }
@@ -585,23 +643,37 @@ impl TokenCache {
         let now = self.clock.now_ms();
         let interval =
             u64::try_from(self.policy.forced_refresh_interval.as_millis()).unwrap_or(u64::MAX);
-        {
+        let too_soon = {
             let mut current = slot.current.write().unwrap_or_else(PoisonError::into_inner);
             match current.as_ref() {
+                // Another caller dropped it already (a refresh is under way
+                // or done): retry with whatever the cache gives next.
+                None => return true,
                 Some(held) if held.token.generation() != token.generation() => {
                     return held.token.generation() > token.generation();
                 }
-                _ => {}
+                Some(_) => {}
             }
             let too_soon = slot.state(|s| {
                 s.last_forced
                     .is_some_and(|at| now.saturating_sub(at) < interval)
             });
-            if too_soon {
-                return false;
+            if !too_soon {
+                *current = None;
+                slot.state(|s| s.last_forced = Some(now));
             }
-            *current = None;
-            slot.state(|s| s.last_forced = Some(now));
+            too_soon
+        };
+        if too_soon {
+            // No forced refresh now; but another instance may have stored a
+            // newer token already.
+            return match self.store.get(key).await {
+                Ok(Some(newer)) if newer.generation() > token.generation() => {
+                    self.adopt(&slot, newer);
+                    true
+                }
+                _ => false,
+            };
         }
         tracing::info!(
             target: "wecom_callback::client",

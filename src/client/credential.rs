@@ -32,6 +32,9 @@ pub enum CredentialKind {
     /// An authorizer's `authorizer_access_token` (WeChat Open Platform doc
     /// 获取/刷新接口调用令牌); sent as `access_token`.
     AuthorizerAccessToken,
+    /// A WeCom service provider's `provider_access_token` (WeCom doc
+    /// 获取服务商凭证).
+    ProviderAccessToken,
 }
 
 impl CredentialKind {
@@ -45,15 +48,18 @@ impl CredentialKind {
             Self::OfficialAccountAccessToken => "oa_access_token",
             Self::ComponentAccessToken => "component_access_token",
             Self::AuthorizerAccessToken => "authorizer_access_token",
+            Self::ProviderAccessToken => "provider_access_token",
         }
     }
 
     /// The query parameter that carries this token on an API call:
-    /// `access_token`, `suite_access_token` or `component_access_token`.
+    /// `access_token`, `suite_access_token`, `component_access_token` or
+    /// `provider_access_token`.
     #[must_use]
     pub fn query_param(self) -> &'static str {
         match self {
             Self::SuiteAccessToken => "suite_access_token",
+            Self::ProviderAccessToken => "provider_access_token",
             Self::ComponentAccessToken => "component_access_token",
             _ => "access_token",
         }
@@ -117,8 +123,9 @@ impl fmt::Debug for Fetched {
 /// [`SuiteCredential`](super::SuiteCredential),
 /// [`AuthorizedCorpCredential`](super::AuthorizedCorpCredential),
 /// [`OfficialAccountCredential`](super::OfficialAccountCredential),
-/// [`ComponentCredential`](super::ComponentCredential) and
-/// [`AuthorizerCredential`](super::AuthorizerCredential); implement it for
+/// [`ComponentCredential`](super::ComponentCredential),
+/// [`AuthorizerCredential`](super::AuthorizerCredential) and
+/// [`ProviderCredential`](super::ProviderCredential); implement it for
 /// any other token.
 ///
 /// [`fetch`](Self::fetch) asks the vendor once; the

@@ -16,7 +16,8 @@
 //!   [`ComponentCredential`] (`api_component_token` from the stored
 //!   `component_verify_ticket`, `api_create_preauthcode`, the authorization
 //!   page, `api_query_auth`) and [`AuthorizerCredential`]
-//!   (`api_authorizer_token`). Tickets come from the
+//!   (`api_authorizer_token`); [`ProviderCredential`]
+//!   (`get_provider_token`). Tickets come from the
 //!   [`TicketStore`](crate::tickets::TicketStore) the callback handler saves
 //!   pushes into; [`SuiteCredential::on_create_auth`] and
 //!   [`ComponentCredential::on_authorized`] turn an authorization push into
@@ -44,7 +45,8 @@
 //!   same token.
 //! - **No loops, no stampedes.** `-1`, 5xx and transport failures are
 //!   retried a bounded number of times with exponential backoff and jitter;
-//!   `45009` stops fetching that credential for a cool-down; a rejected
+//!   `45009` stops fetching that credential for a cool-down, in every
+//!   instance sharing the store; a rejected
 //!   token (40001, 40014, 42001, 40082, 42009) is dropped (exactly that one,
 //!   by generation) and the call retried once, and at most one such forced
 //!   refresh happens per [`CachePolicy::forced_refresh_interval`].
@@ -114,6 +116,7 @@ mod error;
 mod layer;
 mod official_account;
 mod open_platform;
+mod provider;
 mod seams;
 mod store;
 mod suite;
@@ -131,6 +134,7 @@ pub use official_account::OfficialAccountCredential;
 pub use open_platform::{
     AuthorizerCredential, COMPONENT_VERIFY_TICKET_LIFETIME, ComponentCredential,
 };
+pub use provider::ProviderCredential;
 pub use seams::{Clock, Random, SystemClock, ThreadRandom};
 #[cfg(feature = "redis")]
 pub use store::{DEFAULT_CLIENT_KEY_PREFIX, RedisSecretStore, RedisTokenStore};

@@ -91,6 +91,12 @@ pub struct AuthCorpInfo {
 struct PermanentCodeAnswer {
     permanent_code: String,
     auth_corp_info: AuthCorpInfo,
+    /// The authorizing corp's `access_token` (v1 answer), seeded in the
+    /// cache.
+    #[serde(default)]
+    access_token: String,
+    #[serde(default)]
+    expires_in: u64,
 }
 
 impl SuiteCredential {
@@ -141,8 +147,9 @@ impl SuiteCredential {
 
     /// Exchanges `auth_code` (from a `create_auth` push) with
     /// `POST /cgi-bin/service/get_permanent_code` (WeCom doc
-    /// 获取企业永久授权码), stores the permanent code in the secret store
-    /// and returns the authorized corp's credential.
+    /// 获取企业永久授权码), stores the permanent code in the secret store,
+    /// seeds the corp's `access_token` from the answer in the cache and
+    /// returns the authorized corp's credential.
     ///
     /// # Errors
     /// The vendor's [`ApiError`] (an `auth_code` is single use), the
@@ -180,7 +187,13 @@ impl SuiteCredential {
             corpid = %corpid,
             "permanent_code stored"
         );
-        Ok(self.authorized_corp(corpid))
+        let corp = self.authorized_corp(corpid);
+        if !answer.access_token.is_empty() && answer.expires_in > 0 {
+            client
+                .seed(&corp, Fetched::new(answer.access_token, answer.expires_in))
+                .await;
+        }
+        Ok(corp)
     }
 
     /// The one call for a `create_auth` push: exchanges its `AuthCode` and

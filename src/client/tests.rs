@@ -269,9 +269,43 @@ async fn quota_reached_cools_down_without_a_stampede() {
     }
     assert_eq!(vendor.fetches.load(Ordering::SeqCst), 1);
     clock.advance(61_000);
+    tokio::time::advance(Duration::from_secs(61)).await;
     vendor.fetch_faults.lock().unwrap().clear();
     assert_eq!(client.token(&corp).await.unwrap().secret(), "TOKEN-1");
     assert_eq!(vendor.fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn quota_reached_pauses_every_client_sharing_the_store() {
+    let vendor = Vendor::new(7200);
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
+    let build = || {
+        let v = Arc::clone(&vendor);
+        Client::builder()
+            .transport(Transport::new(tower::service_fn(move |req: ApiRequest| {
+                let v = Arc::clone(&v);
+                async move { Ok::<_, std::convert::Infallible>(v.handle(req).await) }
+            })))
+            .urls(BaseUrls::all("http://vendor.test"))
+            .token_store(Arc::clone(&store))
+            .policy(fast_policy())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (build(), build());
+    let corp = CorpCredential::new("wwcorp", SECRET);
+    vendor
+        .fetch_faults
+        .lock()
+        .unwrap()
+        .push_back(Fault::Code(45009));
+    assert_eq!(
+        a.token(&corp).await.unwrap_err().kind(),
+        ApiErrorKind::QuotaReached
+    );
+    let err = b.token(&corp).await.unwrap_err();
+    assert_eq!(err.kind(), ApiErrorKind::CoolingDown);
+    assert_eq!(vendor.fetches.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -305,6 +339,36 @@ async fn busy_and_5xx_are_retried_a_bounded_number_of_times() {
         ApiErrorKind::CoolingDown
     );
     assert_eq!(vendor.fetches.load(Ordering::SeqCst), 6);
+}
+
+#[tokio::test]
+async fn failure_cooldowns_double_while_fetches_keep_failing() {
+    let vendor = Vendor::new(7200);
+    let clock = ManualClock::new(1_000_000);
+    let client = client_with(&vendor, clock.clone(), fast_policy().max_attempts(1));
+    let corp = CorpCredential::new("wwcorp", SECRET);
+    vendor
+        .fetch_faults
+        .lock()
+        .unwrap()
+        .extend([Fault::Code(40013); 10]);
+    // Cool-downs of 2, 4, 8 s: a fetch only once each has passed.
+    for wait in [2_000, 4_000, 8_000] {
+        let before = vendor.fetches.load(Ordering::SeqCst);
+        assert_eq!(
+            client.token(&corp).await.unwrap_err().kind(),
+            ApiErrorKind::InvalidAppId
+        );
+        clock.advance(wait - 1);
+        assert_eq!(
+            client.token(&corp).await.unwrap_err().kind(),
+            ApiErrorKind::CoolingDown
+        );
+        assert_eq!(vendor.fetches.load(Ordering::SeqCst), before + 1);
+        clock.advance(1);
+    }
+    vendor.fetch_faults.lock().unwrap().clear();
+    assert!(client.token(&corp).await.is_ok());
 }
 
 #[tokio::test]
@@ -384,7 +448,9 @@ async fn suite_chain_reads_the_ticket_and_persists_the_permanent_code() {
     let now_s = 1_700_000_000;
     let clock = ManualClock::new(now_s * 1000);
     let client = client_with(&vendor, clock.clone(), fast_policy());
-    let tickets = Arc::new(MemoryTicketStore::new());
+    let ticket_clock = clock.clone();
+    let tickets =
+        Arc::new(MemoryTicketStore::new().with_clock(move || ticket_clock.now_ms() / 1000));
     let secrets = Arc::new(MemorySecretStore::new());
     let suite = SuiteCredential::new("wwsuite", "suite-secret", tickets.clone(), secrets.clone());
     assert_eq!(
@@ -437,9 +503,22 @@ async fn suite_chain_reads_the_ticket_and_persists_the_permanent_code() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.expose(), "PERMANENT-1");
-    // get_corp_token uses the suite token and the stored permanent code.
+    // The corp's access_token from the answer is seeded.
+    assert_eq!(client.token(&corp).await.unwrap().secret(), "CORPTOKEN");
+    // Once it expired, get_corp_token uses a new suite token (from a new
+    // ticket) and the stored permanent code.
+    clock.advance(7_201_000);
+    tickets
+        .save(
+            "wwsuite",
+            TicketKind::SuiteTicket,
+            "TICKET-2",
+            now_s + 7_200,
+        )
+        .await
+        .unwrap();
     let token = client.token(&corp).await.unwrap();
-    assert_eq!(token.secret(), "TOKEN-2");
+    assert_eq!(token.secret(), "TOKEN-3");
     assert!(
         vendor
             .bodies
@@ -457,7 +536,9 @@ async fn open_platform_chain_keeps_the_rotated_refresh_token() {
     let now_s = 1_700_000_000;
     let clock = ManualClock::new(now_s * 1000);
     let client = client_with(&vendor, clock.clone(), fast_policy());
-    let tickets = Arc::new(MemoryTicketStore::new());
+    let ticket_clock = clock.clone();
+    let tickets =
+        Arc::new(MemoryTicketStore::new().with_clock(move || ticket_clock.now_ms() / 1000));
     let secrets = Arc::new(MemorySecretStore::new());
     tickets
         .save(

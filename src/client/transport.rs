@@ -122,9 +122,9 @@ impl Transport {
         self
     }
 
-    /// Limits an answer's body to `limit` bytes instead. Applies to
-    /// services wrapped after this call only if set before: use it right
-    /// after [`new`](Self::new).
+    /// Refuses answers whose body is over `limit` bytes (below
+    /// [`DEFAULT_BODY_LIMIT`](Self::DEFAULT_BODY_LIMIT), which bounds what
+    /// is read in any case).
     #[must_use]
     pub fn body_limit(mut self, limit: usize) -> Self {
         self.body_limit = limit;

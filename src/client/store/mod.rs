@@ -8,7 +8,9 @@ mod redis;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::credential::BoxFuture;
 use super::token::{AccessToken, Secret};
@@ -85,6 +87,34 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the store cannot answer.
     fn unlock<'a>(&'a self, key: &'a str, owner: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Tells every instance not to fetch `key` for `ttl`: the vendor
+    /// answered `45009` (quota reached). The default does nothing (each
+    /// instance then cools down on its own).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    fn pause_fetches<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = (key, ttl);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// How much longer fetches of `key` are paused, if they are. The
+    /// default: never.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot answer.
+    fn fetches_paused<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        let _ = key;
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// Where durable secrets live: `permanent_code`s (WeCom suites) and
@@ -140,6 +170,19 @@ impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
     fn unlock<'a>(&'a self, key: &'a str, owner: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         (**self).unlock(key, owner)
     }
+    fn pause_fetches<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).pause_fetches(key, ttl)
+    }
+    fn fetches_paused<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        (**self).fetches_paused(key)
+    }
 }
 
 impl<T: SecretStore + ?Sized> SecretStore for Arc<T> {
@@ -159,11 +202,14 @@ impl<T: SecretStore + ?Sized> SecretStore for Arc<T> {
 struct MemoryTokens {
     tokens: HashMap<String, AccessToken>,
     locks: HashMap<String, (String, Instant)>,
+    paused: HashMap<String, Instant>,
 }
 
 /// The [`TokenStore`] in this process's memory. Share one (`Arc`) between
 /// client instances in one process; separate processes do not see each
-/// other's tokens (use `RedisTokenStore`). Never fails.
+/// other's tokens (use `RedisTokenStore`). Never fails. Lock and pause
+/// deadlines follow Tokio's clock (so a test that pauses Tokio's time
+/// moves them too).
 #[derive(Default)]
 pub struct MemoryTokenStore {
     inner: Mutex<MemoryTokens>,
@@ -260,6 +306,30 @@ impl TokenStore for MemoryTokenStore {
             }
         });
         Box::pin(async move { Ok(()) })
+    }
+
+    fn pause_fetches<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let until = Instant::now() + ttl;
+        self.with(|m| m.paused.insert(key.to_owned(), until));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn fetches_paused<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        let now = Instant::now();
+        let left = self.with(|m| {
+            m.paused
+                .get(key)
+                .and_then(|until| until.checked_duration_since(now))
+                .filter(|left| !left.is_zero())
+        });
+        Box::pin(async move { Ok(left) })
     }
 }
 

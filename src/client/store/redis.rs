@@ -51,7 +51,8 @@ return 0
 /// `token:<cache key>` is a hash (`value`, `generation` in unix ms,
 /// `expires_in` in s) that expires with the token; `lock:<cache key>` is
 /// the fetch lock, a random owner set with `SET NX PX`, released by a
-/// compare-and-delete script. Writes are fenced by a script comparing
+/// compare-and-delete script; `pause:<cache key>` exists while fetches are
+/// paused after a `45009` (every instance stops fetching). Writes are fenced by a script comparing
 /// generations.
 ///
 /// Calls are bounded by the [`RedisConnection`]'s timeout. When Redis is
@@ -115,6 +116,42 @@ impl RedisTokenStore {
     #[must_use]
     pub fn lock_key(&self, key: &str) -> String {
         format!("{}lock:{key}", self.prefix)
+    }
+
+    /// The Redis key of the fetch pause of cache key `key`.
+    #[must_use]
+    pub fn pause_key(&self, key: &str) -> String {
+        format!("{}pause:{key}", self.prefix)
+    }
+
+    async fn pause_now(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let command = redis::cmd("SET")
+            .arg(self.pause_key(key))
+            .arg("45009")
+            .arg("PX")
+            .arg(ttl_ms)
+            .to_owned();
+        let mut conn = self.connection.manager();
+        let _: Value = self
+            .connection
+            .bounded(async move { command.query_async(&mut conn).await })
+            .await?;
+        Ok(())
+    }
+
+    async fn paused_now(&self, key: &str) -> Result<Option<Duration>, StoreError> {
+        let command = redis::cmd("PTTL").arg(self.pause_key(key)).to_owned();
+        let mut conn = self.connection.manager();
+        let value: Value = self
+            .connection
+            .bounded(async move { command.query_async(&mut conn).await })
+            .await?;
+        match value {
+            Value::Int(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms.unsigned_abs()))),
+            Value::Int(_) => Ok(None),
+            _ => Err(StoreError::new(StoreErrorKind::Corrupt)),
+        }
     }
 
     async fn get_now(&self, key: &str) -> Result<Option<AccessToken>, StoreError> {
@@ -271,6 +308,21 @@ impl TokenStore for RedisTokenStore {
 
     fn unlock<'a>(&'a self, key: &'a str, owner: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.unlock_now(key, owner))
+    }
+
+    fn pause_fetches<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.pause_now(key, ttl))
+    }
+
+    fn fetches_paused<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
+        Box::pin(self.paused_now(key))
     }
 }
 
