@@ -34,8 +34,8 @@
 //! `WECOM_API_BASE` (default `https://qyapi.weixin.qq.com`),
 //! `WECOM_CORP_SECRET` (the app's secret; unset: the answers are only
 //! logged, as before), `WORK_MS` (the simulated slow work, default 2000),
-//! `REDIS_URL` (with `--features redis`: shared deduplication and token
-//! cache).
+//! `REDIS_URL` (with `--features client,redis`: shared deduplication and token
+//! cache), `REDIS_TIMEOUT_MS` (default 500: the bound on each Redis call).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,13 +68,14 @@ pub(crate) struct Settings {
     pub(crate) corp_secret: Option<String>,
     pub(crate) work: Duration,
     pub(crate) redis_url: Option<String>,
+    pub(crate) redis_timeout: Option<Duration>,
 }
 
 impl Settings {
     /// Reads the settings through `lookup` (unset or empty: `None`).
     ///
     /// # Errors
-    /// `WORK_MS` that is not a number of milliseconds.
+    /// `WORK_MS` or `REDIS_TIMEOUT_MS` that is not a number of milliseconds.
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let get = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
         let work_ms = get("WORK_MS", "2000");
@@ -93,6 +94,12 @@ impl Settings {
             corp_secret: lookup("WECOM_CORP_SECRET"),
             work: Duration::from_millis(work_ms),
             redis_url: lookup("REDIS_URL"),
+            redis_timeout: match lookup("REDIS_TIMEOUT_MS") {
+                Some(ms) => Some(Duration::from_millis(ms.parse().map_err(|_| {
+                    format!("REDIS_TIMEOUT_MS `{ms}` is not a number of milliseconds")
+                })?)),
+                None => None,
+            },
         })
     }
 
@@ -181,7 +188,7 @@ pub(crate) async fn app(settings: &Settings) -> Result<Router, String> {
         .map_err(|e| e.to_string())?
         .ack_deadline(Duration::from_secs(4));
     let (layer, tokens) = match &settings.redis_url {
-        Some(url) => redis_stores(layer, url).await?,
+        Some(url) => redis_stores(layer, url, settings.redis_timeout).await?,
         None => (layer, None),
     };
 
@@ -215,11 +222,13 @@ pub(crate) async fn app(settings: &Settings) -> Result<Router, String> {
 async fn redis_stores(
     layer: WeComCallbackLayer,
     url: &str,
+    timeout: Option<Duration>,
 ) -> Result<(WeComCallbackLayer, Option<Arc<dyn TokenStore>>), String> {
     use wecom_callback::client::RedisTokenStore;
     use wecom_callback::dedup::{RedisConnection, RedisDedupStore};
 
-    let redis = RedisConnection::open(url)
+    let timeout = timeout.unwrap_or(RedisConnection::DEFAULT_TIMEOUT);
+    let redis = RedisConnection::open_with_timeout(url, timeout)
         .map_err(|e| format!("REDIS_URL is not a usable Redis URL ({e})"))?;
     if let Err(error) = redis.ping().await {
         // Not fatal: both stores fall back per instance while Redis is away.
@@ -233,6 +242,7 @@ async fn redis_stores(
 async fn redis_stores(
     _layer: WeComCallbackLayer,
     _url: &str,
+    _timeout: Option<Duration>,
 ) -> Result<(WeComCallbackLayer, Option<Arc<dyn TokenStore>>), String> {
     Err(
         "REDIS_URL is set but this example was built without the `redis` feature \

@@ -63,8 +63,8 @@ use wecom_callback::client::{
     ApiErrorKind, BaseUrls, Client, ComponentCredential, MemorySecretStore, SecretStore,
 };
 use wecom_callback::message::MessageKind;
-use wecom_callback::tickets::{MemoryTicketStore, TicketKind, TicketStore};
-use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
+use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketStore};
+use wecom_callback::{CallbackContext, Endpoint, Message, Reply, WeComCallbackLayer};
 
 /// The push path.
 pub(crate) const PATH: &str = "/wechat/component";
@@ -159,28 +159,59 @@ impl Chain {
     }
 }
 
+/// Saves the ticket a push carries: only what the layer authenticated for
+/// this component, and not from the future (`CallbackContext::ticket_push`).
+/// Whether a newer ticket was stored. A store failure is a 503, so that
+/// the platform pushes it again.
+async fn save_ticket(
+    tickets: &dyn TicketStore,
+    context: &CallbackContext,
+    message: &Message,
+) -> Result<bool, StatusCode> {
+    let push = match context.ticket_push(message) {
+        Ok(Some(push)) => push,
+        Ok(None) => return Ok(false),
+        Err(refused) => {
+            // Authentic, but not a ticket to keep: answer as usual.
+            tracing::warn!(%refused, "component_verify_ticket refused");
+            return Ok(false);
+        }
+    };
+    match tickets
+        .save(&push.app, push.kind, &push.ticket, push.issued_at)
+        .await
+    {
+        Ok(SaveOutcome::Saved) => {
+            tracing::info!(app_id = %push.app, "component_verify_ticket stored");
+            Ok(true)
+        }
+        Ok(SaveOutcome::Ignored { stored_issued_at }) => {
+            tracing::info!(stored_issued_at, "older component_verify_ticket ignored");
+            Ok(false)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "component_verify_ticket not stored");
+            Err(StatusCode::SERVICE_UNAVAILABLE)
+        }
+    }
+}
+
 /// Answers `success` once the push is handled; if the ticket cannot be
 /// stored, a 503 makes the platform push it again. API calls run off the
 /// request path.
-async fn push(State(component): State<Component>, message: Message) -> Result<Reply, StatusCode> {
+async fn push(
+    State(component): State<Component>,
+    context: CallbackContext,
+    message: Message,
+) -> Result<Reply, StatusCode> {
     match message.kind() {
-        MessageKind::ComponentVerifyTicket(ticket) => {
-            component
-                .tickets
-                .save(
-                    &ticket.app_id,
-                    TicketKind::ComponentVerifyTicket,
-                    &ticket.component_verify_ticket,
-                    message.create_time(),
-                )
-                .await
-                .map_err(|error| {
-                    tracing::warn!(%error, "component_verify_ticket not stored");
-                    StatusCode::SERVICE_UNAVAILABLE
-                })?;
-            tracing::info!(app_id = %ticket.app_id, "component_verify_ticket stored");
+        MessageKind::ComponentVerifyTicket(_) => {
+            // A new ticket: make sure a component_access_token can be had
+            // (cached: one fetch per lifetime, not per push).
+            let stored = save_ticket(component.tickets.as_ref(), &context, &message).await?;
             match component.chain {
-                Some(chain) => drop(tokio::spawn(chain.component_token())),
+                Some(chain) if stored => drop(tokio::spawn(chain.component_token())),
+                Some(_) => {}
                 None => tracing::info!(
                     "WECHAT_COMPONENT_SECRET unset: no component_access_token fetched"
                 ),

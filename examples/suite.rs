@@ -52,8 +52,8 @@ mod serve;
 
 use wecom_callback::client::{BaseUrls, Client, MemorySecretStore, SecretStore, SuiteCredential};
 use wecom_callback::message::{ContactChange, MessageKind};
-use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketKind, TicketStore};
-use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
+use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketStore};
+use wecom_callback::{CallbackContext, Endpoint, Message, Reply, WeComCallbackLayer};
 
 /// The callback path.
 pub(crate) const PATH: &str = "/wecom/suite";
@@ -155,34 +155,58 @@ impl Chain {
     }
 }
 
+/// Saves the ticket a push carries: only what the layer authenticated for
+/// this suite, and not from the future (`CallbackContext::ticket_push`).
+/// Whether a newer ticket was stored. A store failure is a 503, so that
+/// WeCom pushes the ticket again.
+async fn save_ticket(
+    tickets: &dyn TicketStore,
+    context: &CallbackContext,
+    message: &Message,
+) -> Result<bool, StatusCode> {
+    let push = match context.ticket_push(message) {
+        Ok(Some(push)) => push,
+        Ok(None) => return Ok(false),
+        Err(refused) => {
+            // Authentic, but not a ticket to keep: answer as usual.
+            tracing::warn!(%refused, "suite_ticket refused");
+            return Ok(false);
+        }
+    };
+    match tickets
+        .save(&push.app, push.kind, &push.ticket, push.issued_at)
+        .await
+    {
+        Ok(SaveOutcome::Saved) => {
+            tracing::info!(suite_id = %push.app, "suite_ticket stored");
+            Ok(true)
+        }
+        Ok(SaveOutcome::Ignored { stored_issued_at }) => {
+            tracing::info!(stored_issued_at, "older suite_ticket ignored");
+            Ok(false)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "suite_ticket not stored");
+            Err(StatusCode::SERVICE_UNAVAILABLE)
+        }
+    }
+}
+
 /// Answers `success` once the push is stored; if the store fails, a 503
 /// makes WeCom push it again. API calls run off the request path.
-async fn instruction(State(suite): State<Suite>, message: Message) -> Result<Reply, StatusCode> {
+async fn instruction(
+    State(suite): State<Suite>,
+    context: CallbackContext,
+    message: Message,
+) -> Result<Reply, StatusCode> {
     match message.kind() {
-        MessageKind::SuiteTicket(ticket) => {
-            let saved = suite
-                .tickets
-                .save(
-                    &ticket.suite_id,
-                    TicketKind::SuiteTicket,
-                    &ticket.suite_ticket,
-                    message.create_time(),
-                )
-                .await
-                .map_err(|error| {
-                    tracing::warn!(%error, "suite_ticket not stored");
-                    StatusCode::SERVICE_UNAVAILABLE
-                })?;
-            match saved {
-                SaveOutcome::Saved => {
-                    tracing::info!(suite_id = %ticket.suite_id, "suite_ticket stored")
-                }
-                SaveOutcome::Ignored { stored_issued_at } => {
-                    tracing::info!(stored_issued_at, "older suite_ticket ignored")
-                }
-            }
+        MessageKind::SuiteTicket(_) => {
+            // A new ticket: make sure a suite_access_token can be had (it
+            // is cached, so this fetches once per lifetime, not per push).
+            let stored = save_ticket(suite.tickets.as_ref(), &context, &message).await?;
             match suite.chain {
-                Some(chain) => drop(tokio::spawn(chain.suite_token())),
+                Some(chain) if stored => drop(tokio::spawn(chain.suite_token())),
+                Some(_) => {}
                 None => tracing::info!("WECOM_SUITE_SECRET unset: no suite_access_token fetched"),
             }
         }

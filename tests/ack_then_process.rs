@@ -226,9 +226,6 @@ async fn a_rejected_token_costs_one_refresh_not_a_second_message() {
 /// rejected once, one refresh follows, and each message still goes out
 /// exactly once.
 #[tokio::test]
-#[ignore = "fails on the client as merged (cred 5de34f8): a concurrent caller whose token was \
-            already dropped by another caller's refresh is not always retried (1 of 6 sends went out \
-            at 3aeae36, 4 of 6 at 5de34f8); reported to the cred branch"]
 async fn a_token_dropped_under_concurrent_sends_costs_one_refresh() {
     let vendor = vendor().await;
     let app = ack_then_process::app(&settings(&vendor, None))
@@ -257,8 +254,11 @@ fn settings_have_the_documented_defaults() {
     assert_eq!(settings.work, Duration::from_millis(2000));
     assert_eq!(settings.corp_id, CORP);
     assert!(settings.corp_secret.is_none() && settings.redis_url.is_none());
+    assert!(settings.redis_timeout.is_none());
     let bad = Settings::from_lookup(|name| (name == "WORK_MS").then(|| "soon".to_owned()));
     assert!(bad.err().unwrap().contains("WORK_MS"));
+    let bad = Settings::from_lookup(|name| (name == "REDIS_TIMEOUT_MS").then(|| "1s".to_owned()));
+    assert!(bad.err().unwrap().contains("REDIS_TIMEOUT_MS"));
 }
 
 /// Three instances (each its own layer, client and Redis connection)

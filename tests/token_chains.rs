@@ -26,7 +26,7 @@ mod suite;
 mod open_platform;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -50,13 +50,6 @@ const AUTHORIZER: &str = "wxauthorizer0001";
 const PUBLIC_URL: &str = "https://component.example";
 /// How long any wait in these tests may last before it fails.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 fn lookup(values: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
     let values: HashMap<String, String> = values
@@ -117,15 +110,6 @@ async fn follow(url: &str) -> String {
 
 // ------------------------------------------------------------------ suite
 
-fn create_auth(suite_id: &str, auth_code: &str) -> String {
-    format!(
-        "<xml><SuiteId><![CDATA[{suite_id}]]></SuiteId><AuthCode><![CDATA[{auth_code}]]></AuthCode>\
-         <InfoType><![CDATA[create_auth]]></InfoType><TimeStamp>{}</TimeStamp>\
-         <State><![CDATA[企业 state 1]]></State></xml>",
-        now()
-    )
-}
-
 #[tokio::test]
 async fn suite_walks_from_the_ticket_push_to_a_corp_token() {
     let vendor = VendorStandIn::start(
@@ -157,8 +141,19 @@ async fn suite_walks_from_the_ticket_push_to_a_corp_token() {
         "not installed yet"
     );
 
-    // Ticket push → suite_access_token (fetched once, then cached).
+    // A ticket for another suite, though encrypted for this one, is not
+    // stored: no suite token can be fetched with it.
     vendor.set_suite_ticket(SUITE, "ticket-one");
+    push(
+        &kit,
+        &app,
+        &TestKit::suite_ticket("wwothersuite", "ticket-one"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(vendor.calls(VendorEndpoint::GetSuiteToken), 0);
+
+    // Ticket push → suite_access_token (fetched once, then cached).
     let ticket = TestKit::suite_ticket(SUITE, "ticket-one");
     push(&kit, &app, &ticket).await;
     push(&kit, &app, &ticket).await; // WeCom's retry
@@ -166,16 +161,25 @@ async fn suite_walks_from_the_ticket_push_to_a_corp_token() {
         vendor.issued(VendorEndpoint::GetSuiteToken) == 1
     })
     .await;
+    // A newer ticket (a later TimeStamp) is stored; the token stays cached.
     vendor.set_suite_ticket(SUITE, "ticket-two");
-    push(&kit, &app, &TestKit::suite_ticket(SUITE, "ticket-two")).await;
+    let later = TestKit::suite_ticket(SUITE, "ticket-two");
+    let stamp = later
+        .split("<TimeStamp>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let next = (stamp.parse::<u64>().unwrap() + 1).to_string();
+    push(&kit, &app, &later.replace(&stamp, &next)).await;
 
     // create_auth push → permanent code (stored) → corp token.
     let auth_code = vendor.issue_suite_auth_code(SUITE);
-    let install = create_auth(SUITE, &auth_code);
+    let install = TestKit::create_auth(SUITE, &auth_code, "企业 state 1");
     push(&kit, &app, &install).await;
     push(&kit, &app, &install).await; // WeCom's retry
-    until("the corp token", || {
-        vendor.issued(VendorEndpoint::GetCorpToken) == 1
+    until("the permanent code", || {
+        vendor.issued(VendorEndpoint::GetPermanentCode) == 1
     })
     .await;
     assert_eq!(vendor.calls(VendorEndpoint::GetPermanentCode), 1);
@@ -189,16 +193,26 @@ async fn suite_walks_from_the_ticket_push_to_a_corp_token() {
         .unwrap();
     assert!(stored.is_some(), "the permanent code is kept");
 
+    // get_permanent_code's answer may carry the corp's first access_token
+    // (the client keeps it); either way the status route finds one.
     let (code, _, body) = get(&app, &status).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     assert!(body.contains("access_token ready") && !body.contains("standin_token"));
 
-    // The corp token expires (expires_in 1): a new one from the stored
-    // permanent code, with no second exchange.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (code, _, body) = get(&app, &status).await;
-    assert_eq!(code, StatusCode::OK, "{body}");
-    assert!(vendor.issued(VendorEndpoint::GetCorpToken) >= 2);
+    // The corp token expires (expires_in 1): get_corp_token with the stored
+    // permanent code gives the next ones, with no second exchange.
+    let before = vendor.issued(VendorEndpoint::GetCorpToken);
+    for round in 1..=2 {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (code, _, body) = get(&app, &status).await;
+        assert_eq!(code, StatusCode::OK, "round {round}: {body}");
+        assert!(vendor.issued(VendorEndpoint::GetCorpToken) >= before + round);
+    }
+    assert_eq!(
+        vendor.calls(VendorEndpoint::GetCorpToken),
+        vendor.issued(VendorEndpoint::GetCorpToken),
+        "the permanent code was never refused"
+    );
     assert_eq!(vendor.calls(VendorEndpoint::GetPermanentCode), 1);
 }
 
@@ -219,7 +233,7 @@ async fn suite_without_a_secret_stores_and_logs_only() {
         &Endpoint::wecom_suite(TOKEN, AES_KEY, SUITE).unwrap(),
     );
     push(&kit, &app, &TestKit::suite_ticket(SUITE, "t")).await;
-    push(&kit, &app, &create_auth(SUITE, "code")).await;
+    push(&kit, &app, &TestKit::create_auth(SUITE, "code", "s")).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(vendor.calls(VendorEndpoint::GetSuiteToken), 0);
     assert_eq!(vendor.calls(VendorEndpoint::GetPermanentCode), 0);
@@ -232,17 +246,6 @@ async fn suite_without_a_secret_stores_and_logs_only() {
 }
 
 // ---------------------------------------------------------- open platform
-
-fn authorized_push(component: &str, authorizer: &str, code: &str) -> String {
-    let now = now();
-    format!(
-        "<xml><AppId>{component}</AppId><CreateTime>{now}</CreateTime><InfoType>authorized</InfoType>\
-         <AuthorizerAppid>{authorizer}</AuthorizerAppid><AuthorizationCode>{code}</AuthorizationCode>\
-         <AuthorizationCodeExpiredTime>{}</AuthorizationCodeExpiredTime>\
-         <PreAuthCode>preauthcode@@@x</PreAuthCode></xml>",
-        now + 600
-    )
-}
 
 #[tokio::test]
 async fn open_platform_walks_from_the_ticket_push_to_an_authorizer_token() {
@@ -316,7 +319,7 @@ async fn open_platform_walks_from_the_ticket_push_to_an_authorizer_token() {
     push(
         &kit,
         &app,
-        &authorized_push(COMPONENT, AUTHORIZER, &auth_code),
+        &TestKit::authorized(COMPONENT, AUTHORIZER, &auth_code),
     )
     .await;
     until("the push's exchange", || {

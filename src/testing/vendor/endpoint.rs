@@ -75,7 +75,7 @@ pub enum VendorEndpoint {
 
 impl VendorEndpoint {
     /// Every endpoint, in declaration order.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: &'static [Self] = &[
         Self::GetToken,
         Self::MessageSend,
         Self::GetCallbackIp,
@@ -137,7 +137,8 @@ impl VendorEndpoint {
     #[must_use]
     pub fn from_path(path: &str) -> Option<Self> {
         Self::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|endpoint| endpoint.path() == path)
     }
 
@@ -247,7 +248,7 @@ mod tests {
 
     #[test]
     fn every_path_maps_back_to_its_endpoint() {
-        for endpoint in VendorEndpoint::ALL {
+        for &endpoint in VendorEndpoint::ALL {
             assert_eq!(VendorEndpoint::from_path(endpoint.path()), Some(endpoint));
         }
         assert_eq!(VendorEndpoint::from_path("/cgi-bin/gettoken/"), None);
