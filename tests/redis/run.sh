@@ -91,3 +91,13 @@ cargo test --all-features --test redis -- --include-ignored --nocapture --test-t
 
 log "cargo test --all-features --test isolation -- --include-ignored (plaintext vs safe mode on one Redis)"
 cargo test --all-features --test isolation -- --include-ignored
+
+log "cargo test --all-features --test client_redis (the API client's token cache and secret store on Redis)"
+cargo test --all-features --test client_redis -- --include-ignored --nocapture --test-threads 1
+
+log "cargo test --all-features --test ack_then_process (instances sharing Redis, the example binary)"
+cargo build --all-features --example ack_then_process
+cargo test --all-features --test ack_then_process -- --include-ignored
+
+log "cargo test --all-features --test oauth (single-use state across instances through Redis)"
+cargo test --all-features --test oauth -- --include-ignored
