@@ -328,9 +328,8 @@ async fn the_suite_chain_from_ticket_to_corp_token() {
         .await
         .unwrap();
     assert!(ip.get("ip_list").is_some(), "{ip}");
-    // The corp's access_token came with the permanent code: no fetch yet.
     assert_eq!(vendor.calls(VendorEndpoint::GetSuiteToken), 1);
-    assert_eq!(vendor.calls(VendorEndpoint::GetCorpToken), 0);
+    assert_eq!(vendor.calls(VendorEndpoint::GetCorpToken), 1);
     // Every token dies: get_corp_token with the stored permanent code,
     // after one new suite_access_token.
     vendor.expire_tokens();
@@ -339,7 +338,7 @@ async fn the_suite_chain_from_ticket_to_corp_token() {
         .await
         .unwrap();
     assert!(ip.get("ip_list").is_some(), "{ip}");
-    assert_eq!(vendor.issued(VendorEndpoint::GetCorpToken), 1);
+    assert_eq!(vendor.issued(VendorEndpoint::GetCorpToken), 2);
     assert_eq!(vendor.issued(VendorEndpoint::GetSuiteToken), 2);
 }
 

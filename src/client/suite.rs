@@ -91,12 +91,6 @@ pub struct AuthCorpInfo {
 struct PermanentCodeAnswer {
     permanent_code: String,
     auth_corp_info: AuthCorpInfo,
-    /// The authorizing corp's `access_token` (v1 answer), seeded in the
-    /// cache.
-    #[serde(default)]
-    access_token: String,
-    #[serde(default)]
-    expires_in: u64,
 }
 
 impl SuiteCredential {
@@ -147,9 +141,10 @@ impl SuiteCredential {
 
     /// Exchanges `auth_code` (from a `create_auth` push) with
     /// `POST /cgi-bin/service/get_permanent_code` (WeCom doc
-    /// 获取企业永久授权码), stores the permanent code in the secret store,
-    /// seeds the corp's `access_token` from the answer in the cache and
-    /// returns the authorized corp's credential.
+    /// 获取企业永久授权码), stores the permanent code in the secret store
+    /// and returns the authorized corp's credential. (The answer's own
+    /// `access_token` is not used: the corp's token comes from
+    /// `get_corp_token`, like every later one.)
     ///
     /// # Errors
     /// The vendor's [`ApiError`] (an `auth_code` is single use), the
@@ -187,13 +182,7 @@ impl SuiteCredential {
             corpid = %corpid,
             "permanent_code stored"
         );
-        let corp = self.authorized_corp(corpid);
-        if !answer.access_token.is_empty() && answer.expires_in > 0 {
-            client
-                .seed(&corp, Fetched::new(answer.access_token, answer.expires_in))
-                .await;
-        }
-        Ok(corp)
+        Ok(self.authorized_corp(corpid))
     }
 
     /// The one call for a `create_auth` push: exchanges its `AuthCode` and

@@ -503,10 +503,9 @@ async fn suite_chain_reads_the_ticket_and_persists_the_permanent_code() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.expose(), "PERMANENT-1");
-    // The corp's access_token from the answer is seeded.
-    assert_eq!(client.token(&corp).await.unwrap().secret(), "CORPTOKEN");
-    // Once it expired, get_corp_token uses a new suite token (from a new
-    // ticket) and the stored permanent code.
+    // get_corp_token uses the suite token and the stored permanent code;
+    // once the suite token expired, a new one from a new ticket.
+    assert_eq!(client.token(&corp).await.unwrap().secret(), "TOKEN-2");
     clock.advance(7_201_000);
     tickets
         .save(
@@ -518,7 +517,7 @@ async fn suite_chain_reads_the_ticket_and_persists_the_permanent_code() {
         .await
         .unwrap();
     let token = client.token(&corp).await.unwrap();
-    assert_eq!(token.secret(), "TOKEN-3");
+    assert_eq!(token.secret(), "TOKEN-4");
     assert!(
         vendor
             .bodies
