@@ -12,7 +12,7 @@
 //! allocated by the server before the layer sees it).
 //!
 //! ```text
-//! cargo bench --bench allocations
+//! cargo bench -p wecom-callback-benches --bench allocations
 //! ```
 
 #![allow(

@@ -17,8 +17,8 @@
 //! ASCII and the mixed Chinese/ASCII content.
 //!
 //! ```text
-//! cargo bench --bench overhead
-//! WECOM_BENCH_TABLE=only cargo bench --bench overhead   # the tables only
+//! cargo bench -p wecom-callback-benches --bench overhead
+//! WECOM_BENCH_TABLE=only cargo bench -p wecom-callback-benches --bench overhead   # the tables only
 //! ```
 
 #![allow(

@@ -34,9 +34,9 @@
 //! alone, for `valgrind --tool=callgrind`).
 //!
 //! ```text
-//! cargo bench --bench pipeline
-//! cargo bench --bench pipeline -- 1KiB      # one size
-//! WECOM_BENCH_TABLE=only cargo bench --bench pipeline
+//! cargo bench -p wecom-callback-benches --bench pipeline
+//! cargo bench -p wecom-callback-benches --bench pipeline -- 1KiB      # one size
+//! WECOM_BENCH_TABLE=only cargo bench -p wecom-callback-benches --bench pipeline
 //! ```
 
 #![allow(

@@ -17,7 +17,7 @@
 //!   with base64 by the base64 crate's SIMD engine (which the crate uses).
 //!
 //! ```text
-//! cargo run --release --example bench_plain -- serve
+//! cargo run --release -p wecom-callback-benches --example bench_plain -- serve
 //! ```
 
 #![allow(

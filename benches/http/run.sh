@@ -37,7 +37,8 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 2; }
 
 target=${CARGO_TARGET_DIR:-target}
-cargo build --release --quiet --example echo --example bench_plain
+cargo build --release --quiet --example echo
+cargo build --release --quiet -p wecom-callback-benches --example bench_plain
 echo_bin="$target/release/examples/echo"
 plain_bin="$target/release/examples/bench_plain"
 
