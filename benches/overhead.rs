@@ -110,7 +110,7 @@ fn route(canned: Bytes) -> Router {
 
 /// The plumbing budget's table (see the module docs).
 fn plumbing_table(rt: &Runtime, crypt: &wecom_callback::crypto::MsgCrypt) {
-    let layer = app::app(true);
+    let (layer, without_dedup) = (app::app(true), app::app(false));
     let mut next_id = 1;
     println!();
     println!(
@@ -118,9 +118,9 @@ fn plumbing_table(rt: &Runtime, crypt: &wecom_callback::crypto::MsgCrypt) {
         table::rounds()
     );
     println!(
-        "| content | pure | route without the layer | layer, dedup on | plumbing = layer − (pure + route) | budget | met |"
+        "| content | pure | route without the layer | layer, dedup on | plumbing = layer − (pure + route) | budget | met | layer, dedup off | its plumbing |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (label, nominal) in SIZES {
         let inputs = CONTENTS.map(|(_, text)| Input::of(text, crypt, nominal, 0));
         let routes = inputs
@@ -129,7 +129,7 @@ fn plumbing_table(rt: &Runtime, crypt: &wecom_callback::crypto::MsgCrypt) {
         let started = Instant::now();
         black_box(inputs::pure(crypt, &inputs[0]));
         let n = table::batch_len(started.elapsed());
-        let mut times: [[Vec<Duration>; 3]; 2] = Default::default();
+        let mut times: [[Vec<Duration>; 4]; 2] = Default::default();
         for _ in 0..table::rounds() {
             for (((input, (_, text)), route), times) in
                 inputs.iter().zip(CONTENTS).zip(&routes).zip(&mut times)
@@ -156,18 +156,26 @@ fn plumbing_table(rt: &Runtime, crypt: &wecom_callback::crypto::MsgCrypt) {
                         black_box(send(rt, &layer, r));
                     },
                 ));
+                times[3].push(table::batch(
+                    n,
+                    |_| app::post_request(input),
+                    |r| {
+                        black_box(send(rt, &without_dedup, r));
+                    },
+                ));
             }
         }
         for ((input, (content, _)), times) in inputs.iter().zip(CONTENTS).zip(times) {
-            let [p, r, l] = times.map(|mut t| table::median(&mut t));
+            let [p, r, l, o] = times.map(|mut t| table::median(&mut t));
             let plumbing = l.as_secs_f64() - (p + r).as_secs_f64();
+            let plumbing_off = o.as_secs_f64() - (p + r).as_secs_f64();
             let budget = if nominal <= 1024 {
                 0.8e-6
             } else {
                 0.03 * p.as_secs_f64()
             };
             println!(
-                "| {label} {content} ({} B) | {} | {} | {} | {:.2} µs ({:.1} % of pure) | {:.2} µs | {} |",
+                "| {label} {content} ({} B) | {} | {} | {} | {:.2} µs ({:.1} % of pure) | {:.2} µs | {} | {} | {:.2} µs ({:.1} % of pure) |",
                 input.content.len(),
                 table::show(p),
                 table::show(r),
@@ -176,6 +184,9 @@ fn plumbing_table(rt: &Runtime, crypt: &wecom_callback::crypto::MsgCrypt) {
                 100.0 * plumbing / p.as_secs_f64(),
                 budget * 1e6,
                 if plumbing <= budget { "yes" } else { "no" },
+                table::show(o),
+                plumbing_off * 1e6,
+                100.0 * plumbing_off / p.as_secs_f64(),
             );
         }
     }
