@@ -646,10 +646,10 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
         // loop acts on (`]`, a C0 control other than tab, LF and CR, a
         // U+FFFE or U+FFFF) leaves every state as it was: skip it whole.
         // The test is branch-free, so the compiler vectorises it, and it
-        // matches U+FFFE/U+FFFF by their three bytes, so other characters
-        // (Chinese, the full-width `，` whose lead byte 0xEF they share)
-        // stay on this path. The last, shorter chunk is tested the same
-        // way, padded with spaces.
+        // finds U+FFFE/U+FFFF by their first two bytes (EF BF), so other
+        // characters (Chinese, the full-width `，` whose lead byte 0xEF
+        // they share) stay on this path. The last, shorter chunk is tested
+        // the same way, padded with spaces.
         if brackets == 0 && i >= slow_until {
             let padded: [u8; WINDOW];
             let rest = bytes.get(i..).unwrap_or_default();
@@ -829,12 +829,12 @@ fn padded_with_spaces<const N: usize>(tail: &[u8]) -> [u8; N] {
 /// normalises). One pass.
 fn check_chars(text: &str) -> Option<bool> {
     let bytes = text.as_bytes();
-    // Chunks are tested without branching (see `chunk_has`) for a byte
-    // below 0x20 other than tab and LF, and for U+FFFE/U+FFFF by their
-    // three bytes, so that Chinese text, like ASCII, is one quiet test per
-    // chunk. A flagged chunk is tested again for a CR, which is allowed,
-    // and for a forbidden character; the second test is exact (C0 controls
-    // are single bytes, and EF BF BE/BF is always U+FFFE/U+FFFF), so text
+    // Chunks are tested without branching (`chunk_may_have`) for a byte
+    // below 0x20 other than tab and LF, and for EF BF, the start of
+    // U+FFFE/U+FFFF, so that Chinese text, like ASCII, is one quiet test
+    // per chunk. A flagged chunk is tested again, exactly (`chunk_has`: C0
+    // controls are single bytes, and EF BF BE/BF is always U+FFFE/U+FFFF),
+    // for a forbidden character, and for a CR, which is allowed; so text
     // with CR LF line ends stays on the chunked path and a hit is final.
     let mut carriage_return = false;
     let mut at = 0;
