@@ -45,7 +45,9 @@ command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 2; }
 target=${CARGO_TARGET_DIR:-target}
 cargo build --release --quiet --example echo
 cargo build --release --quiet -p wecom-callback-benches --example bench_plain
-echo_bin="$target/release/examples/echo"
+# ECHO_BIN: another build's echo example (e.g. of an older checkout), to
+# compare builds under the same harness.
+echo_bin=${ECHO_BIN:-"$target/release/examples/echo"}
 plain_bin="$target/release/examples/bench_plain"
 
 work=$(mktemp -d)
