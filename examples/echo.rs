@@ -44,8 +44,9 @@
 //! delivered again.
 //!
 //! It logs one `info` line per handler call ("callback accepted", with
-//! `from=`, `msg_type=`, `msg_id=`, `kind=` and `app=`), every rejection
-//! with its reason (`RUST_LOG` tunes the log), and closes connections that
+//! `from=`, `msg_type=`, `msg_id=`, `kind=` and `app=`), each rejection once
+//! (the layer's `warn` line "callback rejected", with its reason and hint;
+//! `RUST_LOG` tunes the log), and closes connections that
 //! do not send a request head within 10 s or sit idle for 10 s; bodies that
 //! take more than 5 s get 408.
 
@@ -69,7 +70,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod serve;
 
 use wecom_callback::endpoint::ReplyFormat;
-use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketPush, TicketStore};
+use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketStore};
 use wecom_callback::{
     AuthorizedCorps, BotMessage, CallbackContext, ConfigError, Endpoint, Message, MessageKind,
     Rejection, Reply, StoreFailure, WeComCallbackLayer,
@@ -102,10 +103,22 @@ fn echo_bot_text(message: &BotMessage) -> String {
 /// Where ticket pushes go.
 type Tickets = Arc<dyn TicketStore>;
 
-/// Saves the ticket a push carries, if any.
-async fn save_ticket(tickets: &dyn TicketStore, message: &Message) -> Result<(), StatusCode> {
-    let Some(push) = TicketPush::from_message(message) else {
-        return Ok(());
+/// Saves the ticket a push carries, if any: only from the kind that
+/// delivers it (a suite's instruction callback, an Open Platform component),
+/// for the authenticated receive id, and not from the future.
+async fn save_ticket(
+    tickets: &dyn TicketStore,
+    context: &CallbackContext,
+    message: &Message,
+) -> Result<(), StatusCode> {
+    let push = match context.ticket_push(message) {
+        Ok(Some(push)) => push,
+        Ok(None) => return Ok(()),
+        Err(refused) => {
+            // Authentic, but not a ticket to keep: answer as usual.
+            tracing::warn!(kind = %context.kind, app = %context.app, %refused, "ticket push refused");
+            return Ok(());
+        }
     };
     match tickets
         .save(&push.app, push.kind, &push.ticket, push.issued_at)
@@ -154,7 +167,7 @@ async fn echo(
             app = %context.app,
             "callback accepted"
         );
-        save_ticket(tickets.as_ref(), message).await?;
+        save_ticket(tickets.as_ref(), &context, message).await?;
         echo_text(message)
     } else if let Some(message) = request.extensions().get::<BotMessage>() {
         tracing::info!(
@@ -280,20 +293,37 @@ async fn run() -> Result<(), String> {
     let endpoint = endpoint()?;
     let kind = endpoint.kind();
 
-    let trace = TraceLayer::new_for_http().on_response(
-        |response: &http::Response<_>, latency: Duration, _span: &Span| match response
-            .extensions()
-            .get::<Rejection>()
-        {
-            Some(rejection) => tracing::warn!(
-                status = response.status().as_u16(),
-                reason = %rejection,
-                ?latency,
-                "callback rejected"
-            ),
-            None => tracing::info!(status = response.status().as_u16(), ?latency, "response"),
-        },
-    );
+    // The span names the path only: the query holds msg_signature, nonce
+    // and echostr (the guide, "With TraceLayer and TimeoutLayer"). At
+    // `debug`, so the `info` lines stay as they are.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path()
+            )
+        })
+        .on_response(
+            |response: &http::Response<_>, latency: Duration, _span: &Span| {
+                // With the `tracing` feature the layer logs each rejection
+                // itself (`callback rejected`, with its reason and hint): one
+                // line per rejection, not a second one here.
+                let rejected = response.extensions().get::<Rejection>();
+                match rejected {
+                    Some(rejection) if !cfg!(feature = "tracing") => tracing::warn!(
+                        status = response.status().as_u16(),
+                        reason = %rejection,
+                        ?latency,
+                        "callback rejected"
+                    ),
+                    Some(_) => {}
+                    None => {
+                        tracing::info!(status = response.status().as_u16(), ?latency, "response")
+                    }
+                }
+            },
+        );
 
     let layer = WeComCallbackLayer::new(PATH, endpoint)
         .map_err(|e| e.to_string())?

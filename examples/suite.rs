@@ -1,105 +1,227 @@
-//! A WeCom third-party suite's instruction callback (指令回调URL): keeps the
-//! newest `suite_ticket` and the authorization codes where the suite's API
-//! client can read them, and answers every push with the bare `success`.
-//! It runs until Ctrl-C.
+//! A WeCom third-party suite's instruction callback (指令回调URL), and the
+//! token chain those pushes feed: `suite_ticket` → `suite_access_token` →
+//! (`create_auth`) `permanent_code` → the authorized corp's `access_token`.
+//! It answers every push with the bare `success` and runs until Ctrl-C.
 //!
 //! ```text
-//! WECOM_SUITE_ID=ww4asffe99e54c0f cargo run --example suite
+//! WECOM_SUITE_ID=ww4asffe99e54c0f WECOM_SUITE_SECRET=… cargo run --features client --example suite
 //! ```
 //!
 //! Settings (environment variables): `WECOM_BIND` (default
 //! `127.0.0.1:3001`; the callback path is `/wecom/suite`),
 //! `WECOM_TOKEN`, `WECOM_ENCODING_AES_KEY` (defaults: the WeCom doc
-//! 加解密方案说明 sample values), `WECOM_SUITE_ID` (the receive id; required).
+//! 加解密方案说明 sample values), `WECOM_SUITE_ID` (the receive id; required),
+//! `WECOM_SUITE_SECRET` (unset: the pushes are stored and logged, no API is
+//! called), `WECOM_API_BASE` (default `https://qyapi.weixin.qq.com`).
 //!
 //! What it does with each push (WeCom doc 回调通知):
 //!
 //! * `suite_ticket` (every 10 minutes, valid 30): saved in a
 //!   [`TicketStore`](wecom_callback::tickets::TicketStore) (here in memory;
-//!   `RedisTicketStore` shares it between instances), where the API client
-//!   reads the newest one for `get_suite_token`;
-//! * `create_auth` / `reset_permanent_code`: the `AuthCode` (valid 10
-//!   minutes) is stored for the exchange with `get_permanent_code`;
-//! * `cancel_auth`: the corp's authorization is forgotten;
+//!   `RedisTicketStore` shares it between instances). The suite's
+//!   credential reads the newest one from there for `get_suite_token`
+//!   (获取第三方应用凭证); the example asks for the token at once, so the
+//!   log shows the chain's first link (the token is cached: one fetch per
+//!   lifetime, not one per push);
+//! * `create_auth`: one call, `SuiteCredential::on_create_auth`, exchanges
+//!   the `AuthCode` with `get_permanent_code` (获取企业永久授权码) and keeps
+//!   the `permanent_code` in the secret store; the corp's `access_token`
+//!   (`get_corp_token`, 获取企业凭证) follows. `reset_permanent_code` is
+//!   exchanged the same way;
+//! * `cancel_auth`: logged (a real suite forgets the corp's permanent code);
 //! * `change_auth`, `change_contact`, … and anything else: logged.
 //!
-//! The "API client" here is a task that reads the store every 30 s and logs
-//! what it would do; a real one would call the WeCom API.
+//! `GET /wecom/suite/corp/{corpid}` answers whether an `access_token` of
+//! that corp can be had now (from the cache, or `get_corp_token` with the
+//! stored permanent code; 404 when no permanent code is stored); never the
+//! token itself.
+//!
+//! The permanent codes are kept in memory here, which loses them on
+//! restart: every corp would have to install the suite again. A real suite
+//! keeps them in a durable `SecretStore` (its database, or a Redis with
+//! persistence: see the `client` module docs).
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::routing::post;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
 use http::StatusCode;
 #[path = "support/serve.rs"]
 mod serve;
 
+use wecom_callback::client::{BaseUrls, Client, MemorySecretStore, SecretStore, SuiteCredential};
 use wecom_callback::message::{ContactChange, MessageKind};
-use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketKind, TicketStore};
-use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
+use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketStore};
+use wecom_callback::{CallbackContext, Endpoint, Message, Reply, WeComCallbackLayer};
 
-const PATH: &str = "/wecom/suite";
+/// The callback path.
+pub(crate) const PATH: &str = "/wecom/suite";
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// What the suite's API client needs, shared between the callback handler
-/// (writer) and the client (reader).
+/// The example's settings (see the module docs).
 #[derive(Clone)]
-struct Suite {
-    id: String,
-    /// The newest `suite_ticket` per suite: the crate's ticket store
-    /// (`RedisTicketStore`, feature `redis`, shares it between instances).
-    tickets: Arc<dyn TicketStore>,
-    /// Temporary authorization codes waiting for `get_permanent_code`, with
-    /// their arrival time; the corp is known only after the exchange.
-    auth_codes: Arc<Mutex<Vec<(String, u64)>>>,
+pub(crate) struct Settings {
+    pub(crate) bind: String,
+    pub(crate) token: String,
+    pub(crate) encoding_aes_key: String,
+    pub(crate) suite_id: String,
+    pub(crate) suite_secret: Option<String>,
+    pub(crate) api_base: String,
 }
 
-/// A `SuiteTicket` is valid for 30 minutes (WeCom doc 推送suite_ticket).
-const TICKET_LIFETIME: u64 = 30 * 60;
-/// An `AuthCode` is valid for 10 minutes (WeCom doc 授权通知事件).
-const AUTH_CODE_LIFETIME: u64 = 10 * 60;
+impl Settings {
+    /// Reads the settings through `lookup` (unset or empty: `None`).
+    ///
+    /// # Errors
+    /// `WECOM_SUITE_ID is not set`.
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
+        Ok(Self {
+            bind: get("WECOM_BIND", "127.0.0.1:3001"),
+            token: get("WECOM_TOKEN", "QDG6eK"),
+            encoding_aes_key: get(
+                "WECOM_ENCODING_AES_KEY",
+                "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+            ),
+            suite_id: lookup("WECOM_SUITE_ID").ok_or("WECOM_SUITE_ID is not set")?,
+            suite_secret: lookup("WECOM_SUITE_SECRET"),
+            api_base: get("WECOM_API_BASE", BaseUrls::WECOM_API),
+        })
+    }
+}
+
+/// The suite's side of the chain, shared by the handlers.
+#[derive(Clone)]
+pub(crate) struct Suite {
+    /// The newest `suite_ticket` per suite: the crate's ticket store, which
+    /// the callback writes and the credential reads.
+    tickets: Arc<dyn TicketStore>,
+    /// The API client and the suite's credential; `None` without a secret.
+    pub(crate) chain: Option<Chain>,
+}
+
+/// What calls the WeCom API.
+#[derive(Clone)]
+pub(crate) struct Chain {
+    pub(crate) client: Client,
+    pub(crate) suite: SuiteCredential,
+    /// Durable secrets: the authorized corps' permanent codes.
+    pub(crate) secrets: Arc<dyn SecretStore>,
+}
+
+impl Chain {
+    /// The first link: a `suite_access_token` from the stored ticket.
+    async fn suite_token(self) {
+        match self.client.token(&self.suite).await {
+            Ok(token) => {
+                tracing::info!(expires_in = token.expires_in(), "suite_access_token ready")
+            }
+            Err(error) => tracing::warn!(%error, "no suite_access_token"),
+        }
+    }
+
+    /// `create_auth`: the permanent code, then the corp's token.
+    async fn installed(self, message: Message) {
+        match self.suite.on_create_auth(&self.client, &message).await {
+            Ok(Some(corp)) => self.corp_token(corp.corpid().to_owned()).await,
+            Ok(None) => tracing::info!("create_auth of another suite: ignored"),
+            Err(error) => tracing::warn!(%error, "create_auth: the auth code was not exchanged"),
+        }
+    }
+
+    /// `reset_permanent_code`: a new permanent code for the same corp.
+    async fn reset(self, auth_code: String) {
+        match self
+            .suite
+            .exchange_auth_code(&self.client, &auth_code)
+            .await
+        {
+            Ok(corp) => self.corp_token(corp.corpid().to_owned()).await,
+            Err(error) => tracing::warn!(%error, "reset_permanent_code: not exchanged"),
+        }
+    }
+
+    /// The last link: the authorized corp's `access_token`.
+    async fn corp_token(&self, corpid: String) {
+        let corp = self.suite.authorized_corp(corpid.clone());
+        match self.client.token(&corp).await {
+            Ok(token) => tracing::info!(
+                corp = %corpid,
+                expires_in = token.expires_in(),
+                "corp access_token ready"
+            ),
+            Err(error) => tracing::warn!(corp = %corpid, %error, "no corp access_token"),
+        }
+    }
+}
+
+/// Saves the ticket a push carries: only what the layer authenticated for
+/// this suite, and not from the future (`CallbackContext::ticket_push`).
+/// Whether a newer ticket was stored. A store failure is a 503, so that
+/// WeCom pushes the ticket again.
+async fn save_ticket(
+    tickets: &dyn TicketStore,
+    context: &CallbackContext,
+    message: &Message,
+) -> Result<bool, StatusCode> {
+    let push = match context.ticket_push(message) {
+        Ok(Some(push)) => push,
+        Ok(None) => return Ok(false),
+        Err(refused) => {
+            // Authentic, but not a ticket to keep: answer as usual.
+            tracing::warn!(%refused, "suite_ticket refused");
+            return Ok(false);
+        }
+    };
+    match tickets
+        .save(&push.app, push.kind, &push.ticket, push.issued_at)
+        .await
+    {
+        Ok(SaveOutcome::Saved) => {
+            tracing::info!(suite_id = %push.app, "suite_ticket stored");
+            Ok(true)
+        }
+        Ok(SaveOutcome::Ignored { stored_issued_at }) => {
+            tracing::info!(stored_issued_at, "older suite_ticket ignored");
+            Ok(false)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "suite_ticket not stored");
+            Err(StatusCode::SERVICE_UNAVAILABLE)
+        }
+    }
+}
 
 /// Answers `success` once the push is stored; if the store fails, a 503
-/// makes WeCom push it again.
-async fn instruction(State(suite): State<Suite>, message: Message) -> Result<Reply, StatusCode> {
+/// makes WeCom push it again. API calls run off the request path.
+async fn instruction(
+    State(suite): State<Suite>,
+    context: CallbackContext,
+    message: Message,
+) -> Result<Reply, StatusCode> {
     match message.kind() {
-        MessageKind::SuiteTicket(ticket) => {
-            let saved = suite
-                .tickets
-                .save(
-                    &ticket.suite_id,
-                    TicketKind::SuiteTicket,
-                    &ticket.suite_ticket,
-                    message.create_time(),
-                )
-                .await
-                .map_err(|error| {
-                    tracing::warn!(%error, "suite_ticket not stored");
-                    StatusCode::SERVICE_UNAVAILABLE
-                })?;
-            match saved {
-                SaveOutcome::Saved => {
-                    tracing::info!(suite_id = %ticket.suite_id, "suite_ticket stored")
-                }
-                SaveOutcome::Ignored { stored_issued_at } => {
-                    tracing::info!(stored_issued_at, "older suite_ticket ignored")
-                }
+        MessageKind::SuiteTicket(_) => {
+            // A new ticket: make sure a suite_access_token can be had (it
+            // is cached, so this fetches once per lifetime, not per push).
+            let stored = save_ticket(suite.tickets.as_ref(), &context, &message).await?;
+            match suite.chain {
+                Some(chain) if stored => drop(tokio::spawn(chain.suite_token())),
+                Some(_) => {}
+                None => tracing::info!("WECOM_SUITE_SECRET unset: no suite_access_token fetched"),
             }
         }
         MessageKind::CreateAuth(auth) => {
-            tracing::info!(state = ?auth.state, "create_auth: auth code kept for get_permanent_code");
-            remember(&suite, &auth.auth_code);
+            tracing::info!(state = ?auth.state, "create_auth");
+            match suite.chain {
+                Some(chain) => drop(tokio::spawn(chain.installed(message.clone()))),
+                None => tracing::info!("WECOM_SUITE_SECRET unset: auth code not exchanged"),
+            }
         }
         MessageKind::ResetPermanentCode(reset) => {
-            tracing::info!(suite_id = %reset.suite_id, "reset_permanent_code: auth code kept");
-            remember(&suite, &reset.auth_code);
+            tracing::info!(suite_id = %reset.suite_id, "reset_permanent_code");
+            if let Some(chain) = suite.chain {
+                drop(tokio::spawn(chain.reset(reset.auth_code.clone())));
+            }
         }
         MessageKind::CancelAuth(cancel) => {
             tracing::info!(corp = %cancel.auth_corp_id, "cancel_auth: forget the corp's permanent code");
@@ -126,73 +248,99 @@ async fn instruction(State(suite): State<Suite>, message: Message) -> Result<Rep
     Ok(Reply::ack())
 }
 
-fn remember(suite: &Suite, auth_code: &str) {
-    if let Ok(mut codes) = suite.auth_codes.lock() {
-        codes.push((auth_code.to_owned(), now()));
+/// Whether an `access_token` of `corpid` can be had now (never the token).
+async fn corp_status(
+    State(suite): State<Suite>,
+    Path(corpid): Path<String>,
+) -> (StatusCode, String) {
+    let Some(chain) = suite.chain else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "WECOM_SUITE_SECRET is unset\n".to_owned(),
+        );
+    };
+    let key = chain.suite.permanent_code_key(&corpid);
+    match chain.secrets.get_secret(&key).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let text = format!("corp {corpid}: no permanent_code stored (not installed)\n");
+            return (StatusCode::NOT_FOUND, text);
+        }
+        Err(error) => {
+            let text = format!("corp {corpid}: secret store: {error}\n");
+            return (StatusCode::SERVICE_UNAVAILABLE, text);
+        }
+    }
+    let corp = chain.suite.authorized_corp(corpid.clone());
+    match chain.client.token(&corp).await {
+        Ok(token) => (
+            StatusCode::OK,
+            format!(
+                "corp {corpid}: access_token ready, expires_in {}\n",
+                token.expires_in()
+            ),
+        ),
+        Err(error) => (StatusCode::BAD_GATEWAY, format!("corp {corpid}: {error}\n")),
     }
 }
 
-/// Stands for the suite's API client: reads what the callback stored.
-async fn api_client(suite: Suite) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    loop {
-        tick.tick().await;
-        let now = now();
-        match suite
-            .tickets
-            .latest(&suite.id, TicketKind::SuiteTicket)
-            .await
-        {
-            Ok(Some(ticket)) if now.saturating_sub(ticket.issued_at()) < TICKET_LIFETIME => {
-                tracing::info!(
-                    issued_at = ticket.issued_at(),
-                    "would fetch the suite access token with the stored suite_ticket"
-                );
-            }
-            Ok(_) => {
-                tracing::info!("no valid suite_ticket yet (WeCom pushes one every 10 minutes)")
-            }
-            Err(error) => tracing::warn!(%error, "ticket store"),
+/// The suite's app: the callback route behind the layer, the status route
+/// beside it, and the shared state (returned for tests).
+///
+/// # Errors
+/// Bad settings.
+pub(crate) fn app(settings: &Settings) -> Result<(Router, Suite), String> {
+    let endpoint = Endpoint::wecom_suite(
+        &settings.token,
+        &settings.encoding_aes_key,
+        &settings.suite_id,
+    )
+    .map_err(|e| format!("bad suite settings: {e}"))?;
+    let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;
+
+    let tickets: Arc<dyn TicketStore> = Arc::new(MemoryTicketStore::new());
+    let chain = match &settings.suite_secret {
+        Some(secret) => {
+            let client = Client::builder()
+                .urls(BaseUrls::default().wecom_api(&*settings.api_base))
+                .build()
+                .map_err(|e| format!("API client: {e}"))?;
+            let secrets: Arc<dyn SecretStore> = Arc::new(MemorySecretStore::new());
+            let suite = SuiteCredential::new(
+                settings.suite_id.clone(),
+                secret.clone(),
+                Arc::clone(&tickets),
+                Arc::clone(&secrets),
+            );
+            Some(Chain {
+                client,
+                suite,
+                secrets,
+            })
         }
-        let fresh: Vec<(String, u64)> = match suite.auth_codes.lock() {
-            Ok(mut codes) => codes.drain(..).collect(),
-            Err(_) => return,
-        };
-        for _ in fresh
-            .iter()
-            .filter(|(_, at)| now.saturating_sub(*at) < AUTH_CODE_LIFETIME)
-        {
-            tracing::info!("would exchange an auth code with get_permanent_code");
+        None => {
+            tracing::warn!("WECOM_SUITE_SECRET is unset: pushes are stored and logged only");
+            None
         }
-    }
+    };
+    let suite = Suite { tickets, chain };
+    let callback = Router::new()
+        .route(PATH, post(instruction))
+        .with_state(suite.clone())
+        .layer(layer);
+    let status = Router::new()
+        .route("/wecom/suite/corp/{corpid}", get(corp_status))
+        .with_state(suite.clone());
+    Ok((callback.merge(status), suite))
 }
 
 async fn run() -> Result<(), String> {
-    let bind = serve::setting("WECOM_BIND", "127.0.0.1:3001");
-    let token = serve::setting("WECOM_TOKEN", "QDG6eK");
-    let key = serve::setting(
-        "WECOM_ENCODING_AES_KEY",
-        "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
-    );
-    let suite_id = serve::required("WECOM_SUITE_ID")?;
-    let endpoint = Endpoint::wecom_suite(&token, &key, &suite_id)
-        .map_err(|e| format!("bad suite settings: {e}"))?;
-    let layer = WeComCallbackLayer::new(PATH, endpoint).map_err(|e| e.to_string())?;
-
-    let suite = Suite {
-        id: suite_id.clone(),
-        tickets: Arc::new(MemoryTicketStore::new()),
-        auth_codes: Arc::default(),
-    };
-    tokio::spawn(api_client(suite.clone()));
-    let app = Router::new()
-        .route(PATH, post(instruction))
-        .with_state(suite)
-        .layer(layer);
-
+    let settings =
+        Settings::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?;
+    let (app, _) = app(&settings)?;
     serve::listen_and_serve(
-        &bind,
-        &format!("wecom-callback suite ({suite_id})"),
+        &settings.bind,
+        &format!("wecom-callback suite ({})", settings.suite_id),
         PATH,
         app,
     )

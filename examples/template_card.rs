@@ -18,7 +18,8 @@
 //!
 //! * `template_card_event` (a button): the whole card is replaced by one
 //!   saying who decided, with the buttons turned into the decision
-//!   (`update_template_card`); the `ResponseCode` is logged: the
+//!   (`update_template_card`, built with the typed `TemplateCard` builder
+//!   for a `button_interaction` card, as raw JSON for the other kinds); the `ResponseCode` is logged: the
 //!   更新模版卡片消息 API could use it once, within 72 hours, to update the
 //!   card later;
 //! * `template_card_menu_event` (the card's menu): the button text changes
@@ -33,26 +34,42 @@ use serde_json::json;
 #[path = "support/serve.rs"]
 mod serve;
 
-use wecom_callback::message::{MessageKind, TemplateCardEvent};
+use wecom_callback::message::{MessageKind, TemplateCard, TemplateCardEvent};
 use wecom_callback::{Endpoint, Message, Reply, WeComCallbackLayer};
 
 const PATH: &str = "/wecom/callback";
 
-/// The card that replaces the tapped one: same task, the decision shown.
-fn decided_card(event: &TemplateCardEvent, member: &str) -> serde_json::Value {
+/// The card that replaces the tapped one: same task, the decision shown. A
+/// `button_interaction` card is built with the typed builder
+/// (`TemplateCard`); another kind with the raw JSON form, the escape hatch
+/// for any field.
+fn decided_card(event: &TemplateCardEvent, member: &str) -> Reply {
     let decision = match event.event_key.as_str() {
-        "approve" => "Approved",
-        "reject" => "Rejected",
+        "approve" => "Approved 已同意",
+        "reject" => "Rejected 已驳回",
         other => other,
     };
-    json!({
-        "card_type": event.card_type.as_deref().unwrap_or("button_interaction"),
-        "main_title": {"title": format!("{decision} by {member}")},
-        "sub_title_text": format!("task {}", event.task_id),
-        "button_list": [{"text": decision, "style": 4, "key": "done"}],
-        "replace_text": decision,
-        "task_id": event.task_id,
-    })
+    match event.card_type.as_deref() {
+        None | Some("button_interaction") => Reply::update_card(
+            TemplateCard::button_interaction(&event.task_id)
+                .main_title(format!("{decision} by {member}"), "")
+                .sub_title_text(format!("task {}", event.task_id))
+                .styled_button(decision, "done", 4)
+                .replace_text(decision),
+        ),
+        Some(card_type) => {
+            let card = json!({
+                "card_type": card_type,
+                "main_title": {"title": format!("{decision} by {member}")},
+                "replace_text": decision,
+                "task_id": event.task_id,
+            });
+            Reply::update_template_card(card).unwrap_or_else(|error| {
+                tracing::warn!(%error, "card refused");
+                Reply::ack()
+            })
+        }
+    }
 }
 
 async fn callback(message: Message) -> Reply {
@@ -65,13 +82,7 @@ async fn callback(message: Message) -> Reply {
                 selected = event.selected_items.len(),
                 "template card button"
             );
-            match Reply::update_template_card(decided_card(event, message.from_user_name())) {
-                Ok(reply) => reply,
-                Err(error) => {
-                    tracing::warn!(%error, "card refused");
-                    Reply::ack()
-                }
-            }
+            decided_card(event, message.from_user_name())
         }
         MessageKind::TemplateCardMenuEvent(menu) => {
             tracing::info!(task_id = %menu.task_id, key = %menu.event_key, "template card menu");

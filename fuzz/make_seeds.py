@@ -29,7 +29,7 @@ def frame(prefix: bytes, msg: bytes, receive_id: bytes) -> bytes:
 def main() -> None:
     if SEEDS.exists():
         shutil.rmtree(SEEDS)
-    seeds: dict[str, list[bytes]] = {t: [] for t in ("envelope", "frame", "message", "query", "pipeline")}
+    seeds: dict[str, list[bytes]] = {t: [] for t in ("envelope", "frame", "message", "query", "pipeline", "kinds")}
 
     samples = sorted(
         p for kind in ("wecom", "mp", "suite", "component") for p in (DATA / "samples" / kind).glob("*.xml")
@@ -95,6 +95,49 @@ def main() -> None:
     for handler in range(8):
         seeds["pipeline"].append(pipeline(2 | (handler << 3), b"zhangsan\x00hello ]]> world"))
         seeds["pipeline"].append(pipeline(6 | (handler << 3), b"zhangsan\x00" + "]]\uffff>".encode()))
+
+    # kinds: kind, flags, offset, payload. Kinds: 0 WeCom app (JSON format),
+    # 1 robot, 2-4 Official Account plaintext/compatible/safe, 5 Open
+    # Platform, 6 suite instruction, 7 suite data. Flags: bit 0 written
+    # message (from 0x00 content), bit 1 CDATA, bits 2-3 handler, bits 4-5
+    # receive id, bit 6 GET.
+    def kinds(kind: int, flags: int, payload: bytes, offset: int = 0) -> bytes:
+        return bytes([kind, flags, offset & 0xFF]) + payload
+
+    mixed = "Hello, 世界! 企业微信回调 test 123. 你好，这是一条消息。abc".encode()
+    by_kind = {
+        2: "mp", 3: "mp", 4: "mp", 5: "component", 6: "suite", 7: "wecom",
+    }
+    for kind in range(8):
+        seeds["kinds"].append(kinds(kind, 1, b"zhangsan\x00" + mixed))
+        seeds["kinds"].append(kinds(kind, 1 | 2 | (1 << 2), "张三\x00".encode() + mixed + b" ]]> <b>&amp;</b>\r\n"))
+        seeds["kinds"].append(kinds(kind, 1 | (2 << 2), b"lisi\x00" + "]]\uffff>\x01".encode()))
+        seeds["kinds"].append(kinds(kind, 1 | (3 << 2), b"wangwu\x00" + mixed))
+        seeds["kinds"].append(kinds(kind, 1 | (2 << 4), b"wangwu\x00" + mixed))
+        seeds["kinds"].append(kinds(kind, 0x40, b"1616140317555161061"))
+        seeds["kinds"].append(kinds(kind, 0x40, b"1616140317555161061", offset=101))
+        if kind in by_kind:
+            for i, p in enumerate(sorted((DATA / "samples" / by_kind[kind]).glob("*.xml"))[:4]):
+                seeds["kinds"].append(kinds(kind, (i % 3) << 2, p.read_bytes()))
+    seeds["kinds"].append(kinds(7, 1 | (1 << 4), b"zhangsan\x00" + mixed))
+    seeds["kinds"].append(kinds(7, 1 | (3 << 4), b"zhangsan\x00" + mixed))
+    app_json = {
+        "ToUserName": "wx5823bf96d3bd56c7", "FromUserName": "zhangsan", "CreateTime": 1409659700,
+        "MsgType": "text", "Content": mixed.decode(), "MsgId": 42, "AgentID": 1,
+    }
+    seeds["kinds"].append(kinds(0, 0, json.dumps(app_json, ensure_ascii=False).encode()))
+    seeds["kinds"].append(kinds(0, 0, json.dumps(dict(app_json, Content="a\u0000b")).encode()))
+    seeds["kinds"].append(kinds(0, 0, (DATA / "samples" / "wecom" / "text.xml").read_bytes()))
+    seeds["kinds"].append(kinds(0, 0, b'{"MsgType":"event","Event":"click","EventKey":"k","PicList":[{"Pic":"a"},{"Pic":"\\ufffe"}]}'))
+    bot = {
+        "msgid": "m1", "aibotid": "AIBOTID", "chatid": "c1", "chattype": "group",
+        "from": {"userid": "zhangsan"}, "response_url": "https://example.com/r",
+        "msgtype": "text", "text": {"content": mixed.decode()},
+    }
+    seeds["kinds"].append(kinds(1, 0, json.dumps(bot, ensure_ascii=False).encode()))
+    seeds["kinds"].append(kinds(1, 0, json.dumps(dict(bot, msgtype="event", event={"eventtype": "enter_chat"})).encode()))
+    seeds["kinds"].append(kinds(1, 0, b'{"msgtype":"text","text":{"content":"\\u0001"}}'))
+    seeds["kinds"].append(kinds(2, 0, b"<xml><Content>\xff\xfe</Content></xml>"))
 
     for target, items in seeds.items():
         d = SEEDS / target

@@ -4,12 +4,24 @@
 //!   extractors: they read what
 //!   [`WeComCallbackLayer`](crate::WeComCallbackLayer) put into the request
 //!   extensions. When the layer did not handle the request they reject
-//!   with a 500 ([`MissingLayer`]) that says what to check: the path the
-//!   layer saw against the paths it serves, the order of `layer` and
-//!   `route`, or `route_layer` with
-//!   [`for_route`](crate::WeComCallbackLayer::for_route).
+//!   with a 500 ([`MissingLayer`]) whose body is a fixed text; the
+//!   diagnosis (the path the layer saw against the paths it serves, the
+//!   order of `layer` and `route`, or `route_layer` with
+//!   [`for_route`](crate::WeComCallbackLayer::for_route)) is in the
+//!   response's extensions and in a rate-limited `warn` event, never sent
+//!   to the client.
 //! * [`Reply`] is a response and a response part: it rides in the response
 //!   extensions, and the layer seals it into the encrypted envelope.
+//! * The crate's errors a handler may meet ([`NewsError`](crate::message::NewsError),
+//!   [`CardError`](crate::message::CardError),
+//!   [`MessageError`](crate::MessageError),
+//!   [`ReplyNotAllowed`](crate::message::ReplyNotAllowed),
+//!   [`StoreError`](crate::store::StoreError),
+//!   [`CryptoError`](crate::CryptoError), [`ConfigError`](crate::ConfigError))
+//!   are responses too: a 500 with the fixed body `internal error` (logged
+//!   at `error` with the `tracing` feature), so a handler can return
+//!   `Result<Reply, NewsError>` and use `?`. The layer treats the 500 as a
+//!   failed handler: WeCom's retry runs it again.
 //!
 //! # Example
 //!
@@ -69,7 +81,13 @@ use crate::message::{BotMessage, Message, Reply};
 /// * no layer saw the request: it is not on this route (axum's `layer`
 ///   and `route_layer` wrap only the routes added before them).
 ///
-/// With the `tracing` feature the same text is logged at `error`.
+/// The client gets a fixed body ([`MissingLayer::BODY`]) that names no
+/// path: the configured callback paths are nobody's business outside. The
+/// diagnosis is this type's `Display`; as a response it rides in the
+/// response extensions (`response.extensions().get::<MissingLayer>()`), and
+/// with the `tracing` feature it is logged at `warn`, at most once every
+/// ten seconds per process (with the number of events left out since), so
+/// that requests from outside cannot fill the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingLayer {
     extractor: &'static str,
@@ -116,14 +134,59 @@ impl MissingLayer {
         Self { extractor, cause }
     }
 
+    /// The fixed response body: it names the layer, never a path.
+    pub const BODY: &'static str = "internal server error: WeComCallbackLayer did not hand this request to the handler \
+         (the server log says why)";
+
     /// 500 Internal Server Error.
     pub fn status(&self) -> StatusCode {
         StatusCode::INTERNAL_SERVER_ERROR
     }
 
-    /// The response text: the extractor, what happened and what to check.
+    /// The response text: always [`MissingLayer::BODY`]. The diagnosis is
+    /// [`detail`](Self::detail).
     pub fn body_text(&self) -> String {
+        Self::BODY.to_owned()
+    }
+
+    /// The diagnosis: the extractor, what happened and what to check (the
+    /// `Display` text). For logs and tests; never sent to the client.
+    pub fn detail(&self) -> String {
         self.to_string()
+    }
+}
+
+/// At most one `MissingLayer` log event per this many seconds.
+#[cfg(feature = "tracing")]
+const LOG_INTERVAL_SECS: u64 = 10;
+
+/// Logs `missing` at `warn` unless another was logged in the last
+/// [`LOG_INTERVAL_SECS`]; counts the ones left out.
+#[cfg(feature = "tracing")]
+fn log_rate_limited(missing: &MissingLayer) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    static LAST_LOGGED: AtomicU64 = AtomicU64::new(0);
+    static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_LOGGED.load(Ordering::Relaxed);
+    let due = last == 0 || now.saturating_sub(last) >= LOG_INTERVAL_SECS;
+    if due
+        && LAST_LOGGED
+            .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let suppressed = SUPPRESSED.swap(0, Ordering::Relaxed);
+        tracing::warn!(
+            extractor = missing.extractor,
+            suppressed_since_last = suppressed,
+            "{missing}"
+        );
+    } else {
+        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -182,11 +245,15 @@ impl fmt::Display for MissingLayer {
 
 impl std::error::Error for MissingLayer {}
 
+/// A 500 with the fixed [`MissingLayer::BODY`]; the `MissingLayer` itself
+/// in the response extensions; logged (rate-limited) at `warn`.
 impl IntoResponse for MissingLayer {
     fn into_response(self) -> Response {
         #[cfg(feature = "tracing")]
-        tracing::error!(extractor = self.extractor, "{self}");
-        (self.status(), self.body_text()).into_response()
+        log_rate_limited(&self);
+        let mut response = (self.status(), Self::BODY).into_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
@@ -265,3 +332,6 @@ impl IntoResponseParts for Reply {
         Ok(res)
     }
 }
+
+// `IntoResponse` for the crate's errors, as handler results.
+mod errors;

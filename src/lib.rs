@@ -17,8 +17,14 @@ pub mod layer;
 
 pub mod tickets;
 
+#[cfg(feature = "oauth")]
+pub mod oauth;
+
 #[cfg(feature = "axum")]
 pub mod extract;
+
+#[cfg(feature = "client")]
+pub mod client;
 
 #[cfg(feature = "test-util")]
 pub mod testing;

@@ -11,8 +11,18 @@
 //!   [`click_event`](TestKit::click_event), [`view_event`](TestKit::view_event),
 //!   [`enter_agent`](TestKit::enter_agent),
 //!   [`change_contact`](TestKit::change_contact),
-//!   [`event_message`](TestKit::event_message), [`suite_ticket`](TestKit::suite_ticket),
+//!   [`event_message`](TestKit::event_message),
+//!   [`template_card_event`](TestKit::template_card_event), the Official
+//!   Account's [`subscribe`](TestKit::subscribe),
+//!   [`subscribe_by_scan`](TestKit::subscribe_by_scan) and
+//!   [`scan`](TestKit::scan), a suite's [`suite_ticket`](TestKit::suite_ticket),
+//!   [`create_auth`](TestKit::create_auth),
+//!   [`change_auth`](TestKit::change_auth) and
+//!   [`cancel_auth`](TestKit::cancel_auth), the Open Platform's
 //!   [`component_verify_ticket`](TestKit::component_verify_ticket),
+//!   [`authorized`](TestKit::authorized),
+//!   [`updateauthorized`](TestKit::updateauthorized) and
+//!   [`unauthorized`](TestKit::unauthorized),
 //!   [`bot_text`](TestKit::bot_text); seal them into a request with
 //!   [`post`](TestKit::post) (or [`verify_url`](TestKit::verify_url) for
 //!   the GET).
@@ -63,6 +73,8 @@
 //! # }
 //! ```
 
+pub mod vendor;
+
 use std::fmt;
 
 use bytes::Bytes;
@@ -104,11 +116,12 @@ pub enum OpenReplyError {
     /// The response body could not be read.
     Body(Box<dyn std::error::Error + Send + Sync>),
     /// The body is not a reply envelope, its signature is wrong, or it does
-    /// not decrypt.
+    /// not decrypt: the message names the step ([`TestKit::open`]).
     Crypto(CryptoError),
     /// The response carries no envelope (e.g. an empty 200 or `success`).
     Empty,
-    /// The service answered with a status other than 2xx ([`TestKit::send`]):
+    /// The service answered with a status other than 2xx ([`TestKit::send`],
+    /// [`TestKit::open`]):
     /// a rejection by the layer (then `rejection` says why) or an error of
     /// the handler.
     Rejected {
@@ -142,11 +155,45 @@ impl OpenReplyError {
     }
 }
 
+/// The URL verification's answer as the layer sends it: the `echostr`, in
+/// plain text (WeCom: 1 to 64 alphanumerics once decrypted; WeChat: the
+/// value as sent). Never an envelope, whose first byte is `<` or `{`.
+fn echoed_text(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let looks_echoed = (1..=128).contains(&text.len())
+        && !text.starts_with(['<', '{'])
+        && text.bytes().all(|b| b.is_ascii_graphic());
+    looks_echoed.then_some(text)
+}
+
+/// The step of opening a reply at which `error` stopped it.
+fn open_step(error: &CryptoError) -> &'static str {
+    match error.kind() {
+        CryptoErrorKind::ParseXml => {
+            "reading the reply envelope (Encrypt, MsgSignature, TimeStamp, Nonce) failed: the 2xx body \
+             is not one, nor the acknowledgement or an echoed echostr"
+        }
+        CryptoErrorKind::ValidateSignature => {
+            "checking the envelope's MsgSignature failed: it is not signed with this endpoint's Token"
+        }
+        CryptoErrorKind::DecodeBase64
+        | CryptoErrorKind::DecryptAes
+        | CryptoErrorKind::IllegalBuffer => {
+            "decrypting Encrypt failed: it was not sealed with this endpoint's EncodingAESKey"
+        }
+        CryptoErrorKind::ValidateReceiveId => {
+            "checking the decrypted receive id failed: it is not this endpoint's"
+        }
+        CryptoErrorKind::InvalidUtf8 => "reading the decrypted reply failed: it is not UTF-8 text",
+        _ => "the reply does not open",
+    }
+}
+
 impl fmt::Display for OpenReplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Body(e) => write!(f, "reading the reply body failed: {e}"),
-            Self::Crypto(e) => write!(f, "the reply does not open: {e}"),
+            Self::Crypto(e) => write!(f, "{} ({e})", open_step(e)),
             Self::Empty => {
                 f.write_str("the response is an acknowledgement, not an encrypted reply")
             }
@@ -420,7 +467,9 @@ impl TestKit {
     }
 
     /// A kit for the endpoint of `layer` named `app` ([`Endpoint::named`],
-    /// by default its receive id), sending to its path; `None` if the layer
+    /// by default its receive id; for a suite's data callback the provider
+    /// corp id, then [`receive_id`](Self::receive_id) for the authorized
+    /// corp the POSTs come from), sending to its path; `None` if the layer
     /// has no endpoint of that name.
     pub fn for_layer_app(layer: &WeComCallbackLayer, app: &str) -> Option<Self> {
         layer
@@ -821,6 +870,207 @@ impl TestKit {
         xml
     }
 
+    /// A suite instruction push of `info_type` with `fields` after
+    /// `SuiteId` and `InfoType`, and `TimeStamp` now (WeCom doc 回调通知).
+    fn suite_push(suite_id: &str, info_type: &str, fields: &[(&str, &str)]) -> String {
+        let mut xml = String::from("<xml>");
+        xml::push_element(&mut xml, "SuiteId", suite_id);
+        xml::push_element(&mut xml, "InfoType", info_type);
+        xml.push_str(&format!("<TimeStamp>{}</TimeStamp>", now_secs()));
+        for (name, text) in fields {
+            xml::push_element(&mut xml, name, text);
+        }
+        xml.push_str("</xml>");
+        xml
+    }
+
+    /// A suite's `create_auth` push: a corp installed the app (WeCom doc
+    /// 授权成功通知). `auth_code` is the temporary code (valid 10 minutes)
+    /// that the permanent-code exchange (获取企业永久授权码) turns into the
+    /// corp's `permanent_code`; `state` the install link's `state`.
+    pub fn create_auth(suite_id: &str, auth_code: &str, state: &str) -> String {
+        Self::suite_push(
+            suite_id,
+            "create_auth",
+            &[("AuthCode", auth_code), ("State", state)],
+        )
+    }
+
+    /// A suite's `change_auth` push: the corp `auth_corp_id` changed the
+    /// app's authorization (WeCom doc 变更授权通知).
+    pub fn change_auth(suite_id: &str, auth_corp_id: &str, state: &str) -> String {
+        Self::suite_push(
+            suite_id,
+            "change_auth",
+            &[("AuthCorpId", auth_corp_id), ("State", state)],
+        )
+    }
+
+    /// A suite's `cancel_auth` push: the corp `auth_corp_id` removed the
+    /// app (WeCom doc 取消授权通知).
+    pub fn cancel_auth(suite_id: &str, auth_corp_id: &str) -> String {
+        Self::suite_push(suite_id, "cancel_auth", &[("AuthCorpId", auth_corp_id)])
+    }
+
+    /// An Official Account's `subscribe` event: `openid` followed the
+    /// account `to_user_name` (its `gh_` original id) (WeChat doc 关注/取消关注事件).
+    pub fn subscribe(to_user_name: &str, openid: &str) -> String {
+        Self::event_message(to_user_name, openid, "subscribe", &[])
+    }
+
+    /// An Official Account's `subscribe` event by a QR code with a scene:
+    /// `EventKey` `qrscene_<scene>` and the code's `Ticket` (WeChat doc
+    /// 扫描带参数二维码事件, 用户未关注时).
+    pub fn subscribe_by_scan(
+        to_user_name: &str,
+        openid: &str,
+        scene: &str,
+        ticket: &str,
+    ) -> String {
+        let event_key = format!("qrscene_{scene}");
+        Self::event_message(
+            to_user_name,
+            openid,
+            "subscribe",
+            &[("EventKey", &event_key), ("Ticket", ticket)],
+        )
+    }
+
+    /// An Official Account's `SCAN` event: a follower scanned a QR code
+    /// whose scene is `scene` (WeChat doc 扫描带参数二维码事件, 用户已关注时).
+    pub fn scan(to_user_name: &str, openid: &str, scene: &str, ticket: &str) -> String {
+        Self::event_message(
+            to_user_name,
+            openid,
+            "SCAN",
+            &[("EventKey", scene), ("Ticket", ticket)],
+        )
+    }
+
+    /// A WeCom app's `template_card_event`: the member tapped the button
+    /// `event_key` of the card `task_id` of kind `card_type`
+    /// (`button_interaction`, `vote_interaction`, …), with a fresh
+    /// `ResponseCode` and, for selection and vote cards, the chosen options
+    /// as `(question_key, [option_id, …])` (WeCom doc 模板卡片事件推送).
+    pub fn template_card_event(
+        corp_id: &str,
+        from_user_name: &str,
+        card_type: &str,
+        task_id: &str,
+        event_key: &str,
+        selected: &[(&str, &[&str])],
+    ) -> String {
+        let response_code = format!("rc{}", fresh_msg_id());
+        let mut xml = Self::event_message(
+            corp_id,
+            from_user_name,
+            "template_card_event",
+            &[
+                ("EventKey", event_key),
+                ("TaskId", task_id),
+                ("CardType", card_type),
+                ("ResponseCode", &response_code),
+                ("AgentID", "1"),
+            ],
+        );
+        if !selected.is_empty() {
+            let mut items = String::from("<SelectedItems>");
+            for (question_key, option_ids) in selected {
+                items.push_str("<SelectedItem>");
+                xml::push_element(&mut items, "QuestionKey", question_key);
+                items.push_str("<OptionIds>");
+                for option_id in *option_ids {
+                    xml::push_element(&mut items, "OptionId", option_id);
+                }
+                items.push_str("</OptionIds></SelectedItem>");
+            }
+            items.push_str("</SelectedItems></xml>");
+            if let Some(open) = xml.strip_suffix("</xml>") {
+                xml = format!("{open}{items}");
+            }
+        }
+        xml
+    }
+
+    /// An Open Platform push of `info_type` about `authorizer_appid`, with
+    /// `fields` after it (WeChat Open Platform doc 授权变更通知推送).
+    fn component_push(
+        component_appid: &str,
+        info_type: &str,
+        authorizer_appid: &str,
+        fields: &[(&str, &str)],
+    ) -> String {
+        let mut xml = String::from("<xml>");
+        xml::push_element(&mut xml, "AppId", component_appid);
+        xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
+        xml::push_element(&mut xml, "InfoType", info_type);
+        xml::push_element(&mut xml, "AuthorizerAppid", authorizer_appid);
+        for (name, text) in fields {
+            xml::push_element(&mut xml, name, text);
+        }
+        xml.push_str("</xml>");
+        xml
+    }
+
+    /// The authorization fields of `authorized` and `updateauthorized`:
+    /// the code, its expiry an hour from now, the pre-auth code.
+    fn authorization_push(
+        component_appid: &str,
+        info_type: &str,
+        authorizer_appid: &str,
+        authorization_code: &str,
+    ) -> String {
+        let expires = (now_secs() + 3600).to_string();
+        Self::component_push(
+            component_appid,
+            info_type,
+            authorizer_appid,
+            &[
+                ("AuthorizationCode", authorization_code),
+                ("AuthorizationCodeExpiredTime", &expires),
+                ("PreAuthCode", "preauthcode@@@test"),
+            ],
+        )
+    }
+
+    /// An Open Platform `authorized` push: the account `authorizer_appid`
+    /// authorized the component; `authorization_code` is what 使用授权码获取授权信息
+    /// exchanges for its `authorizer_refresh_token` (WeChat Open Platform
+    /// doc 授权变更通知推送).
+    pub fn authorized(
+        component_appid: &str,
+        authorizer_appid: &str,
+        authorization_code: &str,
+    ) -> String {
+        Self::authorization_push(
+            component_appid,
+            "authorized",
+            authorizer_appid,
+            authorization_code,
+        )
+    }
+
+    /// An Open Platform `updateauthorized` push: the account changed the
+    /// permissions it grants (same fields as [`authorized`](Self::authorized)).
+    pub fn updateauthorized(
+        component_appid: &str,
+        authorizer_appid: &str,
+        authorization_code: &str,
+    ) -> String {
+        Self::authorization_push(
+            component_appid,
+            "updateauthorized",
+            authorizer_appid,
+            authorization_code,
+        )
+    }
+
+    /// An Open Platform `unauthorized` push: the account `authorizer_appid`
+    /// withdrew its authorization.
+    pub fn unauthorized(component_appid: &str, authorizer_appid: &str) -> String {
+        Self::component_push(component_appid, "unauthorized", authorizer_appid, &[])
+    }
+
     /// A robot text message (WeCom doc 智能机器人 接收消息), as decrypted JSON,
     /// with a fresh `msgid`.
     pub fn bot_text(from_user_id: &str, content: &str) -> String {
@@ -838,21 +1088,74 @@ impl TestKit {
 
     /// Reads a response as the platform would: the kind's acknowledgement,
     /// or a passive reply whose envelope signature and receive id are
-    /// checked and whose ciphertext is decrypted.
+    /// checked and whose ciphertext is decrypted. The answer to a URL
+    /// verification (a GET) is the echoed `echostr`, in plain text: it comes
+    /// back as [`Opened::Reply`], as from [`send`](Self::send). The response
+    /// does not say which request it answers, so any short body of printable
+    /// ASCII that is no envelope (at most 128 bytes, not starting with `<`
+    /// or `{`) is read as such an echo; [`send`](Self::send), which sees the
+    /// request, opens a POST's answer only as a reply.
+    ///
+    /// ```
+    /// # use axum::{Router, routing::post};
+    /// # use tower::ServiceExt;
+    /// # use wecom_callback::testing::TestKit;
+    /// # use wecom_callback::{Endpoint, Reply, WeComCallbackLayer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let endpoint = Endpoint::wecom_app("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?;
+    /// # let layer = WeComCallbackLayer::new("/cb", endpoint)?;
+    /// # let kit = TestKit::for_layer(&layer);
+    /// # let app = Router::new().route("/cb", post(|| async { Reply::text("pong") })).layer(layer);
+    /// let response = app.clone().oneshot(kit.verify_url("1616140317555161061")).await?;
+    /// assert_eq!(kit.open(response).await?.text(), Some("1616140317555161061"));
+    ///
+    /// // A forged request: the status and the layer's reason.
+    /// let mut forged = kit.verify_url("1616140317555161061");
+    /// *forged.uri_mut() = forged.uri().to_string().replace("nonce=", "nonce=9").parse()?;
+    /// let error = kit.open(app.oneshot(forged).await?).await.unwrap_err();
+    /// assert_eq!(error.status(), Some(http::StatusCode::FORBIDDEN));
+    /// assert_eq!(
+    ///     error.rejection().map(|r| r.kind()),
+    ///     Some(wecom_callback::RejectionKind::Crypto(wecom_callback::crypto::CryptoErrorKind::ValidateSignature)),
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
+    /// [`OpenReplyError::Rejected`] for a status other than 2xx (with the
+    /// layer's [`Rejection`] when it answered),
     /// [`OpenReplyError::Body`] if the body cannot be read,
-    /// [`OpenReplyError::Crypto`] if it is neither the acknowledgement nor a
-    /// correctly signed reply for this endpoint.
+    /// [`OpenReplyError::Crypto`] if it is neither the acknowledgement, an
+    /// echoed `echostr` nor a correctly signed reply for this endpoint; its
+    /// message names the step that failed (the envelope, its
+    /// `MsgSignature`, the decryption, the receive id).
     pub async fn open<B>(&self, response: Response<B>) -> Result<Opened, OpenReplyError>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        if !response.status().is_success() {
+            return Err(OpenReplyError::Rejected {
+                status: response.status(),
+                rejection: response.extensions().get::<Rejection>().copied(),
+            });
+        }
         let body = read_body(response).await?;
+        self.open_body(&body, true)
+    }
+
+    /// Opens a 2xx body: the acknowledgement, an echoed `echostr` (when
+    /// `echo` may be one), or a passive reply.
+    fn open_body(&self, body: &Bytes, echo: bool) -> Result<Opened, OpenReplyError> {
         let ack = self.endpoint.kind().ack_body();
         if body.is_empty() || body.as_ref() == ack.as_bytes() {
             return Ok(Opened::Ack);
+        }
+        if let Some(echoed) = echoed_text(body).filter(|_| echo) {
+            // The URL verification's answer: the echostr, not an envelope.
+            return Ok(Opened::Reply(echoed.to_owned()));
         }
         let Some(crypt) = self.endpoint.crypt() else {
             // Plaintext mode: the reply is the plaintext XML.
@@ -863,8 +1166,8 @@ impl TestKit {
                 });
         };
         let envelope = match self.endpoint.format() {
-            BodyFormat::Xml => ReplyEnvelope::parse(&body),
-            BodyFormat::Json => ReplyEnvelope::parse_json(&body),
+            BodyFormat::Xml => ReplyEnvelope::parse(body),
+            BodyFormat::Json => ReplyEnvelope::parse_json(body),
         }
         .map_err(OpenReplyError::Crypto)?;
         crypt
@@ -962,6 +1265,7 @@ impl TestKit {
                 .map(Opened::Reply)
                 .map_err(|_| OpenReplyError::Format("UTF-8 text"));
         }
-        self.open(response).await
+        let body = read_body(response).await?;
+        self.open_body(&body, false)
     }
 }

@@ -813,6 +813,13 @@ fn all_xml_chars(text: &str) -> bool {
     check_chars(text).is_some()
 }
 
+/// Whether every character of `text` is one XML 1.0 can carry (the
+/// production `Char`): the check the JSON paths share with the XML reader,
+/// so that both refuse the same characters.
+pub(crate) fn is_xml_text(text: &str) -> bool {
+    check_chars(text).is_some()
+}
+
 /// `tail` (shorter than `N`) followed by spaces, so that the last, short
 /// chunk of a text can take the same branch-free test as the full ones
 /// (a space is never a byte those tests act on).

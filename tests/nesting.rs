@@ -21,8 +21,8 @@ use tower::{ServiceBuilder, ServiceExt};
 use wecom_callback::layer::handler_fn;
 use wecom_callback::testing::{OpenReplyError, TestKit};
 use wecom_callback::{
-    BotMessage, CallbackContext, CryptoErrorKind, Endpoint, Message, RejectionKind, Reply,
-    WeComCallbackLayer,
+    BotMessage, CallbackContext, CryptoErrorKind, Endpoint, Message, MissingLayer, RejectionKind,
+    Reply, WeComCallbackLayer,
 };
 
 const CORP: &str = "wx5823bf96d3bd56c7";
@@ -57,6 +57,20 @@ fn text(content: &str) -> String {
 
 async fn text_of(response: axum::response::Response) -> String {
     String::from_utf8(body_bytes(response.into_body()).await.to_vec()).unwrap()
+}
+
+/// The `MissingLayer` diagnosis, which rides in the response extensions;
+/// the body the client gets is the fixed text, naming no path (issue 19).
+async fn diagnosis_of(response: axum::response::Response) -> String {
+    let missing = response
+        .extensions()
+        .get::<MissingLayer>()
+        .expect("a MissingLayer in the response extensions")
+        .clone();
+    let body = text_of(response).await;
+    assert_eq!(body, MissingLayer::BODY);
+    assert!(!body.contains('/'), "the body names no path: {body}");
+    missing.detail()
 }
 
 #[tokio::test]
@@ -283,7 +297,7 @@ async fn the_extractor_names_the_path_the_layer_saw_and_the_one_it_serves() {
     let kit = TestKit::for_route(&sales()).path("/hooks/wecom");
     let response = app.oneshot(kit.post(&text("x"))).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let text = text_of(response).await;
+    let text = diagnosis_of(response).await;
     for needle in [
         "`Message` extractor",
         "saw this request at `/wecom`",
@@ -306,7 +320,7 @@ async fn the_extractor_without_any_layer_says_what_to_check() {
     let kit = TestKit::for_route(&sales()).path("/wecom");
     let response = app.oneshot(kit.post(&text("x"))).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let text = text_of(response).await;
+    let text = diagnosis_of(response).await;
     for needle in [
         "did not pass through WeComCallbackLayer",
         "added before them",
@@ -324,7 +338,7 @@ async fn the_wrong_message_type_for_the_kind_is_named() {
     let kit = TestKit::for_route(&sales()).path("/wecom");
     let response = app.oneshot(kit.post(&text("x"))).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let text = text_of(response).await;
+    let text = diagnosis_of(response).await;
     assert!(
         text.contains("`BotMessage` extractor on a `wecom_app` callback"),
         "{text}"
@@ -368,7 +382,7 @@ async fn the_message_moves_to_the_handler_and_a_second_extractor_is_told_so() {
         .route_layer(WeComCallbackLayer::for_route(sales()));
     let response = app.oneshot(kit.post(&text("x"))).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let text = text_of(response).await;
+    let text = diagnosis_of(response).await;
     assert!(
         text.contains("an earlier `Message` extractor of this handler already moved the message"),
         "{text}"

@@ -471,3 +471,138 @@ async fn accepted_lines_name_event_info_type_and_robot_msgid() {
     }
     assert_eq!(captured.lines_with("callback accepted").len(), 3);
 }
+
+/// The guide's `TraceLayer` set-up: a span that names the method and the
+/// path only (never the query string).
+fn guide_trace_layer() -> tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&Request<axum::body::Body>) -> tracing::Span + Clone,
+> {
+    tower_http::trace::TraceLayer::new_for_http().make_span_with(
+        |request: &Request<axum::body::Body>| {
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+            )
+        },
+    )
+}
+
+/// A route whose handler logs one line, under the guide's `TraceLayer`,
+/// with an acknowledgement deadline of `ack` seconds; the handler sleeps
+/// `work` seconds first.
+fn traced_app(ack: Option<u64>, work: u64) -> Router {
+    let mut layer = WeComCallbackLayer::for_route(endpoint(KEY)).clock(FixedClock::from_unix(NOW));
+    if let Some(ack) = ack {
+        layer = layer.ack_deadline(std::time::Duration::from_secs(ack));
+    }
+    Router::new()
+        .route(
+            PATH,
+            post(move |m: Message| async move {
+                tokio::time::sleep(std::time::Duration::from_secs(work)).await;
+                tracing::info!(msg_type = m.msg_type(), "handler line 你好");
+                Reply::text("好的 ok")
+            }),
+        )
+        .route_layer(layer)
+        .layer(guide_trace_layer())
+}
+
+/// Issue 22, point 1: under `ack_deadline` the handler runs as its own task;
+/// its lines and the layer's `callback accepted` keep the request's span,
+/// for a fast handler and for one that outlives the deadline, as without
+/// the deadline.
+#[tokio::test(start_paused = true)]
+async fn the_request_span_survives_the_acknowledgement_deadline() {
+    let message = TestKit::text_message(CORP, "zhangsan", "Hello, 世界! 企业微信回调 test 123.");
+    let kit = TestKit::new(PATH, &endpoint(KEY)).at(NOW);
+    for (ack, work) in [(None, 0), (Some(4), 0), (Some(1), 2)] {
+        let (captured, guard) = capture();
+        let response = traced_app(ack, work)
+            .oneshot(kit.post(&message))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        // The slow handler finishes after the acknowledgement.
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        drop(guard);
+        let log = captured.text();
+        for needle in ["handler line 你好", "callback accepted"] {
+            let lines = captured.lines_with(needle);
+            assert_eq!(lines.len(), 1, "{ack:?}/{work}: {log}");
+            assert!(
+                lines[0].contains("request{method=POST path=/wecom/callback}"),
+                "{ack:?}/{work}: {needle} lost the span:\n{log}"
+            );
+        }
+        if work > 0 {
+            assert_eq!(captured.lines_with("acknowledged before").len(), 1, "{log}");
+        }
+    }
+}
+
+/// Issue 22, point 2: the guide's set-up logs the path, never the query
+/// string (`msg_signature`, `timestamp`, `nonce`, `echostr`); tower-http's
+/// default span (`TraceLayer::new_for_http()`) logs the whole URI, as the
+/// guide warns.
+#[tokio::test]
+async fn the_guides_trace_layer_logs_the_path_and_not_the_query() {
+    let message = TestKit::text_message(CORP, "zhangsan", CONTENT);
+    let kit = TestKit::new(PATH, &endpoint(KEY)).at(NOW);
+    let post_request = kit.post(&message);
+    let verify = kit.verify_url("1616140317555161061");
+    let mut query_values = Vec::new();
+    for request in [&post_request, &verify] {
+        let uri = request.uri().to_string();
+        for name in ["msg_signature", "timestamp", "nonce"] {
+            query_values.push(query_value(&uri, name));
+        }
+    }
+    let echostr = query_value(&verify.uri().to_string(), "echostr");
+
+    let (captured, guard) = capture();
+    let app = traced_app(None, 0);
+    for request in [post_request, verify] {
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    drop(guard);
+    let log = captured.text();
+    assert!(
+        captured
+            .lines_with("request{method=GET path=/wecom/callback}")
+            .len()
+            >= 2,
+        "{log}"
+    );
+    for forbidden in ["msg_signature", "echostr", "?", &echostr] {
+        assert!(
+            !log.contains(forbidden),
+            "the log holds {forbidden:?}:\n{log}"
+        );
+    }
+    for value in &query_values {
+        assert!(
+            !log.contains(&format!("={value}")) && !log.contains(&format!("\"{value}\"")),
+            "the log holds the query value {value:?}:\n{log}"
+        );
+    }
+
+    // What the default span does instead.
+    let (captured, guard) = capture();
+    let app = Router::new()
+        .route(PATH, post(|| async { Reply::ack() }))
+        .route_layer(WeComCallbackLayer::for_route(endpoint(KEY)).clock(FixedClock::from_unix(NOW)))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let verify = kit.verify_url("1616140317555161061");
+    let response = app.oneshot(verify).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    drop(guard);
+    let log = captured.text();
+    assert!(
+        log.contains("msg_signature=") && log.contains("echostr="),
+        "{log}"
+    );
+}

@@ -1,8 +1,101 @@
-//! [`DedupKey`]: which message a delivery carries, namespaced by app.
+//! [`DedupKey`]: which message a delivery carries, in the [`DedupScope`] of
+//! what authenticated it.
 
 use std::fmt::{self, Write as _};
 
 use sha2::{Digest, Sha256};
+
+/// The keyspace a message id lives in: everything the delivery was
+/// authenticated as, so that no tenant, kind or mode can reach another's
+/// keys.
+///
+/// The layer's scope has four parts, each escaped (ASCII letters, digits,
+/// `-`, `_` and `.` stay, every other byte becomes `%XX`) and followed by
+/// `:`:
+///
+/// 1. the callback kind with its mode ([`CallbackKind::name`](crate::CallbackKind::name):
+///    `wecom_app`, `official_account_plain`, `official_account_safe`, …), so
+///    an unauthenticated plaintext-mode message never shares a keyspace with
+///    an encrypted one;
+/// 2. the secret that verified the request: 16 hex digits of a SHA-256 over
+///    its Token and EncodingAESKey (with a fixed domain-separation prefix;
+///    the Token and key cannot be recovered from it), so two endpoints of the
+///    same kind and name (two robots, two suites) never meet;
+/// 3. the **authenticated receive id**: the corp id, suite id or appid the
+///    decrypted frame carried (for a data callback, the authorized corp that
+///    sent it); empty for the robot, individual suites and plaintext mode;
+/// 4. the endpoint's name ([`Endpoint::named`](crate::Endpoint::named)).
+///
+/// [`DedupScope::named`] (or a `&str`, through `From`) is the one-part scope
+/// of a name alone, for stores and tests that build keys by hand.
+///
+/// ```
+/// use wecom_callback::dedup::{DedupKey, DedupScope};
+///
+/// let corp_a = DedupScope::new("wecom_suite_data", "00112233aabbccdd", "wwcorpA", "provider");
+/// let corp_b = DedupScope::new("wecom_suite_data", "00112233aabbccdd", "wwcorpB", "provider");
+/// assert_eq!(corp_a.as_str(), "wecom_suite_data:00112233aabbccdd:wwcorpA:provider:");
+/// // One MsgId, two corps: two keys.
+/// assert_ne!(DedupKey::msg_id(&corp_a, "42"), DedupKey::msg_id(&corp_b, "42"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DedupScope(String);
+
+impl DedupScope {
+    /// The layer's scope: callback kind (with mode), secret fingerprint,
+    /// authenticated receive id and endpoint name, each escaped.
+    #[must_use]
+    pub fn new(kind: &str, secret_id: &str, receive_id: &str, app: &str) -> Self {
+        let mut scope =
+            String::with_capacity(kind.len() + secret_id.len() + receive_id.len() + app.len() + 4);
+        for part in [kind, secret_id, receive_id, app] {
+            push_escaped(&mut scope, part);
+            scope.push(':');
+        }
+        Self(scope)
+    }
+
+    /// The scope of a name alone (`<app>:`): the key form of earlier
+    /// versions, for hand-built keys. Never equal to a [`new`](Self::new)
+    /// scope, which has four parts.
+    #[must_use]
+    pub fn named(app: &str) -> Self {
+        let mut scope = String::with_capacity(app.len() + 1);
+        push_escaped(&mut scope, app);
+        scope.push(':');
+        Self(scope)
+    }
+
+    /// The 16-hex-digit fingerprint of a Token and EncodingAESKey (`None` in
+    /// Official Account plaintext mode), the scope's second part: the first
+    /// 8 bytes of SHA-256 over a fixed prefix, the Token, a NUL and the key.
+    /// It identifies the secret without revealing it.
+    #[must_use]
+    pub fn secret_id(token: &str, encoding_aes_key: Option<&str>) -> String {
+        let mut hash = Sha256::new();
+        hash.update(b"wecom-callback dedup scope v1\0");
+        hash.update(token.as_bytes());
+        hash.update(b"\0");
+        hash.update(encoding_aes_key.unwrap_or("").as_bytes());
+        let digest = hash.finalize();
+        let mut id = String::with_capacity(16);
+        push_hex(&mut id, digest.get(..8).unwrap_or_default());
+        id
+    }
+
+    /// The scope as text, ending with `:` (ASCII only).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for DedupScope {
+    /// [`DedupScope::named`].
+    fn from(app: &str) -> Self {
+        Self::named(app)
+    }
+}
 
 /// Which message a delivery carries, as a store key.
 ///
@@ -13,24 +106,34 @@ use sha2::{Digest, Sha256};
 /// distinct events that share a second (WxJava #1745, #3311), so a message
 /// without an id is keyed on the SHA-256 of its decrypted bytes instead.
 ///
+/// Every key starts with its [`DedupScope`]: what authenticated the
+/// delivery (kind and mode, secret, receive id, endpoint name). MsgIds are
+/// unique per app only, so the scope is what keeps corp A's message from
+/// answering corp B's.
+///
 /// The key is text, stable across versions and processes, so a shared store
 /// (Redis) can use it as a key suffix:
 ///
 /// | form | when |
 /// |---|---|
-/// | `<app>:m:<msg id>` | [`msg_id`](Self::msg_id) with an id of at most [`MAX_MSG_ID_LEN`](Self::MAX_MSG_ID_LEN) bytes |
-/// | `<app>:h:<64 hex>` | [`msg_id`](Self::msg_id) with a longer id: SHA-256 of the id |
-/// | `<app>:d:<64 hex>` | [`digest`](Self::digest): SHA-256 of the decrypted message |
+/// | `<scope>m:<msg id>` | [`msg_id`](Self::msg_id) with an id of at most [`MAX_MSG_ID_LEN`](Self::MAX_MSG_ID_LEN) bytes |
+/// | `<scope>h:<64 hex>` | [`msg_id`](Self::msg_id) with a longer id: SHA-256 of the id |
+/// | `<scope>d:<64 hex>` | [`digest`](Self::digest): SHA-256 of the decrypted message |
 ///
-/// `<app>` and `<msg id>` are escaped: ASCII letters, digits, `-`, `_` and
-/// `.` stay, every other byte becomes `%XX` (uppercase hex). No part can
-/// therefore contain `:`, and two different (app, id) pairs never give the
-/// same key, whatever the id holds: one app's messages cannot shadow
-/// another's. The hex digests are lowercase.
+/// The layer's keys look like
+/// `wecom_app:3f2a…9c:wx5823bf96d3bd56c7:wx5823bf96d3bd56c7:m:1000002.1234567890123456`
+/// (WeCom messages carry `<AgentID>.<MsgId>`).
+///
+/// The scope's parts and `<msg id>` are escaped: ASCII letters, digits,
+/// `-`, `_` and `.` stay, every other byte becomes `%XX` (uppercase hex).
+/// No part can therefore contain `:`, and two different (scope, id) pairs
+/// never give the same key, whatever the id holds. The hex digests are
+/// lowercase.
 ///
 /// ```
 /// use wecom_callback::dedup::DedupKey;
 ///
+/// // A `&str` is the one-part scope of a name.
 /// let key = DedupKey::msg_id("hr app", "1234567890123456").unwrap();
 /// assert_eq!(key.as_str(), "hr%20app:m:1234567890123456");
 ///
@@ -49,19 +152,17 @@ impl DedupKey {
     pub const MAX_MSG_ID_LEN: usize = 128;
 
     /// The key of the message with id `msg_id` (`MsgId` in XML callbacks,
-    /// `msgid` in JSON ones) received by the app named `app`.
+    /// `msgid` in JSON ones) in `scope` (a [`DedupScope`], or a `&str` name).
     ///
-    /// `app` is the name the application gives this callback endpoint
-    /// (configuration, not request data); keys of different apps never
-    /// collide. Returns `None` when `msg_id` is empty or only whitespace: use
-    /// [`digest`](Self::digest) then (or [`for_message`](Self::for_message),
-    /// which chooses).
+    /// Keys of different scopes never collide. Returns `None` when `msg_id`
+    /// is empty or only whitespace: use [`digest`](Self::digest) then (or
+    /// [`for_message`](Self::for_message), which chooses).
     #[must_use]
-    pub fn msg_id(app: &str, msg_id: &str) -> Option<Self> {
+    pub fn msg_id<'s>(scope: impl Into<ScopeRef<'s>>, msg_id: &str) -> Option<Self> {
         if msg_id.trim().is_empty() {
             return None;
         }
-        let mut key = Self::prefix(app);
+        let mut key = scope.into().prefix();
         if msg_id.len() > Self::MAX_MSG_ID_LEN {
             key.push_str("h:");
             push_hex(&mut key, &Sha256::digest(msg_id.as_bytes()));
@@ -72,14 +173,14 @@ impl DedupKey {
         Some(Self(key))
     }
 
-    /// The key of a message without an id, received by the app named `app`:
-    /// the SHA-256 of `plaintext`, the decrypted message exactly as it came
+    /// The key of a message without an id, in `scope`: the SHA-256 of
+    /// `plaintext`, the decrypted message exactly as it came
     /// out of the frame (the `msg` part: without the 16-byte random prefix,
     /// the length and the receive id). Every field counts, so two distinct
     /// events in the same second never share a key (SECURITY.md §5).
     #[must_use]
-    pub fn digest(app: &str, plaintext: &[u8]) -> Self {
-        let mut key = Self::prefix(app);
+    pub fn digest<'s>(scope: impl Into<ScopeRef<'s>>, plaintext: &[u8]) -> Self {
+        let mut key = scope.into().prefix();
         key.push_str("d:");
         push_hex(&mut key, &Sha256::digest(plaintext));
         Self(key)
@@ -89,21 +190,30 @@ impl DedupKey {
     /// otherwise by the digest of `plaintext` (see [`msg_id`](Self::msg_id)
     /// and [`digest`](Self::digest)).
     #[must_use]
-    pub fn for_message(app: &str, msg_id: Option<&str>, plaintext: &[u8]) -> Self {
+    pub fn for_message<'s>(
+        scope: impl Into<ScopeRef<'s>>,
+        msg_id: Option<&str>,
+        plaintext: &[u8],
+    ) -> Self {
+        let scope = scope.into();
         msg_id
-            .and_then(|id| Self::msg_id(app, id))
-            .unwrap_or_else(|| Self::digest(app, plaintext))
+            .and_then(|id| Self::msg_id(scope, id))
+            .unwrap_or_else(|| Self::digest(scope, plaintext))
     }
 
     /// The key of the WeCom message with the numeric `MsgId` `msg_id` from
     /// the application with `AgentID` `agent_id` (ids are per application),
-    /// received by the app named `app`: exactly
-    /// `msg_id(app, &format!("{agent_id}.{msg_id}"))` (the id is never
+    /// in `scope`: exactly
+    /// `msg_id(scope, &format!("{agent_id}.{msg_id}"))` (the id is never
     /// blank, never longer than [`MAX_MSG_ID_LEN`](Self::MAX_MSG_ID_LEN),
     /// and digits and `.` are never escaped), written straight into the key.
     #[cfg_attr(not(feature = "layer"), allow(dead_code))]
-    pub(crate) fn agent_message(app: &str, agent_id: u64, msg_id: u64) -> Self {
-        let mut key = Self::prefix(app);
+    pub(crate) fn agent_message<'s>(
+        scope: impl Into<ScopeRef<'s>>,
+        agent_id: u64,
+        msg_id: u64,
+    ) -> Self {
+        let mut key = scope.into().prefix();
         // Writing to a String cannot fail.
         let _ = write!(key, "m:{agent_id}.{msg_id}");
         Self(key)
@@ -128,12 +238,52 @@ impl DedupKey {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
 
-    fn prefix(app: &str) -> String {
-        let mut key = String::with_capacity(app.len() + 3 + 64);
-        push_escaped(&mut key, app);
-        key.push(':');
-        key
+/// A scope as [`DedupKey`]'s constructors take it: a [`DedupScope`] (by
+/// reference) or a name (`&str`, the one-part scope of
+/// [`DedupScope::named`]), without building a `DedupScope` for a name.
+#[derive(Debug, Clone, Copy)]
+pub enum ScopeRef<'s> {
+    /// A built scope.
+    Scope(&'s DedupScope),
+    /// A name alone.
+    Named(&'s str),
+}
+
+impl ScopeRef<'_> {
+    fn prefix(self) -> String {
+        match self {
+            Self::Scope(scope) => {
+                let mut key = String::with_capacity(scope.0.len() + 2 + 64);
+                key.push_str(&scope.0);
+                key
+            }
+            Self::Named(app) => {
+                let mut key = String::with_capacity(app.len() + 3 + 64);
+                push_escaped(&mut key, app);
+                key.push(':');
+                key
+            }
+        }
+    }
+}
+
+impl<'s> From<&'s DedupScope> for ScopeRef<'s> {
+    fn from(scope: &'s DedupScope) -> Self {
+        Self::Scope(scope)
+    }
+}
+
+impl<'s> From<&'s str> for ScopeRef<'s> {
+    fn from(app: &'s str) -> Self {
+        Self::Named(app)
+    }
+}
+
+impl<'s> From<&'s String> for ScopeRef<'s> {
+    fn from(app: &'s String) -> Self {
+        Self::Named(app)
     }
 }
 

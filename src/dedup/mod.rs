@@ -117,7 +117,7 @@ use std::time::Duration;
 pub use self::redis::{DEFAULT_KEY_PREFIX, RedisConnection, RedisDedupStore};
 pub use answer::{AnswerDecodeError, StoredAnswer};
 pub use error::{StoreError, StoreErrorKind};
-pub use key::DedupKey;
+pub use key::{DedupKey, DedupScope, ScopeRef};
 pub use memory::MemoryDedupStore;
 
 /// How long a handled message's answer is kept: 300 s, the default

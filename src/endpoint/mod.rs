@@ -27,8 +27,10 @@ use std::sync::Arc;
 
 use crate::crypto::{ConfigError, ConfigErrorKind, MsgCrypt, ReceiveIdPredicate};
 
+mod corps;
 mod kind;
 
+pub use corps::SharedCorpList;
 pub(crate) use kind::Scheme;
 pub use kind::{BodyFormat, CallbackKind, OfficialAccountMode, ReplyFormat};
 
@@ -38,8 +40,13 @@ pub use kind::{BodyFormat, CallbackKind, OfficialAccountMode, ReplyFormat};
 pub enum AuthorizedCorps {
     /// A fixed set of corp ids.
     List(Vec<String>),
-    /// A run-time check, e.g. a lookup in the table of corps that
-    /// authorized the suite (filled by `create_auth`).
+    /// A run-time check, e.g. a lookup in your table of the corps that
+    /// authorized the suite. That table is filled from the suite's
+    /// instruction callback: a `create_auth` push carries a temporary
+    /// `AuthCode`, which the permanent-code exchange (WeCom doc
+    /// 获取企业永久授权码, in the crate's credentials module, `client`) turns
+    /// into the corp id and its `permanent_code`; `cancel_auth` removes the
+    /// corp. [`AuthorizedCorps::shared`] is such a table, ready made.
     Predicate(ReceiveIdPredicate),
 }
 
@@ -56,6 +63,14 @@ impl AuthorizedCorps {
     /// Every corp id for which `accept` returns `true`.
     pub fn predicate(accept: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
         Self::Predicate(Arc::new(accept))
+    }
+
+    /// The corps in `list` at the time of each POST: add a corp when its
+    /// `create_auth` has been handled, remove it on `cancel_auth`, while
+    /// the server runs, with no lock of yours (see [`SharedCorpList`]).
+    pub fn shared(list: &SharedCorpList) -> Self {
+        let list = list.clone();
+        Self::predicate(move |corp_id| list.contains(corp_id))
     }
 }
 
@@ -78,6 +93,10 @@ pub(crate) struct Secret {
     pub(crate) post: Option<MsgCrypt>,
     /// For the GET verification of WeCom kinds.
     pub(crate) get: Option<MsgCrypt>,
+    /// The secret's part of deduplication keys: a fingerprint of Token and
+    /// EncodingAESKey (`DedupScope::secret_id`), never the secret itself.
+    #[cfg(feature = "dedup")]
+    pub(crate) dedup_id: String,
 }
 
 /// The settings of one callback URL: its kind, secrets, body format and a
@@ -160,6 +179,8 @@ impl Endpoint {
                     token: token.to_owned(),
                     post: None,
                     get: None,
+                    #[cfg(feature = "dedup")]
+                    dedup_id: crate::dedup::DedupScope::secret_id(token, None),
                 }
             }
             Some(key) => {
@@ -180,6 +201,8 @@ impl Endpoint {
                     token: token.to_owned(),
                     post: Some(post),
                     get,
+                    #[cfg(feature = "dedup")]
+                    dedup_id: crate::dedup::DedupScope::secret_id(token, Some(key)),
                 }
             }
         };
@@ -422,7 +445,13 @@ impl Endpoint {
     }
 
     /// Names the endpoint for logs and [`CallbackContext`](crate::CallbackContext)
-    /// (default: the receive id, or the kind's name when that is empty).
+    /// (default: the receive id, or the kind's name when that is empty; for
+    /// a data callback, [`Endpoint::wecom_suite_data`], the provider corp id).
+    ///
+    /// `TestKit::for_layer_app(layer, name)` (feature `test-util`) finds the
+    /// endpoint by this name: for a data callback that was not renamed, pass
+    /// the **provider corp id**, not an authorized corp's id (the kit then
+    /// encrypts for an authorized corp with `.receive_id(corp_id)`).
     #[must_use]
     pub fn named(mut self, name: &str) -> Self {
         self.name = Arc::from(name);

@@ -47,6 +47,11 @@ pub(crate) struct ReplyContext {
     pub(crate) endpoint: Arc<Endpoint>,
     /// The message's identifiers, for the log events.
     pub(crate) summary: Summary,
+    /// How long the answer is kept (from when it is stored): the configured
+    /// window, or longer when the request's timestamp is ahead of the
+    /// server clock, so the answer outlives the timestamp window of the
+    /// request (issue 19, replay after expiry).
+    pub(crate) dedup_window: Duration,
 }
 
 /// The receive id a reply is sealed with: the one the message carried,
@@ -247,14 +252,19 @@ where
     let (summary, endpoint) = (context.summary.clone(), Arc::clone(&context.endpoint));
     // When the deadline passes, the acknowledgement goes out and the task
     // keeps running to completion (and records its answer).
-    let task = tokio::spawn(Handling {
+    let handling = Handling {
         service: service.take(),
         reply: reply.take(),
         guard: guard.take(),
         step: Step::Ready {
             request: Some(request),
         },
-    });
+    };
+    // The task keeps the request's span (an outer `TraceLayer`'s), so that
+    // the handler's lines and `callback accepted` stay inside it.
+    #[cfg(feature = "tracing")]
+    let handling = tracing::Instrument::instrument(handling, tracing::Span::current());
+    let task = tokio::spawn(handling);
     Step::Deadline {
         task,
         sleep: tokio::time::sleep(deadline),
@@ -339,7 +349,7 @@ where
                             latency,
                         },
                     );
-                    let window = reply.config.dedup_window;
+                    let window = reply.dedup_window;
                     // Without an answer (the handler failed) the guard is
                     // dropped here, which releases the claim.
                     let (Some(mut guard), Some(answer)) = (this.guard.take(), answer) else {

@@ -126,6 +126,50 @@ pub struct CallbackContext {
     /// Whether the request used the previous Token/EncodingAESKey of a
     /// rotation ([`Endpoint::previous_secret`]).
     pub previous_secret: bool,
+    /// The layer's clock when it accepted the request, unix seconds.
+    pub received_at: u64,
+    /// The layer's timestamp tolerance, seconds
+    /// ([`WeComCallbackLayer::timestamp_tolerance`]).
+    pub timestamp_tolerance_secs: u64,
+}
+
+impl CallbackContext {
+    /// The ticket a `suite_ticket` or `component_verify_ticket` push carries,
+    /// checked against this request: the kind must be the one that delivers
+    /// the ticket, the body's `SuiteId`/`AppId` must be the authenticated
+    /// receive id (for an individual suite, whose receive id is empty, the
+    /// endpoint's name: name it after its suite id), and the issue time
+    /// must not be later than [`received_at`](Self::received_at) plus the
+    /// tolerance. Hand the result to a
+    /// [`TicketStore`](crate::tickets::TicketStore). See
+    /// [`TicketPush::from_authenticated`](crate::tickets::TicketPush::from_authenticated).
+    ///
+    /// `Ok(None)` when `message` is not a ticket push.
+    ///
+    /// # Errors
+    /// [`TicketPushError`](crate::tickets::TicketPushError): a wrong kind
+    /// (plaintext mode never delivers a ticket), another app, or a ticket
+    /// from the future. Log it at `warn` and answer as usual: the push is
+    /// authentic but must not be stored.
+    pub fn ticket_push(
+        &self,
+        message: &crate::Message,
+    ) -> Result<Option<crate::tickets::TicketPush>, crate::tickets::TicketPushError> {
+        let receive_id = if self.receive_id.is_empty() {
+            &*self.app
+        } else {
+            self.receive_id.as_str()
+        };
+        crate::tickets::TicketPush::from_authenticated(
+            message,
+            &crate::tickets::PushOrigin {
+                kind: self.kind,
+                receive_id,
+                now: self.received_at,
+                tolerance_secs: self.timestamp_tolerance_secs,
+            },
+        )
+    }
 }
 
 /// The endpoints served on one path: one, or several told apart by
@@ -491,6 +535,12 @@ impl WeComCallbackLayer {
     /// How long a handled message's answer is kept for retries (default
     /// 300 s, the timestamp window) and how long an unfinished claim blocks
     /// retries (default 30 s; keep it longer than your slowest handler).
+    ///
+    /// An answer is always kept at least until the request's `timestamp`
+    /// plus the [`timestamp_tolerance`](Self::timestamp_tolerance) has
+    /// passed (and a second more), even when `window` is shorter: a request
+    /// stamped ahead of the server clock stays acceptable that long, and a
+    /// replay of it must meet its answer rather than run the handler again.
     #[must_use]
     pub fn dedup_ttls(mut self, window: Duration, in_flight: Duration) -> Self {
         let config = Arc::make_mut(&mut self.config);

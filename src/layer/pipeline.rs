@@ -10,6 +10,7 @@
 //! (and its `Content-Length` helper).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Extensions, Method, Request, Response, header, request};
@@ -24,7 +25,7 @@ use super::query::{self, Query};
 use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::{CallbackContext, Candidates, Config};
 use crate::crypto::{CryptoErrorKind, verify_plain_signature};
-use crate::dedup::DedupKey;
+use crate::dedup::{DedupKey, DedupScope};
 use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, OfficialAccountMode, Scheme};
 use crate::envelope::Envelope;
 use crate::message::{BotMessage, Message};
@@ -301,17 +302,17 @@ struct Parsed {
 }
 
 /// Parses `plain` for `endpoint`'s kind and format and puts the typed
-/// message into `extensions`. `dedup`: whether to make its deduplication
-/// key (MsgId, with AgentID for apps since ids are per app, or the robot's
-/// msgid where present, else a digest of the decrypted message).
+/// message into `extensions`. `scope`: when deduplication is on, the
+/// keyspace of what authenticated the delivery ([`dedup_scope`]); the key
+/// is the MsgId in it (with AgentID for apps, since ids are per app), or
+/// the robot's msgid where present, else a digest of the decrypted message.
 fn parse_into(
     endpoint: &Endpoint,
     plain: String,
     extensions: &mut Extensions,
-    dedup: bool,
+    scope: Option<&DedupScope>,
 ) -> Result<Parsed, RejectionKind> {
     let malformed = |_| RejectionKind::MalformedMessage;
-    let app = endpoint.name();
     // The identifiers are only for the log events: not copied when no
     // subscriber wants them.
     let detailed = events::detailed();
@@ -325,7 +326,7 @@ fn parse_into(
             None,
             || message.msg_id().map(str::to_owned),
         );
-        let key = dedup.then(|| DedupKey::for_message(app, message.msg_id(), &body));
+        let key = scope.map(|scope| DedupKey::for_message(scope, message.msg_id(), &body));
         extensions.insert(message);
         return Ok(Parsed {
             body,
@@ -352,10 +353,10 @@ fn parse_into(
         message.info_type(),
         || message.msg_id().map(|id| id.to_string()),
     );
-    let key = dedup.then(|| match message.msg_id() {
-        // `<app>:m:<AgentID>.<MsgId>`, written at once.
-        Some(id) => DedupKey::agent_message(app, message.agent_id().unwrap_or(0), id),
-        None => DedupKey::digest(app, &body),
+    let key = scope.map(|scope| match message.msg_id() {
+        // `<scope>m:<AgentID>.<MsgId>`, written at once.
+        Some(id) => DedupKey::agent_message(scope, message.agent_id().unwrap_or(0), id),
+        None => DedupKey::digest(scope, &body),
     });
     let parsed = Parsed {
         to_user_name: message.from_user_name().to_owned(),
@@ -367,6 +368,21 @@ fn parse_into(
     };
     extensions.insert(message);
     Ok(parsed)
+}
+
+/// The deduplication keyspace of a delivery that `endpoint`'s secret
+/// `secret` authenticated with `receive_id` (issue 19): the kind with its
+/// mode, the secret's fingerprint, the authenticated receive id (the
+/// authorized corp of a data callback; empty in plaintext mode) and the
+/// endpoint's name. Nothing in it comes from an unauthenticated field.
+fn dedup_scope(endpoint: &Endpoint, secret: usize, receive_id: &str) -> DedupScope {
+    let secret_id = endpoint.secret(secret).map_or("", |s| s.dedup_id.as_str());
+    DedupScope::new(
+        endpoint.kind().name(),
+        secret_id,
+        receive_id,
+        endpoint.name(),
+    )
 }
 
 /// A message's raw text as the bytes of a body.
@@ -446,6 +462,9 @@ impl PendingPost {
         let body = collected?;
         let q = &self.query;
         let mut first_error = None;
+        // The first error after a verified signature: it names the endpoint
+        // and wins over every error before a signature.
+        let mut verified: Option<Refusal> = None;
         let mut matched = None;
         for endpoint in self.candidates.iter() {
             match open_with(endpoint, q, &body) {
@@ -457,10 +476,15 @@ impl PendingPost {
                 // it signed the request: that is the answer (403) unless
                 // another candidate matches.
                 Ok(None) => first_error = Some(crypto(CryptoErrorKind::ValidateSignature)),
-                // After a verified signature the endpoint is found: its
-                // decryption or receive-id error is the answer.
+                // This endpoint's Token verified the signature, but its key
+                // did not decrypt the message or its receive id did not
+                // match. Another endpoint may share the Token (a suite's
+                // instruction and data URLs do): keep looking, and answer
+                // this error only if no candidate opens the message.
                 Err(kind @ (RejectionKind::Crypto(_) | RejectionKind::MalformedMessage)) => {
-                    return Err(Refusal::for_endpoint(kind, endpoint));
+                    if verified.is_none() {
+                        verified = Some(Refusal::for_endpoint(kind, endpoint));
+                    }
                 }
                 Err(kind) => {
                     // A refusal before the signature (envelope, missing
@@ -471,6 +495,9 @@ impl PendingPost {
             }
         }
         let Some((endpoint, opened)) = matched else {
+            if let Some(refusal) = verified {
+                return Err(refusal);
+            }
             return Err(first_error
                 .unwrap_or(crypto(CryptoErrorKind::ValidateSignature))
                 .into());
@@ -481,9 +508,13 @@ impl PendingPost {
             secret,
         } = opened;
         // Only now, after authentication, does the message touch the dedup
-        // store (through its key).
-        let dedup = self.config.dedup.is_some();
-        let parsed = parse_into(&endpoint, plain, extensions, dedup)
+        // store (through its key), in the keyspace of what authenticated it.
+        let scope = self
+            .config
+            .dedup
+            .is_some()
+            .then(|| dedup_scope(&endpoint, secret, &receive_id));
+        let parsed = parse_into(&endpoint, plain, extensions, scope.as_ref())
             .map_err(|kind| Refusal::for_endpoint(kind, &endpoint))?;
         Ok(Authentic {
             endpoint,
@@ -516,6 +547,19 @@ impl PendingPost {
             .and_then(|s| s.post.as_ref())
             .and_then(|crypt| crypt.receive_ids().iter().position(|id| *id == receive_id))
             .map_or_else(|| SealFor::Other(receive_id.clone()), SealFor::Configured);
+        // A stored answer must outlive the request's own timestamp window:
+        // a request stamped ahead of the server clock stays acceptable until
+        // its timestamp plus the tolerance, and a replay of it must still
+        // meet its answer then. Never less than the configured window.
+        let now = unix_secs(self.config.clock.as_ref());
+        let acceptable_until = q
+            .timestamp_secs
+            .saturating_add(self.config.tolerance_secs)
+            .saturating_add(1);
+        let dedup_window = self
+            .config
+            .dedup_window
+            .max(Duration::from_secs(acceptable_until.saturating_sub(now)));
         let context = CallbackContext {
             kind: endpoint.kind(),
             timestamp: q.timestamp_secs,
@@ -524,8 +568,11 @@ impl PendingPost {
             receive_id,
             agent_id,
             previous_secret: secret > 0,
+            received_at: now,
+            timestamp_tolerance_secs: self.config.tolerance_secs,
         };
         let reply = ReplyContext {
+            dedup_window,
             to_user_name,
             from_user_name,
             receive_id: seal_for,

@@ -41,10 +41,12 @@ impl BotMessage {
     ///
     /// # Errors
     /// [`MessageErrorKind::Json`](super::MessageErrorKind::Json) unless it is
-    /// a JSON object.
+    /// a JSON object whose strings hold only characters XML 1.0 allows (no
+    /// C0 control but tab, LF and CR, no U+FFFE or U+FFFF, escaped or not):
+    /// the same characters the XML callbacks refuse.
     pub fn parse(json: &str) -> Result<Self, MessageError> {
         match serde_json::from_str(json) {
-            Ok(raw @ Value::Object(_)) => Ok(Self { raw }),
+            Ok(raw @ Value::Object(_)) if super::chars::json_is_xml_text(&raw) => Ok(Self { raw }),
             _ => Err(MessageError::json()),
         }
     }

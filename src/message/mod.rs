@@ -87,6 +87,7 @@
 
 mod bot;
 mod card;
+mod chars;
 mod contact;
 mod error;
 mod fields;
@@ -98,6 +99,7 @@ mod parts;
 mod render;
 mod reply;
 mod suite;
+mod template_card;
 #[cfg(test)]
 mod tests;
 mod wecom;
@@ -126,6 +128,7 @@ pub use reply::Reply;
 pub use suite::{
     CancelAuth, ChangeAuth, CreateAuth, RegisterCorp, ResetPermanentCode, SuiteTicket,
 };
+pub use template_card::{TemplateCard, card_kind};
 pub use wecom::{
     ApprovalItem, ApprovalNode, BatchJobResult, Click, EnterAgent, Image, Link, Location,
     LocationReport, LocationSelect, NotifyNode, OpenApprovalChange, ScanCode, SelectedItem,
@@ -312,7 +315,9 @@ impl Message {
     /// that; [`raw_xml`](Self::raw_xml) returns the JSON text.
     ///
     /// # Errors
-    /// [`MessageErrorKind::Json`] unless `json` is a JSON object.
+    /// [`MessageErrorKind::Json`] unless `json` is a JSON object whose
+    /// strings (keys included, escapes decoded) hold only characters XML 1.0
+    /// allows: what [`Message::parse`] refuses in XML is refused here too.
     pub fn parse_json(json: &str) -> Result<Self, MessageError> {
         Self::parse_json_string(json.to_owned())
     }
@@ -323,9 +328,13 @@ impl Message {
     /// # Errors
     /// As [`Message::parse_json`].
     pub fn parse_json_string(json: String) -> Result<Self, MessageError> {
-        let serde_json::Value::Object(map) =
-            serde_json::from_str(&json).map_err(|_| MessageError::json())?
-        else {
+        let value: serde_json::Value =
+            serde_json::from_str(&json).map_err(|_| MessageError::json())?;
+        // The characters the XML reader refuses are refused here too.
+        if !chars::json_is_xml_text(&value) {
+            return Err(MessageError::json());
+        }
+        let serde_json::Value::Object(map) = value else {
             return Err(MessageError::json());
         };
         let mut children = Vec::new();

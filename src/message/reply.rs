@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::card::{self, CardError};
 use super::parts::{Article, MAX_ARTICLES, Music, NewsError};
+use super::template_card::TemplateCard;
 
 /// A passive reply to a message or event.
 ///
@@ -214,7 +215,9 @@ impl Reply {
         self
     }
 
-    /// A news reply (图文消息) with `articles`, in order.
+    /// A news reply (图文消息) with `articles`, in order. For one article
+    /// or a literal array, [`news_one`](Self::news_one) and
+    /// [`news_array`](Self::news_array) need no `Result`.
     ///
     /// # Errors
     /// [`NewsError`] unless there are 1 to 8 articles (the limit of WeCom doc
@@ -227,6 +230,52 @@ impl Reply {
             });
         }
         Ok(Self::News { articles })
+    }
+
+    /// A news reply with one article: the common case, which cannot break
+    /// the 1-to-8 rule of [`news`](Self::news).
+    ///
+    /// ```
+    /// use wecom_callback::message::{Article, Reply};
+    ///
+    /// let reply = Reply::news_one(Article::new("周报 weekly").url("https://example.com/w"));
+    /// assert_eq!(reply.msg_type(), "news");
+    /// ```
+    #[must_use]
+    pub fn news_one(article: Article) -> Self {
+        Self::News {
+            articles: vec![article],
+        }
+    }
+
+    /// A news reply with the `N` articles of an array, `N` from 1 to 8,
+    /// checked when the program compiles: no `Result` to handle.
+    ///
+    /// ```
+    /// use wecom_callback::message::{Article, Reply};
+    ///
+    /// let reply = Reply::news_array([Article::new("一"), Article::new("two")]);
+    /// assert_eq!(reply.msg_type(), "news");
+    /// ```
+    ///
+    /// Nine articles (or none) do not compile:
+    ///
+    /// ```compile_fail
+    /// use wecom_callback::message::{Article, Reply};
+    ///
+    /// let reply = Reply::news_array(std::array::from_fn::<_, 9, _>(|_| Article::new("x")));
+    /// ```
+    #[must_use]
+    pub fn news_array<const N: usize>(articles: [Article; N]) -> Self {
+        const {
+            assert!(
+                N >= 1 && N <= MAX_ARTICLES,
+                "a news reply takes 1 to 8 articles"
+            );
+        }
+        Self::News {
+            articles: Vec::from(articles),
+        }
     }
 
     /// A music reply (Official Account only).
@@ -255,7 +304,9 @@ impl Reply {
     }
 
     /// Replaces the tapped template card with `card`, the vendor's JSON
-    /// `TemplateCard` object (WeCom apps: rendered as the XML `TemplateCard`,
+    /// `TemplateCard` object: the raw form, for fields the typed builders
+    /// ([`update_card`](Self::update_card) with a [`TemplateCard`]) do not
+    /// cover (WeCom apps: rendered as the XML `TemplateCard`,
     /// each key in the XML's spelling, `card_type` → `CardType`, arrays as
     /// repeated elements; the robot: sent as JSON). For the robot, keep the
     /// card's `task_id` the one the event carried.
@@ -285,6 +336,40 @@ impl Reply {
             card,
             user_ids: Vec::new(),
         })
+    }
+
+    /// Replaces the tapped template card with a typed `card` (see
+    /// [`TemplateCard`]), as [`update_template_card`](Self::update_template_card)
+    /// does with a raw one; the typed card needs no check.
+    ///
+    /// ```
+    /// use wecom_callback::message::{Reply, TemplateCard};
+    ///
+    /// let card = TemplateCard::vote_interaction("task_7", "lunch")
+    ///     .main_title("午饭 lunch?", "")
+    ///     .option("noodles", "面条")
+    ///     .submit_button("提交", "submit")
+    ///     .replace_text("已投票 voted");
+    /// let xml = Reply::update_card(card).to_xml("zhangsan", "ww0123", 0);
+    /// assert!(xml.contains("<TemplateCard><CardType><![CDATA[vote_interaction]]></CardType>"));
+    /// assert!(xml.contains("<CheckBox><OptionList><Id><![CDATA[noodles]]></Id><Text><![CDATA[面条]]></Text></OptionList>"));
+    /// ```
+    #[must_use]
+    pub fn update_card<K>(card: TemplateCard<K>) -> Self {
+        Self::UpdateTemplateCard {
+            card: card.into_value(),
+            user_ids: Vec::new(),
+        }
+    }
+
+    /// The robot's template card reply with a typed `card` (see
+    /// [`TemplateCard`]; robot only), as [`template_card`](Self::template_card)
+    /// does with a raw one.
+    #[must_use]
+    pub fn card<K>(card: TemplateCard<K>) -> Self {
+        Self::TemplateCard {
+            card: card.into_value(),
+        }
     }
 
     /// Sets `userids` of a robot's [`Reply::UpdateTemplateCard`]: replace the
@@ -318,7 +403,8 @@ impl Reply {
     }
 
     /// The robot's template card reply, `card` being the vendor's JSON
-    /// `TemplateCard` object (robot only).
+    /// `TemplateCard` object (robot only): the raw form of
+    /// [`card`](Self::card).
     ///
     /// # Errors
     /// As [`Reply::update_template_card`].

@@ -19,8 +19,24 @@
 //! strictly later than the stored one (`TimeStamp` of the suite push,
 //! `CreateTime` of the Open Platform push, unix seconds); anything else is
 //! [`SaveOutcome::Ignored`]. Two tickets issued in the same second: the
-//! first saved stays. Tickets do not expire from a store; compare
-//! [`Ticket::issued_at`] with the validity above before use.
+//! first saved stays.
+//!
+//! **Only authentic pushes, only from their own kind.** A push is read
+//! with [`TicketPush::from_authenticated`] (in a handler:
+//! `CallbackContext::ticket_push`), which refuses ([`TicketPushError`]):
+//! a ticket from a kind that never delivers it (a `suite_ticket` only comes
+//! to a suite's instruction callback, a `component_verify_ticket` only to
+//! an Open Platform component; Official Account plaintext mode, whose body
+//! is not authenticated, never delivers one); a `SuiteId`/`AppId` other
+//! than the receive id the request was authenticated with; and an issue
+//! time later than the server clock plus the timestamp tolerance (a ticket
+//! "from the future" would otherwise shadow every genuine push after it).
+//!
+//! **Tickets expire** with the vendor's lifetimes ([`TicketKind::lifetime`]:
+//! 30 minutes for a `suite_ticket`, 12 hours for a
+//! `component_verify_ticket`), counted from their issue time: `latest`
+//! returns `None` for an expired ticket, and the Redis store lets Redis
+//! delete it then.
 //!
 //! This module is pure (no I/O, no HTTP) except the Redis store.
 //!
@@ -28,12 +44,20 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketKind, TicketPush, TicketStore};
-//! use wecom_callback::Message;
+//! use wecom_callback::tickets::{
+//!     MemoryTicketStore, PushOrigin, SaveOutcome, TicketKind, TicketPush, TicketStore,
+//! };
+//! use wecom_callback::{CallbackKind, Message};
 //!
 //! /// Part of a suite's instruction-callback handler.
 //! async fn on_push(tickets: &dyn TicketStore, message: &Message) -> Result<(), Box<dyn std::error::Error>> {
-//!     if let Some(push) = TicketPush::from_message(message) {
+//!     let origin = PushOrigin {
+//!         kind: CallbackKind::WeComSuite,
+//!         receive_id: "ww4asffe99e54c0f4c",
+//!         now: 1403610600,
+//!         tolerance_secs: 300,
+//!     };
+//!     if let Some(push) = TicketPush::from_authenticated(message, &origin)? {
 //!         match tickets.save(&push.app, push.kind, &push.ticket, push.issued_at).await? {
 //!             SaveOutcome::Saved => println!("{} for {} saved", push.kind, push.app),
 //!             SaveOutcome::Ignored { stored_issued_at } => {
@@ -46,7 +70,8 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let tickets: Arc<dyn TicketStore> = Arc::new(MemoryTicketStore::new());
+//! // The store's clock, here the push's own time (a seam for tests).
+//! let tickets: Arc<dyn TicketStore> = Arc::new(MemoryTicketStore::new().with_clock(|| 1403610600));
 //! let push = "<xml><SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\
 //!     <InfoType><![CDATA[suite_ticket]]></InfoType><TimeStamp>1403610513</TimeStamp>\
 //!     <SuiteTicket><![CDATA[asdfasfdasdfasdf]]></SuiteTicket></xml>";
@@ -73,6 +98,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::endpoint::{CallbackKind, OfficialAccountMode};
 use crate::message::Message;
 
 #[cfg(feature = "redis")]
@@ -116,6 +142,29 @@ impl TicketKind {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str() == info_type)
+    }
+
+    /// How long a ticket is valid after it was issued: 30 minutes for a
+    /// `suite_ticket` (WeCom doc 推送suite_ticket: pushed every 10 minutes,
+    /// valid 30), 12 hours for a `component_verify_ticket` (WeChat Open
+    /// Platform doc 验证票据).
+    #[must_use]
+    pub fn lifetime(self) -> std::time::Duration {
+        match self {
+            Self::SuiteTicket => std::time::Duration::from_secs(30 * 60),
+            Self::ComponentVerifyTicket => std::time::Duration::from_secs(12 * 60 * 60),
+        }
+    }
+
+    /// The callback kind that delivers this ticket: a suite's instruction
+    /// callback ([`CallbackKind::WeComSuite`]) or an Open Platform
+    /// component ([`CallbackKind::OpenPlatform`]).
+    #[must_use]
+    pub fn delivered_by(self) -> CallbackKind {
+        match self {
+            Self::SuiteTicket => CallbackKind::WeComSuite,
+            Self::ComponentVerifyTicket => CallbackKind::OpenPlatform,
+        }
     }
 
     /// The element that carries the ticket: `SuiteTicket` or
@@ -172,6 +221,14 @@ impl Ticket {
     pub fn into_ticket(self) -> String {
         self.ticket
     }
+
+    /// Whether a ticket of `kind` issued at [`issued_at`](Self::issued_at)
+    /// is past its [`lifetime`](TicketKind::lifetime) at `now` (unix
+    /// seconds).
+    #[must_use]
+    pub fn is_expired(&self, kind: TicketKind, now: u64) -> bool {
+        self.issued_at.saturating_add(kind.lifetime().as_secs()) <= now
+    }
 }
 
 impl fmt::Debug for Ticket {
@@ -211,24 +268,134 @@ pub struct TicketPush {
     pub issued_at: u64,
 }
 
+/// Where a push came from, as the layer authenticated it: what
+/// [`TicketPush::from_authenticated`] checks a push against. In a handler,
+/// `CallbackContext::ticket_push` fills it from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushOrigin<'a> {
+    /// The kind of the endpoint that accepted the request.
+    pub kind: CallbackKind,
+    /// The receive id the request was authenticated with (the suite id or
+    /// component appid the ciphertext carried). For an individual suite,
+    /// whose receive id is empty, the endpoint's name: name such an
+    /// endpoint after its suite id (`Endpoint::named`).
+    pub receive_id: &'a str,
+    /// The server clock, unix seconds.
+    pub now: u64,
+    /// The timestamp tolerance, seconds (the layer's, 300 by default): how
+    /// far ahead of `now` an issue time may be.
+    pub tolerance_secs: u64,
+}
+
+/// Why [`TicketPush::from_authenticated`] refused a ticket push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TicketPushError {
+    /// This kind of callback never delivers this ticket (e.g. a
+    /// `component_verify_ticket` on an Official Account URL, or any ticket
+    /// in plaintext mode, whose body is not authenticated).
+    WrongKind {
+        /// The ticket the body claims to carry.
+        ticket: TicketKind,
+        /// The kind that accepted the request.
+        kind: CallbackKind,
+    },
+    /// The body's `SuiteId`/`AppId` is not the receive id the request was
+    /// authenticated with.
+    AppMismatch {
+        /// The id in the body.
+        app: String,
+    },
+    /// The issue time is later than the server clock plus the tolerance.
+    FromTheFuture {
+        /// The body's issue time, unix seconds.
+        issued_at: u64,
+        /// The latest acceptable issue time, unix seconds.
+        latest_acceptable: u64,
+    },
+}
+
+impl fmt::Display for TicketPushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WrongKind { ticket, kind } => {
+                write!(
+                    f,
+                    "a {ticket} push on a {kind} callback, which never delivers one"
+                )
+            }
+            Self::AppMismatch { app } => write!(
+                f,
+                "a ticket push for `{app}`, not the receive id the request was authenticated with"
+            ),
+            Self::FromTheFuture {
+                issued_at,
+                latest_acceptable,
+            } => write!(
+                f,
+                "a ticket issued at {issued_at}, after the latest acceptable time {latest_acceptable}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TicketPushError {}
+
 impl TicketPush {
     /// The ticket a `suite_ticket` or `component_verify_ticket` push
-    /// carries; `None` for any other message, or when the push has no
-    /// `SuiteId`/`AppId` or an empty ticket.
-    #[must_use]
-    pub fn from_message(message: &Message) -> Option<Self> {
-        let kind = TicketKind::from_info_type(message.info_type()?)?;
-        let ticket = message.field(kind.element()).filter(|t| !t.is_empty())?;
+    /// carries, checked against where it came from.
+    ///
+    /// `Ok(None)` for any other message, or a push without `SuiteId`/`AppId`
+    /// or with an empty ticket.
+    ///
+    /// # Errors
+    /// [`TicketPushError::WrongKind`] when `origin.kind` is not the kind
+    /// that delivers the ticket ([`TicketKind::delivered_by`]; Official
+    /// Account plaintext mode never does); [`TicketPushError::AppMismatch`]
+    /// when the body's `SuiteId`/`AppId` differs from `origin.receive_id`;
+    /// [`TicketPushError::FromTheFuture`] when its `TimeStamp`/`CreateTime`
+    /// is later than `origin.now + origin.tolerance_secs`.
+    pub fn from_authenticated(
+        message: &Message,
+        origin: &PushOrigin<'_>,
+    ) -> Result<Option<Self>, TicketPushError> {
+        let Some(kind) = message.info_type().and_then(TicketKind::from_info_type) else {
+            return Ok(None);
+        };
+        let Some(ticket) = message.field(kind.element()).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
         let app = message.to_user_name();
         if app.is_empty() {
-            return None;
+            return Ok(None);
         }
-        Some(Self {
+        let plaintext =
+            origin.kind == CallbackKind::OfficialAccount(OfficialAccountMode::Plaintext);
+        if plaintext || origin.kind != kind.delivered_by() {
+            return Err(TicketPushError::WrongKind {
+                ticket: kind,
+                kind: origin.kind,
+            });
+        }
+        if app != origin.receive_id {
+            return Err(TicketPushError::AppMismatch {
+                app: app.to_owned(),
+            });
+        }
+        let issued_at = message.create_time();
+        let latest_acceptable = origin.now.saturating_add(origin.tolerance_secs);
+        if issued_at > latest_acceptable {
+            return Err(TicketPushError::FromTheFuture {
+                issued_at,
+                latest_acceptable,
+            });
+        }
+        Ok(Some(Self {
             app: app.to_owned(),
             kind,
             ticket: ticket.to_owned(),
-            issued_at: message.create_time(),
-        })
+            issued_at,
+        }))
     }
 }
 
@@ -310,10 +477,31 @@ impl<T: TicketStore + ?Sized> TicketStore for Arc<T> {
 ///
 /// Never fails. Holds one entry per app and kind it was given (the apps
 /// come from authenticated pushes, so their number is the deployment's).
-/// Clones share one store.
-#[derive(Debug, Clone, Default)]
+/// [`latest`](TicketStore::latest) returns `None` for a ticket past its
+/// [`lifetime`](TicketKind::lifetime) by the store's clock (the system
+/// clock; [`with_clock`](Self::with_clock) for tests). Clones share one
+/// store.
+#[derive(Clone, Default)]
 pub struct MemoryTicketStore {
     tickets: Arc<Mutex<HashMap<(String, TicketKind), Ticket>>>,
+    clock: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
+}
+
+impl fmt::Debug for MemoryTicketStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = self.tickets.lock().map_or(0, |tickets| tickets.len());
+        f.debug_struct("MemoryTicketStore")
+            .field("tickets", &len)
+            .field(
+                "clock",
+                &if self.clock.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
+            .finish()
+    }
 }
 
 impl MemoryTicketStore {
@@ -321,6 +509,23 @@ impl MemoryTicketStore {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The same store with `now` as its clock (unix seconds), for tests;
+    /// the default is the system clock.
+    #[must_use]
+    pub fn with_clock(mut self, now: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(now));
+        self
+    }
+
+    fn now(&self) -> u64 {
+        match &self.clock {
+            Some(clock) => clock(),
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
     }
 
     fn save_now(&self, app: &str, kind: TicketKind, ticket: &str, issued_at: u64) -> SaveOutcome {
@@ -339,8 +544,12 @@ impl MemoryTicketStore {
     }
 
     fn latest_now(&self, app: &str, kind: TicketKind) -> Option<Ticket> {
+        let now = self.now();
         let tickets = self.tickets.lock().unwrap_or_else(PoisonError::into_inner);
-        tickets.get(&(app.to_owned(), kind)).cloned()
+        tickets
+            .get(&(app.to_owned(), kind))
+            .filter(|ticket| !ticket.is_expired(kind, now))
+            .cloned()
     }
 }
 
@@ -393,17 +602,32 @@ mod tests {
         );
     }
 
+    fn origin(kind: CallbackKind, receive_id: &str, now: u64) -> PushOrigin<'_> {
+        PushOrigin {
+            kind,
+            receive_id,
+            now,
+            tolerance_secs: 300,
+        }
+    }
+
+    const SUITE_PUSH: &str = "<xml><SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\
+         <InfoType> <![CDATA[suite_ticket]]></InfoType>\
+         <TimeStamp>1403610513</TimeStamp>\
+         <SuiteTicket><![CDATA[asdfasfdasdfasdf]]></SuiteTicket></xml>";
+
     #[test]
     fn pushes_are_read_from_messages() {
         // The vendor's sample, with the space before CDATA (PROTOCOL.md).
-        let suite = Message::parse(
-            "<xml><SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\
-             <InfoType> <![CDATA[suite_ticket]]></InfoType>\
-             <TimeStamp>1403610513</TimeStamp>\
-             <SuiteTicket><![CDATA[asdfasfdasdfasdf]]></SuiteTicket></xml>",
-        )
-        .unwrap();
-        let push = TicketPush::from_message(&suite).unwrap();
+        let suite = Message::parse(SUITE_PUSH).unwrap();
+        let at = origin(
+            CallbackKind::WeComSuite,
+            "ww4asffe99e54c0f4c",
+            1_403_610_513,
+        );
+        let push = TicketPush::from_authenticated(&suite, &at)
+            .unwrap()
+            .unwrap();
         assert_eq!(push.app, "ww4asffe99e54c0f4c");
         assert_eq!(push.kind, TicketKind::SuiteTicket);
         assert_eq!(push.ticket, "asdfasfdasdfasdf");
@@ -416,7 +640,10 @@ mod tests {
              <ComponentVerifyTicket>some_verify_ticket</ComponentVerifyTicket></xml>",
         )
         .unwrap();
-        let push = TicketPush::from_message(&component).unwrap();
+        let at = origin(CallbackKind::OpenPlatform, "some_appid", 1_413_192_605);
+        let push = TicketPush::from_authenticated(&component, &at)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (
                 push.app.as_str(),
@@ -432,30 +659,176 @@ mod tests {
             )
         );
 
+        let suite_at = origin(CallbackKind::WeComSuite, "s", 1);
         let other = Message::parse(
             "<xml><SuiteId>s</SuiteId><InfoType>create_auth</InfoType>\
              <TimeStamp>1</TimeStamp><AuthCode>x</AuthCode></xml>",
         )
         .unwrap();
-        assert_eq!(TicketPush::from_message(&other), None);
+        assert_eq!(TicketPush::from_authenticated(&other, &suite_at), Ok(None));
         let empty = Message::parse(
             "<xml><SuiteId>s</SuiteId><InfoType>suite_ticket</InfoType>\
              <TimeStamp>1</TimeStamp><SuiteTicket></SuiteTicket></xml>",
         )
         .unwrap();
-        assert_eq!(TicketPush::from_message(&empty), None);
+        assert_eq!(TicketPush::from_authenticated(&empty, &suite_at), Ok(None));
         let text = Message::parse(
             "<xml><ToUserName>c</ToUserName><FromUserName>u</FromUserName>\
-             <CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content></xml>",
+             <CreateTime>1</CreateTime><MsgType>text</MsgType><Content>你好 hi</Content></xml>",
         )
         .unwrap();
-        assert_eq!(TicketPush::from_message(&text), None);
+        assert_eq!(TicketPush::from_authenticated(&text, &suite_at), Ok(None));
+    }
+
+    #[test]
+    fn pushes_from_another_kind_or_mode_are_refused() {
+        let suite = Message::parse(SUITE_PUSH).unwrap();
+        for kind in [
+            CallbackKind::WeComApp,
+            CallbackKind::WeComSuiteData,
+            CallbackKind::WeComBot,
+            CallbackKind::OpenPlatform,
+            CallbackKind::OfficialAccount(OfficialAccountMode::Plaintext),
+            CallbackKind::OfficialAccount(OfficialAccountMode::Compatible),
+            CallbackKind::OfficialAccount(OfficialAccountMode::Safe),
+        ] {
+            let at = origin(kind, "ww4asffe99e54c0f4c", 1_403_610_513);
+            assert_eq!(
+                TicketPush::from_authenticated(&suite, &at),
+                Err(TicketPushError::WrongKind {
+                    ticket: TicketKind::SuiteTicket,
+                    kind
+                }),
+                "{kind}"
+            );
+        }
+        // A component ticket in plaintext mode (the body is not
+        // authenticated there): refused, even for the right appid.
+        let forged = Message::parse(
+            "<xml><AppId>wxcomponent</AppId><CreateTime>9999999999</CreateTime>\
+             <InfoType>component_verify_ticket</InfoType>\
+             <ComponentVerifyTicket>ticket@@@ATTACKER</ComponentVerifyTicket></xml>",
+        )
+        .unwrap();
+        let plain = origin(
+            CallbackKind::OfficialAccount(OfficialAccountMode::Plaintext),
+            "wxcomponent",
+            1_700_000_000,
+        );
+        assert!(matches!(
+            TicketPush::from_authenticated(&forged, &plain),
+            Err(TicketPushError::WrongKind { .. })
+        ));
+    }
+
+    #[test]
+    fn pushes_for_another_app_are_refused() {
+        let suite = Message::parse(SUITE_PUSH).unwrap();
+        let at = origin(CallbackKind::WeComSuite, "wwothersuite", 1_403_610_513);
+        let refused = TicketPush::from_authenticated(&suite, &at).unwrap_err();
+        assert_eq!(
+            refused,
+            TicketPushError::AppMismatch {
+                app: "ww4asffe99e54c0f4c".to_owned()
+            }
+        );
+        assert!(refused.to_string().contains("ww4asffe99e54c0f4c"));
+    }
+
+    #[test]
+    fn pushes_from_the_future_are_refused() {
+        let component = |create_time: u64| {
+            Message::parse(&format!(
+                "<xml><AppId>wxcomponent</AppId><CreateTime>{create_time}</CreateTime>\
+                 <InfoType>component_verify_ticket</InfoType>\
+                 <ComponentVerifyTicket>t</ComponentVerifyTicket></xml>"
+            ))
+            .unwrap()
+        };
+        let now = 1_700_000_000;
+        let at = origin(CallbackKind::OpenPlatform, "wxcomponent", now);
+        // Up to the tolerance ahead: accepted (clock skew).
+        assert!(
+            TicketPush::from_authenticated(&component(now + 300), &at)
+                .unwrap()
+                .is_some()
+        );
+        for future in [now + 301, 9_999_999_999] {
+            assert_eq!(
+                TicketPush::from_authenticated(&component(future), &at),
+                Err(TicketPushError::FromTheFuture {
+                    issued_at: future,
+                    latest_acceptable: now + 300
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn tickets_expire_with_the_vendor_lifetimes() {
+        assert_eq!(TicketKind::SuiteTicket.lifetime().as_secs(), 1800);
+        assert_eq!(
+            TicketKind::ComponentVerifyTicket.lifetime().as_secs(),
+            43_200
+        );
+        let now = Arc::new(std::sync::atomic::AtomicU64::new(1_000));
+        let clock = Arc::clone(&now);
+        let store = MemoryTicketStore::new()
+            .with_clock(move || clock.load(std::sync::atomic::Ordering::Relaxed));
+        block_on(async {
+            for kind in TicketKind::ALL {
+                store.save("app", kind, "t", 1_000).await.unwrap();
+            }
+            let set = |secs| now.store(secs, std::sync::atomic::Ordering::Relaxed);
+            set(1_000 + 1_799);
+            assert!(
+                store
+                    .latest("app", TicketKind::SuiteTicket)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            set(1_000 + 1_800);
+            assert_eq!(
+                store.latest("app", TicketKind::SuiteTicket).await.unwrap(),
+                None
+            );
+            assert!(
+                store
+                    .latest("app", TicketKind::ComponentVerifyTicket)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            set(1_000 + 43_200);
+            assert_eq!(
+                store
+                    .latest("app", TicketKind::ComponentVerifyTicket)
+                    .await
+                    .unwrap(),
+                None
+            );
+            // A newer push replaces the expired one.
+            store
+                .save("app", TicketKind::SuiteTicket, "t2", 1_000 + 43_200)
+                .await
+                .unwrap();
+            assert_eq!(
+                store
+                    .latest("app", TicketKind::SuiteTicket)
+                    .await
+                    .unwrap()
+                    .map(Ticket::into_ticket),
+                Some("t2".to_owned())
+            );
+        });
     }
 
     #[test]
     fn the_memory_store_keeps_the_newest() {
         block_on(async {
-            let store = MemoryTicketStore::new();
+            // The store's clock within the tickets' lifetime.
+            let store = MemoryTicketStore::new().with_clock(|| 800);
             let kind = TicketKind::SuiteTicket;
             assert_eq!(store.latest("s", kind).await.unwrap(), None);
             assert_eq!(

@@ -16,7 +16,9 @@ pub const DEFAULT_TICKET_KEY_PREFIX: &str = "wecom-callback:ticket:";
 /// Compare-and-set on the issue time, in one atomic step. `ARGV[2]` is the
 /// issue time in decimal without leading zeros, so comparing length, then
 /// text, compares the numbers exactly over the whole `u64` range (Lua's
-/// numbers are doubles). Returns 1 when saved, else the stored time.
+/// numbers are doubles). `ARGV[3]` is when the ticket expires (issue time
+/// plus the kind's lifetime, unix seconds): Redis deletes it then. Returns
+/// 1 when saved, else the stored time.
 const SAVE_LUA: &str = r"
 local stored = redis.call('HGET', KEYS[1], 'issued_at')
 if stored then
@@ -26,6 +28,7 @@ if stored then
   end
 end
 redis.call('HSET', KEYS[1], 'ticket', ARGV[1], 'issued_at', ARGV[2])
+redis.call('EXPIREAT', KEYS[1], ARGV[3])
 return 1
 ";
 
@@ -41,7 +44,10 @@ return 1
 ///
 /// [`save`](TicketStore::save) compares and writes in one Lua script (Redis
 /// runs it atomically): of several instances saving at once, the newest
-/// ticket stays, whatever the order. Entries do not expire. Calls are
+/// ticket stays, whatever the order. Each entry expires (Redis `EXPIREAT`)
+/// at its issue time plus the kind's [`lifetime`](TicketKind::lifetime):
+/// 30 minutes for a `suite_ticket`, 12 hours for a
+/// `component_verify_ticket`, by the Redis server's clock. Calls are
 /// bounded by the [`RedisConnection`]'s timeout and fail with
 /// [`TicketStoreErrorKind::Timeout`] or
 /// [`TicketStoreErrorKind::Unavailable`]; see
@@ -123,7 +129,8 @@ impl RedisTicketStore {
         invocation
             .key(self.redis_key(app, kind))
             .arg(ticket)
-            .arg(issued_at.to_string());
+            .arg(issued_at.to_string())
+            .arg(expires_at(issued_at, kind).to_string());
         let value: Value = self
             .connection
             .bounded(async move { invocation.invoke_async(&mut conn).await })
@@ -165,6 +172,18 @@ impl RedisTicketStore {
             _ => Err(TicketStoreError::new(TicketStoreErrorKind::Corrupt)),
         }
     }
+}
+
+/// The latest expiry time Redis is given: the year 5138, far below what
+/// `EXPIREAT` refuses (an expiry in milliseconds must fit an `i64`).
+const MAX_EXPIRES_AT: u64 = 100_000_000_000;
+
+/// When a `kind` ticket issued at `issued_at` expires (unix seconds, capped
+/// at [`MAX_EXPIRES_AT`]).
+fn expires_at(issued_at: u64, kind: TicketKind) -> u64 {
+    issued_at
+        .saturating_add(kind.lifetime().as_secs())
+        .min(MAX_EXPIRES_AT)
 }
 
 /// A stored `issued_at`: decimal unix seconds.

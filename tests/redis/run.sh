@@ -2,9 +2,10 @@
 # Scale-out checks against a real Redis (issue 9): installs redis-server from
 # Debian's packages when it is missing, starts it on a free loopback port
 # without persistence, builds the echo example with the `redis` feature and
-# runs tests/redis.rs (the store contract, three echo processes sharing that
-# Redis, and the fault runs, which start and kill a redis-server of their
-# own). redis-server is stopped on every exit path.
+# runs tests/redis.rs with --include-ignored (its tests are ignored without
+# REDIS_URL): the store contract, three echo processes sharing that Redis,
+# and the fault runs, which start and kill a redis-server of their own.
+# redis-server is stopped on every exit path.
 # Usage: bash tests/redis/run.sh   (from anywhere; exit status = the tests')
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -84,5 +85,9 @@ ECHO_BIN="${CARGO_TARGET_DIR:-target}/debug/examples/echo"
 ECHO_BIN="$(cd "$(dirname "$ECHO_BIN")" && pwd)/$(basename "$ECHO_BIN")"
 export ECHO_BIN
 
-log "cargo test --all-features --test redis"
-cargo test --all-features --test redis -- --nocapture --test-threads 2
+log "cargo test --all-features --test redis -- --include-ignored"
+# The tests are #[ignore = "needs REDIS_URL"]: a plain `cargo test` lists them as ignored.
+cargo test --all-features --test redis -- --include-ignored --nocapture --test-threads 2
+
+log "cargo test --all-features --test isolation -- --include-ignored (plaintext vs safe mode on one Redis)"
+cargo test --all-features --test isolation -- --include-ignored

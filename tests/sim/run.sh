@@ -6,7 +6,10 @@
 # python3 reads the document: exit status 0, nothing failed, the forged
 # requests refused with a 4xx, the echo replies opened (or `success` where the
 # kind takes no reply). Then the runs that must fail: a wrong Token, a wrong
-# EncodingAESKey, a closed port (timeouts and retries), bad arguments; and the
+# EncodingAESKey or kind (a stop after the GET with a hint naming the flags),
+# with --keep-going (no 4xx retried, forged refusals not counted as passes), a
+# closed port (a stop after the GET), a server that never answers (the try
+# number on stderr, a stop after the first callback), bad arguments; and the
 # table, which must be plain when piped.
 # Usage: bash tests/sim/run.sh   (from anywhere; ends with "N passed, M failed")
 set -euo pipefail
@@ -36,8 +39,10 @@ stop_server() {
   fi
   SERVER_PID=""
 }
+SILENT_PID=""
 cleanup() {
   stop_server
+  if [ -n "$SILENT_PID" ]; then kill "$SILENT_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -216,23 +221,64 @@ must_fail() {
   record "$name" "$result"
 }
 
-must_fail "wrong Token: verification and callbacks fail, forged still refused, exit 1" 1 \
-  'doc["checks"][0]["verdict"] == "fail" and doc["checks"][0]["status"] == 403 and all(c["verdict"] == "pass" for c in doc["checks"] if c["group"] == "forged")' \
-  --token WrongToken1 --no-samples --json "$URL"
+HINT_NAMES_FLAGS='all(f in doc["stopped"]["hint"] for f in ["--token", "--encoding-aes-key", "--receive-id", "--kind"])'
 
-must_fail "wrong EncodingAESKey: verification fails, exit 1" 1 \
-  'doc["checks"][0]["verdict"] == "fail" and doc["failed"] >= 2' \
+must_fail "wrong Token: stops after the GET (403) with a hint naming the settings, exit 1" 1 \
+  'len(doc["checks"]) == 1 and doc["checks"][0]["status"] == 403 and doc["stopped"]["reason"] == "refused" and doc["not_sent"] > 0 and '"$HINT_NAMES_FLAGS" \
+  --token WrongToken1 --json "$URL"
+
+must_fail "wrong Token, --keep-going: no 4xx retried, forged refusals not passes, exit 1" 1 \
+  'doc["stopped"] is None and all(c["tries"] == 1 for c in doc["checks"]) and not any(c["verdict"] == "pass" for c in doc["checks"]) and any(c["group"] == "forged" and c["verdict"] == "skip" for c in doc["checks"])' \
+  --token WrongToken1 --keep-going --no-samples --json "$URL"
+
+must_fail "wrong EncodingAESKey: stops after the GET with the hint, exit 1" 1 \
+  'doc["checks"][0]["verdict"] == "fail" and len(doc["checks"]) == 1 and doc["stopped"]["reason"] == "refused" and '"$HINT_NAMES_FLAGS" \
   --encoding-aes-key abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG --no-samples --no-forged --json "$URL"
 
 must_fail "wrong kind for the server (wecom_suite): success expected, exit 1" 1 \
-  'any(c["group"] == "message" and c["verdict"] == "fail" for c in doc["checks"])' \
+  'any(c["group"] == "message" and c["verdict"] == "fail" for c in doc["checks"]) and any("--kind" in h for h in doc["hints"])' \
   --kind wecom_suite --no-samples --no-forged --json "$URL"
+
+must_fail "wrong kind for the server (official_account_safe): GET refused (400), hint, exit 1" 1 \
+  'len(doc["checks"]) == 1 and doc["stopped"]["status"] == 400 and '"$HINT_NAMES_FLAGS" \
+  --kind official_account_safe --json "$URL"
 
 stop_server
 CLOSED_PORT="$(free_port)"
-must_fail "closed port: each callback tried 1 + 2 times, exit 1" 1 \
-  'all(c["verdict"] == "fail" for c in doc["checks"]) and [c["tries"] for c in doc["checks"] if c["group"] == "message"][0] == 3 and doc["checks"][0]["tries"] == 1' \
+must_fail "closed port: stops after the GET, one try, unreachable, exit 1" 1 \
+  'len(doc["checks"]) == 1 and doc["checks"][0]["tries"] == 1 and doc["stopped"]["reason"] == "unreachable" and "unreachable" in doc["stopped"]["diagnosis"]' \
   --timeout 0.5 --retries 2 --no-samples --no-forged --json "http://127.0.0.1:$CLOSED_PORT/wecom/callback"
+
+must_fail "closed port, --keep-going: each callback tried 1 + 2 times, exit 1" 1 \
+  'all(c["verdict"] == "fail" for c in doc["checks"]) and [c["tries"] for c in doc["checks"] if c["group"] == "message"][0] == 3 and doc["checks"][0]["tries"] == 1' \
+  --keep-going --timeout 0.5 --retries 2 --no-samples --no-forged --json "http://127.0.0.1:$CLOSED_PORT/wecom/callback"
+
+# A server that accepts connections and never answers (python3, on a free
+# port): the first callback's two tries, announced on stderr, then a stop.
+SILENT_PORT="$(free_port)"
+python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$SILENT_PORT" &
+SILENT_PID=$!
+for _ in $(seq 1 40); do
+  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()' \
+    "$SILENT_PORT" 2>/dev/null && break
+  sleep 0.25
+done
+must_fail "silent server: try number shown, stops after the first callback, exit 1" 1 \
+  '[(c["group"], c["tries"]) for c in doc["checks"]] == [("verify", 1), ("message", 2)] and doc["stopped"]["reason"] == "no_answer"' \
+  --timeout 0.5 --retries 1 --json "http://127.0.0.1:$SILENT_PORT/wecom/callback"
+result=0
+grep -q 'check 2 (message text "hello from wecom-sim"): try 2 of 2 (try 1: no answer within 0.5 s)' "$WORK/neg.err" \
+  || { result=1; cat "$WORK/neg.err" >&2; }
+record "silent server: the retry announced on stderr" "$result"
+kill "$SILENT_PID" 2>/dev/null || true
+wait "$SILENT_PID" 2>/dev/null || true
+SILENT_PID=""
 
 must_fail "unknown kind: usage error, exit 2" 2 "" --kind wecom "http://127.0.0.1:1/"
 must_fail "https URL: usage error, exit 2" 2 "" "https://127.0.0.1:1/"

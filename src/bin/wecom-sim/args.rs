@@ -44,7 +44,8 @@ at a development or staging instance, not at handlers that act on messages.";
 /// signature, stale timestamp, wrong receive id, oversized body, wrong
 /// method, DOCTYPE body) and checks that each one is refused with a 4xx.
 /// Like WeCom, it gives every callback 5 seconds and retries it up to three
-/// times on a timeout, a connection failure or a status other than 200.
+/// times on a timeout, a connection failure or a status other than 200 (but
+/// never a 4xx, which a retry cannot change).
 #[derive(Debug, Parser)]
 #[command(name = "wecom-sim", version, after_help = EXAMPLES)]
 pub(crate) struct Args {
@@ -116,7 +117,8 @@ pub(crate) struct Args {
     pub(crate) timeout: Duration,
 
     /// Retries of a callback after a timeout, a connection failure or a
-    /// status other than 200 (WeCom: 3). Forged requests are never retried.
+    /// status other than 200 and 4xx (WeCom: 3). Forged requests are never
+    /// retried.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=10))]
     pub(crate) retries: u8,
 
@@ -127,6 +129,13 @@ pub(crate) struct Args {
     /// turn the answer into a broken pipe on the sending side.
     #[arg(long, value_name = "BYTES", default_value_t = 96 * 1024)]
     pub(crate) oversize_bytes: usize,
+
+    /// Send every check even when the URL verification or the first
+    /// callback shows that the rest cannot tell more (the server is
+    /// unreachable, never answers, or refuses them with a 4xx): by default
+    /// the run stops there with a diagnosis.
+    #[arg(long)]
+    pub(crate) keep_going: bool,
 
     /// Print one JSON document instead of the table.
     #[arg(long)]

@@ -145,7 +145,7 @@ fn undelivered(last: &Attempt, tries: usize, timeout: Duration) -> String {
             snippet(&String::from_utf8_lossy(&answer.body), 60)
         ),
         Outcome::TimedOut => format!("no answer within {}{after}", seconds(timeout)),
-        Outcome::Failed(error) => format!("{error}{after}"),
+        Outcome::Unreachable(error) | Outcome::Failed(error) => format!("{error}{after}"),
     }
 }
 
@@ -178,7 +178,7 @@ fn rejected(last: &Attempt, timeout: Duration) -> Judgement {
             Verdict::Fail,
             format!("no answer within {}: expected a 4xx", seconds(timeout)),
         ),
-        Outcome::Failed(error) => {
+        Outcome::Unreachable(error) | Outcome::Failed(error) => {
             Judgement::new(Verdict::Fail, format!("{error}: expected a 4xx answer"))
         }
     }

@@ -15,52 +15,50 @@
 //!    each with a fresh `MsgId` and `CreateTime`;
 //! 3. gives every callback WeCom's 5 seconds and retries it up to three
 //!    times on a timeout, a failed connection or a status other than 200
-//!    (WeCom doc 接收消息与事件 概述), and says so when a retry was needed;
+//!    (WeCom doc 接收消息与事件 概述), never after a 4xx (a refusal a retry
+//!    cannot change), and says so when a retry was needed;
 //! 4. opens every answer as the platform does: the kind's acknowledgement
 //!    (empty, or `success`), or a passive reply whose signature, receive id
 //!    and ciphertext are checked and whose XML or JSON is read;
 //! 5. sends forged requests, each wrong in one way, and expects a 4xx.
 //!
+//! When the URL verification or the first callback shows that nothing will
+//! work (the server is unreachable, never answers, or refuses them with a
+//! 4xx), the run stops there with one diagnosis and a hint (`stop.rs`);
+//! `--keep-going` sends the rest anyway. While it waits, the try number
+//! shows (a progress bar on a terminal, a line per retry otherwise), and
+//! the table's rows print as they finish, the detail column fitted to the
+//! terminal (or `COLUMNS`) without cutting error codes.
+//!
 //! Requests are built and replies opened by the crate's own test kit
 //! ([`wecom_callback::testing::TestKit`]); nothing here signs or encrypts.
 //! Output is a table (coloured on a terminal) or, with `--json`, one JSON
-//! document; the exit status is 1 when a check failed.
+//! document; the exit status is 1 when a check failed or the run stopped.
 
 mod args;
 mod check;
+mod live;
 mod plan;
 mod report;
 mod samples;
+mod stop;
 mod transport;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use wecom_callback::testing::TestKit;
 
 use crate::args::{Args, Kind};
 use crate::check::{Judgement, Verdict};
-use crate::report::{Heading, Row, Summary};
-use crate::transport::Sender;
+use crate::live::Live;
+use crate::plan::Group;
+use crate::report::{Heading, Row, Stopped, Summary};
+use crate::transport::{Attempt, Sender};
 
 /// Exit status for bad settings (clap uses the same for bad arguments).
 const USAGE: u8 = 2;
-
-fn progress(len: usize) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(u64::try_from(len).unwrap_or(u64::MAX)),
-        ProgressDrawTarget::stderr(),
-    );
-    if !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -95,41 +93,7 @@ async fn main() -> ExitCode {
     };
     let sender = Sender::new(args.url.clone(), args.timeout, args.retries, content_type);
     let kind = endpoint.kind();
-
-    let bar = progress(steps.len());
-    let mut rows = Vec::with_capacity(steps.len());
-    for step in steps {
-        bar.set_message(format!("{} {}", step.group.name(), step.name));
-        let row = match &step.request {
-            Err(reason) => Row {
-                group: step.group,
-                name: step.name,
-                method: String::new(),
-                attempts: Vec::new(),
-                judgement: Judgement {
-                    verdict: Verdict::Skip,
-                    detail: (*reason).to_owned(),
-                    reply: None,
-                },
-            },
-            Ok(request) => {
-                let attempts = sender.deliver(request, step.retry).await;
-                let judgement =
-                    check::judge(&step.expect, &attempts, &kit, kind, sender.timeout()).await;
-                Row {
-                    group: step.group,
-                    name: step.name,
-                    method: request.method.to_string(),
-                    attempts,
-                    judgement,
-                }
-            }
-        };
-        rows.push(row);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-
+    let settings = stop::Settings::of(&args);
     let heading = Heading {
         url: args.url.to_string(),
         kind: kind.name().to_owned(),
@@ -141,20 +105,124 @@ async fn main() -> ExitCode {
         timeout: args.timeout,
         retries: args.retries,
     };
-    // A closed pipe (e.g. `| head`) is not worth a panic: write errors are
-    // ignored, the exit status still tells.
+
+    // The checks that decide whether the rest can tell anything.
+    let first_callback = steps
+        .iter()
+        .position(|s| matches!(s.group, Group::Message | Group::Sample) && s.request.is_ok());
+    // A genuine request refused with a 4xx (with --keep-going): forged
+    // requests refused the same way prove nothing.
+    let mut verification_refused = None;
+    let mut callback_refused = None;
+
+    let live = Live::new(&steps, &args, &heading);
+    let total = steps.len();
+    let mut rows = Vec::with_capacity(total);
+    let mut stopped = None;
+    let mut hints = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        live.started(step);
+        let row = match &step.request {
+            Err(reason) => Row {
+                group: step.group,
+                name: step.name.clone(),
+                method: String::new(),
+                attempts: Vec::new(),
+                judgement: Judgement {
+                    verdict: Verdict::Skip,
+                    detail: (*reason).to_owned(),
+                    reply: None,
+                },
+            },
+            Ok(request) => {
+                let attempts = sender
+                    .deliver(request, step.retry, |t| {
+                        live.trying(index, step, t, sender.timeout());
+                    })
+                    .await;
+                let mut judgement =
+                    check::judge(&step.expect, &attempts, &kit, kind, sender.timeout()).await;
+                let refused = attempts
+                    .last()
+                    .and_then(Attempt::status)
+                    .filter(|s| (400..500).contains(s));
+                match step.group {
+                    Group::Verify => verification_refused = verification_refused.or(refused),
+                    Group::Message | Group::Sample => {
+                        callback_refused = callback_refused.or(refused);
+                    }
+                    Group::Forged => {
+                        let genuine = if request.method == http::Method::GET {
+                            verification_refused.map(|s| (s, "the genuine GET"))
+                        } else {
+                            callback_refused.map(|s| (s, "genuine callbacks"))
+                        };
+                        if let (Verdict::Pass, Some((status, what))) = (judgement.verdict, genuine)
+                        {
+                            judgement.verdict = Verdict::Skip;
+                            judgement.detail = format!(
+                                "inconclusive: {what} got HTTP {status} too ({})",
+                                judgement.detail
+                            );
+                        }
+                    }
+                }
+                let role = if step.group == Group::Verify {
+                    stop::Role::Verification
+                } else if Some(index) == first_callback {
+                    stop::Role::FirstCallback
+                } else {
+                    stop::Role::Other
+                };
+                hints.extend(stop::advice(role, judgement.verdict, &attempts, &settings));
+                if stopped.is_none() && !args.keep_going {
+                    stopped =
+                        stop::after(role, &step.name, &attempts, &settings).map(|stop| Stopped {
+                            after: index + 1,
+                            not_sent: total - index - 1,
+                            stop,
+                        });
+                }
+                Row {
+                    group: step.group,
+                    name: step.name.clone(),
+                    method: request.method.to_string(),
+                    attempts,
+                    judgement,
+                }
+            }
+        };
+        live.finished(index, &row);
+        rows.push(row);
+        if stopped.is_some() {
+            break;
+        }
+    }
+    live.bar.finish_and_clear();
+
     if args.json {
-        let document = report::json(&heading, &rows);
+        let document = report::json(&heading, &rows, stopped.as_ref(), &hints);
         let mut out = std::io::stdout().lock();
         let _ = serde_json::to_writer_pretty(&mut out, &document);
         let _ = writeln!(out);
+        for hint in &hints {
+            eprintln!("wecom-sim: hint: {hint}.");
+        }
+        if let Some(stopped) = &stopped {
+            eprintln!(
+                "wecom-sim: stopped after check {}: {}.\nhint: {}.",
+                stopped.after, stopped.stop.diagnosis, stopped.stop.hint
+            );
+        }
     } else {
-        let mut out = anstream::stdout().lock();
-        let _ = write!(out, "{}", report::table(&heading, &rows));
+        live.print(&format!(
+            "\n{}",
+            report::ending(&rows, stopped.as_ref(), &hints)
+        ));
     }
 
     let summary = Summary::of(&rows);
-    if summary.failed > 0 || (args.strict && summary.warned > 0) {
+    if summary.failed > 0 || stopped.is_some() || (args.strict && summary.warned > 0) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

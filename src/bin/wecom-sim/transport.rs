@@ -56,7 +56,10 @@ pub(crate) enum Outcome {
     Answered(Answer),
     /// No complete answer within the timeout.
     TimedOut,
-    /// Connecting, sending or reading failed.
+    /// No connection: refused, unknown host, unroutable (the server is not
+    /// reachable at all).
+    Unreachable(String),
+    /// Connected, but sending or reading failed.
     Failed(String),
 }
 
@@ -81,13 +84,28 @@ impl Attempt {
         match &self.outcome {
             Outcome::Answered(answer) => answer.status.as_u16().to_string(),
             Outcome::TimedOut => format!("no answer within {}", seconds(timeout)),
-            Outcome::Failed(error) => error.clone(),
+            Outcome::Unreachable(error) | Outcome::Failed(error) => error.clone(),
         }
     }
 
     fn delivered(&self) -> bool {
         matches!(&self.outcome, Outcome::Answered(a) if a.status == StatusCode::OK)
     }
+
+    /// A 4xx: the server read the request and refused it. Sending the same
+    /// bytes again cannot change that, so it is never retried.
+    pub(crate) fn refused(&self) -> bool {
+        matches!(&self.outcome, Outcome::Answered(a) if a.status.is_client_error())
+    }
+}
+
+/// The start of one try, for a progress display: try `number` (from 1) of
+/// at most `of`, and the try before it when this is a retry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Try<'a> {
+    pub(crate) number: usize,
+    pub(crate) of: usize,
+    pub(crate) previous: Option<&'a Attempt>,
 }
 
 /// `5 s`, `0.25 s`.
@@ -157,7 +175,8 @@ impl Sender {
         let started = Instant::now();
         let outcome = match tokio::time::timeout(self.timeout, self.exchange(prepared)).await {
             Ok(Ok(answer)) => Outcome::Answered(answer),
-            Ok(Err(error)) => Outcome::Failed(error),
+            Ok(Err(Failure::Connect(error))) => Outcome::Unreachable(error),
+            Ok(Err(Failure::Exchange(error))) => Outcome::Failed(error),
             Err(_) => Outcome::TimedOut,
         };
         Attempt {
@@ -166,10 +185,12 @@ impl Sender {
         }
     }
 
-    async fn exchange(&self, prepared: &Prepared) -> Result<Answer, String> {
+    async fn exchange(&self, prepared: &Prepared) -> Result<Answer, Failure> {
         let mut request = Request::new(Full::new(prepared.body.clone()));
         *request.method_mut() = prepared.method.clone();
-        *request.uri_mut() = self.uri(&prepared.path_and_query)?;
+        *request.uri_mut() = self
+            .uri(&prepared.path_and_query)
+            .map_err(Failure::Exchange)?;
         let headers = request.headers_mut();
         headers.insert(
             USER_AGENT,
@@ -178,16 +199,18 @@ impl Sender {
         if !prepared.body.is_empty() {
             headers.insert(CONTENT_TYPE, self.content_type.clone());
         }
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| describe_client_error(&e))?;
+        let response = self.client.request(request).await.map_err(|e| {
+            if e.is_connect() {
+                Failure::Connect(describe_client_error(&e))
+            } else {
+                Failure::Exchange(describe_client_error(&e))
+            }
+        })?;
         let (parts, body) = response.into_parts();
         let body = body
             .collect()
             .await
-            .map_err(|e| format!("reading the answer failed: {e}"))?
+            .map_err(|e| Failure::Exchange(format!("reading the answer failed: {e}")))?
             .to_bytes();
         Ok(Answer {
             status: parts.status,
@@ -197,20 +220,31 @@ impl Sender {
     }
 
     /// WeCom's delivery: the first attempt, then up to `retries` more while
-    /// an attempt times out, fails or answers anything but 200. With
-    /// `retry` false, one attempt only (forged requests).
-    pub(crate) async fn deliver(&self, prepared: &Prepared, retry: bool) -> Vec<Attempt> {
+    /// an attempt times out, fails or answers anything but 200 or a 4xx (a
+    /// refusal is final). With `retry` false, one attempt only (forged
+    /// requests). `on_try` hears of each try as it starts.
+    pub(crate) async fn deliver(
+        &self,
+        prepared: &Prepared,
+        retry: bool,
+        mut on_try: impl FnMut(Try<'_>),
+    ) -> Vec<Attempt> {
         let tries = if retry {
             1 + usize::from(self.retries)
         } else {
             1
         };
-        let mut attempts = Vec::with_capacity(tries);
-        for _ in 0..tries {
+        let mut attempts: Vec<Attempt> = Vec::with_capacity(tries);
+        for number in 1..=tries {
+            on_try(Try {
+                number,
+                of: tries,
+                previous: attempts.last(),
+            });
             let attempt = self.once(prepared).await;
-            let delivered = attempt.delivered();
+            let done = attempt.delivered() || attempt.refused();
             attempts.push(attempt);
-            if delivered {
+            if done {
                 break;
             }
         }
@@ -218,10 +252,22 @@ impl Sender {
     }
 }
 
+/// Why an exchange failed: before a connection existed, or after.
+#[derive(Debug)]
+enum Failure {
+    Connect(String),
+    Exchange(String),
+}
+
 /// The client error with its causes (hyper's top-level message alone is
-/// "client error (Connect)").
+/// "client error (Connect)"); a connect error reads `cannot connect: tcp
+/// connect error: Connection refused (os error 111)`.
 fn describe_client_error(error: &hyper_util::client::legacy::Error) -> String {
-    let mut text = error.to_string();
+    let mut text = if error.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        error.to_string()
+    };
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         text.push_str(": ");
@@ -286,7 +332,7 @@ mod tests {
     async fn retries_after_a_non_200_and_stops_at_the_first_200() {
         let target = server(vec![Some(UNAVAILABLE), Some(OK), Some(OK)]);
         let sender = Sender::new(target, Duration::from_secs(5), 3, "text/xml");
-        let attempts = sender.deliver(&prepared(), true).await;
+        let attempts = sender.deliver(&prepared(), true, |_| {}).await;
         let statuses: Vec<_> = attempts.iter().map(Attempt::status).collect();
         assert_eq!(statuses, [Some(503), Some(200)]);
         match &attempts[1].outcome {
@@ -299,7 +345,7 @@ mod tests {
     async fn gives_up_after_the_retries_and_counts_a_silent_server_as_a_timeout() {
         let target = server(vec![None, None, None]);
         let sender = Sender::new(target, Duration::from_millis(200), 2, "text/xml");
-        let attempts = sender.deliver(&prepared(), true).await;
+        let attempts = sender.deliver(&prepared(), true, |_| {}).await;
         assert_eq!(attempts.len(), 3);
         assert!(
             attempts
@@ -312,11 +358,41 @@ mod tests {
         );
     }
 
+    const FORBIDDEN: &str =
+        "HTTP/1.1 403 Forbidden\r\ncontent-length: 9\r\nconnection: close\r\n\r\nforbidden";
+
+    #[tokio::test]
+    async fn a_4xx_is_final_and_each_try_is_announced() {
+        let target = server(vec![Some(FORBIDDEN), Some(OK), Some(OK)]);
+        let sender = Sender::new(target, Duration::from_secs(5), 3, "text/xml");
+        let mut announced = Vec::new();
+        let attempts = sender
+            .deliver(&prepared(), true, |t| {
+                announced.push((t.number, t.of, t.previous.and_then(Attempt::status)));
+            })
+            .await;
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].status(), Some(403));
+        assert!(attempts[0].refused());
+        assert_eq!(announced, [(1, 4, None)]);
+
+        let target = server(vec![Some(UNAVAILABLE), Some(OK)]);
+        let sender = Sender::new(target, Duration::from_secs(5), 3, "text/xml");
+        let mut announced = Vec::new();
+        let attempts = sender
+            .deliver(&prepared(), true, |t| {
+                announced.push((t.number, t.of, t.previous.and_then(Attempt::status)));
+            })
+            .await;
+        assert_eq!(attempts.len(), 2);
+        assert_eq!(announced, [(1, 4, None), (2, 4, Some(503))]);
+    }
+
     #[tokio::test]
     async fn forged_requests_are_sent_once() {
         let target = server(vec![Some(UNAVAILABLE), Some(OK)]);
         let sender = Sender::new(target, Duration::from_secs(5), 3, "text/xml");
-        let attempts = sender.deliver(&prepared(), false).await;
+        let attempts = sender.deliver(&prepared(), false, |_| {}).await;
         assert_eq!(attempts.len(), 1);
         assert_eq!(attempts[0].status(), Some(503));
     }
@@ -333,10 +409,13 @@ mod tests {
             query: None,
         };
         let sender = Sender::new(target, Duration::from_secs(5), 1, "text/xml");
-        let attempts = sender.deliver(&prepared(), true).await;
+        let attempts = sender.deliver(&prepared(), true, |_| {}).await;
         assert_eq!(attempts.len(), 2);
         match &attempts[0].outcome {
-            Outcome::Failed(error) => assert!(error.to_lowercase().contains("refused"), "{error}"),
+            Outcome::Unreachable(error) => {
+                assert!(error.starts_with("cannot connect: "), "{error}");
+                assert!(error.to_lowercase().contains("refused"), "{error}");
+            }
             other => panic!("{other:?}"),
         }
     }
