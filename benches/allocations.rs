@@ -3,7 +3,8 @@
 //! hand-written `GlobalAlloc` would need). Everything runs on this thread
 //! (a current-thread Tokio runtime), which is what the counter sees.
 //!
-//! For each size: the pure pipeline, and one POST through the layer with
+//! For each size, with the ASCII and the mixed Chinese/ASCII content: the
+//! pure pipeline, and one POST through the layer with
 //! deduplication off and on (a fresh MsgId each time; the dedup store keeps
 //! the reply, so "still held" is not zero there). "Peak" is the most heap
 //! the request held at once beyond what existed before it; the multiple
@@ -11,7 +12,7 @@
 //! allocated by the server before the layer sees it).
 //!
 //! ```text
-//! cargo bench --bench allocations
+//! cargo bench -p wecom-callback-benches --bench allocations
 //! ```
 
 #![allow(
@@ -34,7 +35,7 @@ use axum::http::{Request, StatusCode};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 
-use inputs::{Input, SIZES, pure};
+use inputs::{CONTENTS, Input, SIZES, pure};
 
 fn send(rt: &Runtime, app: &Router, request: Request<Body>) -> StatusCode {
     rt.block_on(async { app.clone().oneshot(request).await.unwrap().status() })
@@ -75,10 +76,13 @@ fn main() {
         "| pipeline | content | allocations | bytes allocated | peak bytes | (peak + body) / body | still held |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (label, nominal) in SIZES {
-        let input = Input::new(&crypt, nominal, 0);
+    for ((label, nominal), (content, text)) in SIZES
+        .into_iter()
+        .flat_map(|size| CONTENTS.map(|content| (size, content)))
+    {
+        let input = Input::of(text, &crypt, nominal, 0);
         let body = input.body.len();
-        let label = format!("{label} (body {body} B)");
+        let label = format!("{label} {content} (body {body} B)");
         row(
             "pure",
             &label,
@@ -104,7 +108,7 @@ fn main() {
             body,
             least(|| {
                 next_id += 1;
-                let request = app::post_request(&Input::new(&crypt, nominal, next_id));
+                let request = app::post_request(&Input::of(text, &crypt, nominal, next_id));
                 measure(|| assert_eq!(send(&rt, &dedup, request), StatusCode::OK))
             }),
         );

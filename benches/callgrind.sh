@@ -7,8 +7,11 @@
 #   benches/callgrind.sh [PIPELINE_BENCH_BINARY]
 #   OUT_DIR=/tmp/cg benches/callgrind.sh   # keep the profiles (callgrind_annotate)
 #
-# Without an argument it builds the bench (`cargo bench --no-run`) and uses
-# the newest binary. Note: valgrind does not emulate SHA-NI, so SHA-1 runs
+# Without an argument it builds the bench (`cargo bench -p
+# wecom-callback-benches --no-run`) and uses the newest binary. Sizes take a
+# `_mixed` suffix for the mixed Chinese/ASCII content:
+#
+#   SIZES="100B:400 100B_mixed:400" CONTENDERS=pure benches/callgrind.sh Note: valgrind does not emulate SHA-NI, so SHA-1 runs
 # its portable code here (about twice the native instructions); AES-NI and
 # the rest are the native code paths.
 set -euo pipefail
@@ -18,7 +21,7 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2
 bin=${1:-}
 if [ -z "$bin" ]; then
     target=${CARGO_TARGET_DIR:-target}
-    cargo bench --no-run --bench pipeline --quiet
+    cargo bench -p wecom-callback-benches --no-run --bench pipeline --quiet
     bin=$(ls -t "$target"/release/deps/pipeline-* | grep -v '\.d$' | head -1)
 fi
 CONTENDERS=${CONTENDERS:-"floor pure layer layer_dedup bad_signature"}

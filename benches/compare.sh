@@ -8,8 +8,9 @@
 #
 #   benches/compare.sh BEFORE_BINARY AFTER_BINARY [RUNS]
 #
-# Build each binary with `cargo bench --bench pipeline --no-run` in its own
-# checkout and CARGO_TARGET_DIR.
+# Build each binary with `cargo bench -p wecom-callback-benches --bench
+# pipeline --no-run` in its own checkout and CARGO_TARGET_DIR (before the
+# benches became a workspace member: `cargo bench --bench pipeline --no-run`).
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 BEFORE_BINARY AFTER_BINARY [RUNS]" >&2; exit 2; }
 before=$1 after=$2 runs=${3:-5} cpu=${CPU:-1}

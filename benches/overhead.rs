@@ -8,8 +8,17 @@
 //! signature, decryption, its own message parse, reply XML, encryption,
 //! signing, and the crypto floor inside all that.
 //!
+//! Second table, the layer's plumbing budget (issue 23), dedup on (the
+//! default): `layer − (pure + route)`, where `pure` is the pure pipeline
+//! (`inputs::pure`) and `route` the same axum route without the layer: it
+//! reads the body and answers a canned body of the sealed reply's size.
+//! The budget: at most 0.8 µs at 100 B and 1 KiB, at most 3 % of `pure` at
+//! 16 KiB and 256 KiB. All four are timed in turn in every round, with the
+//! ASCII and the mixed Chinese/ASCII content.
+//!
 //! ```text
-//! cargo bench --bench overhead
+//! cargo bench -p wecom-callback-benches --bench overhead
+//! WECOM_BENCH_TABLE=only cargo bench -p wecom-callback-benches --bench overhead   # the tables only
 //! ```
 
 #![allow(
@@ -41,7 +50,7 @@ use tokio::runtime::Runtime;
 use tower::ServiceExt;
 use wecom_callback::{Message, MessageKind, Reply};
 
-use inputs::{Input, PATH, SIZES};
+use inputs::{CONTENTS, Input, PATH, SIZES};
 
 /// The handler under test: parse the body, echo the Content.
 async fn handler(body: Bytes) -> Reply {
@@ -82,6 +91,107 @@ fn send(rt: &Runtime, app: &Router, request: Request<Body>) -> StatusCode {
     rt.block_on(async { app.clone().oneshot(request).await.unwrap().status() })
 }
 
+/// The same route as the layer's, without the layer: reads the body and
+/// answers `canned` (the sealed reply's bytes count, shared, not copied).
+fn route(canned: Bytes) -> Router {
+    Router::new()
+        .route(
+            PATH,
+            post(move |body: Bytes| {
+                let canned = canned.clone();
+                async move {
+                    drop(body);
+                    canned
+                }
+            }),
+        )
+        .with_state(())
+}
+
+/// The plumbing budget's table (see the module docs).
+fn plumbing_table(rt: &Runtime, crypt: &wecom_callback::crypto::MsgCrypt) {
+    let (layer, without_dedup) = (app::app(true), app::app(false));
+    let mut next_id = 1;
+    println!();
+    println!(
+        "plumbing budget, dedup on (interleaved medians, {} rounds)",
+        table::rounds()
+    );
+    println!(
+        "| content | pure | route without the layer | layer, dedup on | plumbing = layer − (pure + route) | budget | met | layer, dedup off | its plumbing |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (label, nominal) in SIZES {
+        let inputs = CONTENTS.map(|(_, text)| Input::of(text, crypt, nominal, 0));
+        let routes = inputs
+            .each_ref()
+            .map(|input| route(Bytes::from(vec![b'x'; inputs::pure(crypt, input).len()])));
+        let started = Instant::now();
+        black_box(inputs::pure(crypt, &inputs[0]));
+        let n = table::batch_len(started.elapsed());
+        let mut times: [[Vec<Duration>; 4]; 2] = Default::default();
+        for _ in 0..table::rounds() {
+            for (((input, (_, text)), route), times) in
+                inputs.iter().zip(CONTENTS).zip(&routes).zip(&mut times)
+            {
+                times[0].push(table::batch(
+                    n,
+                    |_| (),
+                    |()| drop(black_box(inputs::pure(crypt, input))),
+                ));
+                times[1].push(table::batch(
+                    n,
+                    |_| app::post_request(input),
+                    |r| {
+                        black_box(send(rt, route, r));
+                    },
+                ));
+                times[2].push(table::batch(
+                    n,
+                    |_| {
+                        next_id += 1;
+                        app::post_request(&Input::of(text, crypt, nominal, next_id))
+                    },
+                    |r| {
+                        black_box(send(rt, &layer, r));
+                    },
+                ));
+                times[3].push(table::batch(
+                    n,
+                    |_| app::post_request(input),
+                    |r| {
+                        black_box(send(rt, &without_dedup, r));
+                    },
+                ));
+            }
+        }
+        for ((input, (content, _)), times) in inputs.iter().zip(CONTENTS).zip(times) {
+            let [p, r, l, o] = times.map(|mut t| table::median(&mut t));
+            let plumbing = l.as_secs_f64() - (p + r).as_secs_f64();
+            let plumbing_off = o.as_secs_f64() - (p + r).as_secs_f64();
+            let budget = if nominal <= 1024 {
+                0.8e-6
+            } else {
+                0.03 * p.as_secs_f64()
+            };
+            println!(
+                "| {label} {content} ({} B) | {} | {} | {} | {:.2} µs ({:.1} % of pure) | {:.2} µs | {} | {} | {:.2} µs ({:.1} % of pure) |",
+                input.content.len(),
+                table::show(p),
+                table::show(r),
+                table::show(l),
+                plumbing * 1e6,
+                100.0 * plumbing / p.as_secs_f64(),
+                budget * 1e6,
+                if plumbing <= budget { "yes" } else { "no" },
+                table::show(o),
+                plumbing_off * 1e6,
+                100.0 * plumbing_off / p.as_secs_f64(),
+            );
+        }
+    }
+}
+
 fn main() {
     let crypt = inputs::crypt();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -89,9 +199,16 @@ fn main() {
         .build()
         .unwrap();
     let (bare, layered) = (bare(), layered());
-    let inputs: Vec<(&str, Input)> = SIZES
+    let inputs: Vec<(String, Input)> = SIZES
         .iter()
-        .map(|&(label, nominal)| (label, Input::new(&crypt, nominal, 0)))
+        .flat_map(|&(label, nominal)| {
+            CONTENTS.map(|(_, text)| {
+                (
+                    format!("{label}{}", text.suffix()),
+                    Input::of(text, &crypt, nominal, 0),
+                )
+            })
+        })
         .collect();
     for (_, input) in &inputs {
         assert_eq!(send(&rt, &bare, bare_request(input)), StatusCode::OK);
@@ -129,6 +246,7 @@ fn main() {
     if !table::wanted() {
         return;
     }
+    plumbing_table(&rt, &crypt);
     println!();
     println!("interleaved medians ({} rounds)", table::rounds());
     println!(

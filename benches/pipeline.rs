@@ -34,9 +34,9 @@
 //! alone, for `valgrind --tool=callgrind`).
 //!
 //! ```text
-//! cargo bench --bench pipeline
-//! cargo bench --bench pipeline -- 1KiB      # one size
-//! WECOM_BENCH_TABLE=only cargo bench --bench pipeline
+//! cargo bench -p wecom-callback-benches --bench pipeline
+//! cargo bench -p wecom-callback-benches --bench pipeline -- 1KiB      # one size
+//! WECOM_BENCH_TABLE=only cargo bench -p wecom-callback-benches --bench pipeline
 //! ```
 
 #![allow(
@@ -69,7 +69,7 @@ use wecom_callback::crypto::MsgCrypt;
 use wecom_callback::envelope::ReplyEnvelope;
 
 use floor::Floor;
-use inputs::{Input, SIZES, pure};
+use inputs::{CONTENTS, Input, SIZES, Text, pure};
 
 /// MsgIds handed out so far (dedup-on requests never repeat one).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -93,13 +93,13 @@ where
 }
 
 /// A request with a MsgId never sent before.
-fn fresh_request(crypt: &MsgCrypt, nominal: usize) -> Request<Body> {
+fn fresh_request(crypt: &MsgCrypt, text: Text, nominal: usize) -> Request<Body> {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    app::post_request(&Input::new(crypt, nominal, id))
+    app::post_request(&Input::of(text, crypt, nominal, id))
 }
 
-fn check(crypt: &MsgCrypt, rt: &Runtime, nominal: usize) {
-    let input = Input::new(crypt, nominal, 0);
+fn check(crypt: &MsgCrypt, rt: &Runtime, text: Text, nominal: usize) {
+    let input = Input::of(text, crypt, nominal, 0);
     let sealed = pure(crypt, &input);
     let envelope = ReplyEnvelope::parse(sealed.as_bytes()).unwrap();
     let opened = crypt
@@ -114,7 +114,7 @@ fn check(crypt: &MsgCrypt, rt: &Runtime, nominal: usize) {
     let (plain, dedup) = (app::app(false), app::app(true));
     assert_eq!(send(rt, &plain, app::post_request(&input)), StatusCode::OK);
     assert_eq!(
-        send(rt, &dedup, fresh_request(crypt, nominal)),
+        send(rt, &dedup, fresh_request(crypt, text, nominal)),
         StatusCode::OK
     );
     assert_eq!(
@@ -162,42 +162,47 @@ fn criterion_runs(c: &mut Criterion, crypt: &MsgCrypt, rt: &Runtime) {
         group.finish();
     }
     for (label, nominal) in SIZES {
-        let input = Input::new(crypt, nominal, 0);
-        let mut floor = Floor::for_input(&input);
-        let mut group = c.benchmark_group(label);
-        group.throughput(Throughput::Bytes(input.content.len() as u64));
-        if nominal >= 16 * 1024 {
-            group.sample_size(20);
-            group.measurement_time(Duration::from_secs(4));
+        for (_, text) in CONTENTS {
+            let input = Input::of(text, crypt, nominal, 0);
+            let mut group = c.benchmark_group(format!("{label}{}", text.suffix()));
+            group.throughput(Throughput::Bytes(input.content.len() as u64));
+            if nominal >= 16 * 1024 {
+                group.sample_size(20);
+                group.measurement_time(Duration::from_secs(4));
+            }
+            // The floor does not depend on the content (same lengths).
+            if text == Text::Ascii {
+                let mut floor = Floor::for_input(&input);
+                group.bench_function("floor", |b| b.iter(|| black_box(floor.run())));
+                let mut simd_floor = Floor::for_input_simd(&input);
+                group.bench_function("floor_simd", |b| b.iter(|| black_box(simd_floor.run())));
+            }
+            group.bench_function("pure", |b| {
+                b.iter(|| black_box(pure(crypt, black_box(&input))))
+            });
+            group.bench_function("layer", |b| {
+                b.iter_batched(
+                    || app::post_request(&input),
+                    |r| send(rt, &plain, r),
+                    BatchSize::NumIterations(table::WARM_GROUP as u64),
+                );
+            });
+            group.bench_function("layer_dedup", |b| {
+                b.iter_batched(
+                    || fresh_request(crypt, text, nominal),
+                    |r| send(rt, &dedup, r),
+                    BatchSize::NumIterations(table::WARM_GROUP as u64),
+                );
+            });
+            group.bench_function("bad_signature", |b| {
+                b.iter_batched(
+                    || app::forged_request(&input),
+                    |r| send(rt, &plain, r),
+                    BatchSize::NumIterations(table::WARM_GROUP as u64),
+                );
+            });
+            group.finish();
         }
-        group.bench_function("floor", |b| b.iter(|| black_box(floor.run())));
-        let mut simd_floor = Floor::for_input_simd(&input);
-        group.bench_function("floor_simd", |b| b.iter(|| black_box(simd_floor.run())));
-        group.bench_function("pure", |b| {
-            b.iter(|| black_box(pure(crypt, black_box(&input))))
-        });
-        group.bench_function("layer", |b| {
-            b.iter_batched(
-                || app::post_request(&input),
-                |r| send(rt, &plain, r),
-                BatchSize::NumIterations(table::WARM_GROUP as u64),
-            );
-        });
-        group.bench_function("layer_dedup", |b| {
-            b.iter_batched(
-                || fresh_request(crypt, nominal),
-                |r| send(rt, &dedup, r),
-                BatchSize::NumIterations(table::WARM_GROUP as u64),
-            );
-        });
-        group.bench_function("bad_signature", |b| {
-            b.iter_batched(
-                || app::forged_request(&input),
-                |r| send(rt, &plain, r),
-                BatchSize::NumIterations(table::WARM_GROUP as u64),
-            );
-        });
-        group.finish();
     }
 }
 
@@ -216,99 +221,108 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (label, nominal) in SIZES {
-        let input = Input::new(crypt, nominal, 0);
-        let mut floor = Floor::for_input(&input);
-        let mut simd_floor = Floor::for_input_simd(&input);
+        // One floor for both contents (it depends on lengths only); the
+        // contenders of both contents are timed in every round, in turn,
+        // so that load on the machine falls on ASCII and mixed alike.
+        let inputs = CONTENTS.map(|(_, text)| Input::of(text, crypt, nominal, 0));
+        let mut floor = Floor::for_input(&inputs[0]);
+        let mut simd_floor = Floor::for_input_simd(&inputs[0]);
         let started = Instant::now();
-        black_box(pure(crypt, &input));
+        black_box(pure(crypt, &inputs[0]));
         let n = table::batch_len(started.elapsed());
-        let mut times: [Vec<Duration>; 8] = Default::default();
+        let mut shared: [Vec<Duration>; 2] = Default::default();
+        let mut times: [[Vec<Duration>; 6]; 2] = Default::default();
         for _ in 0..table::rounds() {
-            times[0].push(table::batch(
+            shared[0].push(table::batch(
                 n,
                 |_| (),
                 |()| {
                     black_box(floor.run());
                 },
             ));
-            times[1].push(table::batch(
-                n,
-                |_| (),
-                |()| drop(black_box(pure(crypt, &input))),
-            ));
-            times[2].push(table::batch(
-                n,
-                |_| app::post_request(&input),
-                |r| {
-                    black_box(send(rt, &plain, r));
-                },
-            ));
-            times[3].push(table::batch(
-                n,
-                |_| fresh_request(crypt, nominal),
-                |r| {
-                    black_box(send(rt, &dedup, r));
-                },
-            ));
-            times[4].push(table::batch(
-                n,
-                |_| app::forged_request(&input),
-                |r| {
-                    black_box(send(rt, &plain, r));
-                },
-            ));
-            times[5].push(table::batch(
-                n,
-                |_| app::post_request(&input),
-                |r| {
-                    black_box(send(rt, &bare, r));
-                },
-            ));
-            times[6].push(table::batch(
+            shared[1].push(table::batch(
                 n,
                 |_| (),
                 |()| {
                     black_box(simd_floor.run());
                 },
             ));
-            times[7].push(table::batch(
-                n,
-                |_| app::post_request(&input),
-                |r| {
-                    black_box(send(rt, &tower, r));
-                },
-            ));
+            for ((input, (_, text)), times) in inputs.iter().zip(CONTENTS).zip(&mut times) {
+                times[0].push(table::batch(
+                    n,
+                    |_| (),
+                    |()| drop(black_box(pure(crypt, input))),
+                ));
+                times[1].push(table::batch(
+                    n,
+                    |_| app::post_request(input),
+                    |r| {
+                        black_box(send(rt, &plain, r));
+                    },
+                ));
+                times[2].push(table::batch(
+                    n,
+                    |_| fresh_request(crypt, text, nominal),
+                    |r| {
+                        black_box(send(rt, &dedup, r));
+                    },
+                ));
+                times[3].push(table::batch(
+                    n,
+                    |_| app::forged_request(input),
+                    |r| {
+                        black_box(send(rt, &plain, r));
+                    },
+                ));
+                times[4].push(table::batch(
+                    n,
+                    |_| app::post_request(input),
+                    |r| {
+                        black_box(send(rt, &bare, r));
+                    },
+                ));
+                times[5].push(table::batch(
+                    n,
+                    |_| app::post_request(input),
+                    |r| {
+                        black_box(send(rt, &tower, r));
+                    },
+                ));
+            }
         }
-        let [f, p, l, d, x, a, s, t] = times.map(|mut t| table::median(&mut t));
-        println!(
-            "| {label} ({} B) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} | {} | {} ({}) | {} | {} | {} | {} ({}) | {} |",
-            input.content.len(),
-            table::show(f),
-            table::show(p),
-            table::ratio(p, f),
-            table::show(l),
-            table::ratio(l, f),
-            table::show(d),
-            table::ratio(d, f),
-            table::show(x),
-            table::ratio(x, f),
-            table::show(a),
-            table::ratio(a, f),
-            table::ratio(f + a, f),
-            table::ratio(p + a, f),
-            table::show(s),
-            table::ratio(s, f),
-            table::ratio(p, s),
-            table::ratio(l, s),
-            table::ratio(d, s),
-            table::show(t),
-            table::ratio(t, f),
-            table::ratio(t, s),
-        );
+        let [f, s] = shared.map(|mut t| table::median(&mut t));
+        for ((input, (content, _)), times) in inputs.iter().zip(CONTENTS).zip(times) {
+            let [p, l, d, x, a, t] = times.map(|mut t| table::median(&mut t));
+            println!(
+                "| {label} {content} ({} B) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} ({}) | {} | {} | {} ({}) | {} | {} | {} | {} ({}) | {} |",
+                input.content.len(),
+                table::show(f),
+                table::show(p),
+                table::ratio(p, f),
+                table::show(l),
+                table::ratio(l, f),
+                table::show(d),
+                table::ratio(d, f),
+                table::show(x),
+                table::ratio(x, f),
+                table::show(a),
+                table::ratio(a, f),
+                table::ratio(f + a, f),
+                table::ratio(p + a, f),
+                table::show(s),
+                table::ratio(s, f),
+                table::ratio(p, s),
+                table::ratio(l, s),
+                table::ratio(d, s),
+                table::show(t),
+                table::ratio(t, f),
+                table::ratio(t, s),
+            );
+        }
     }
 }
 
-/// `WECOM_BENCH_PROFILE=<what>:<size label>:<count>` runs one contender
+/// `WECOM_BENCH_PROFILE=<what>:<size label>[_mixed]:<count>` runs one contender
 /// `count` times and nothing else (for `valgrind --tool=callgrind`); `what`
 /// is `floor`, `floor_simd`, `pure`, `layer`, `layer_dedup`, `bad_signature`,
 /// `axum` or `tower` (the layer around `handler_fn`, no axum).
@@ -322,16 +336,21 @@ fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
             .and_then(|c| c.parse::<usize>().ok())
             .unwrap_or(100),
     );
+    // `16KiB` is the ASCII content, `16KiB_mixed` the mixed one.
+    let (label, text) = match label.strip_suffix(Text::Mixed.suffix()) {
+        Some(size) => (size, Text::Mixed),
+        None => (label, Text::Ascii),
+    };
     let (_, nominal) = SIZES
         .into_iter()
         .find(|(l, _)| *l == label)
         .unwrap_or_else(|| panic!("unknown size {label}"));
-    let input = Input::new(crypt, nominal, 0);
+    let input = Input::of(text, crypt, nominal, 0);
     let (plain, dedup) = (app::app(false), app::app(true));
     // Each request is built just before it is sent (outside the measured
     // call, but in cache, as in the tables).
     let request = || match what {
-        "layer_dedup" => fresh_request(crypt, nominal),
+        "layer_dedup" => fresh_request(crypt, text, nominal),
         "bad_signature" => app::forged_request(&input),
         _ => app::post_request(&input),
     };
@@ -389,7 +408,9 @@ fn main() {
         return;
     }
     for (_, nominal) in SIZES {
-        check(&crypt, &rt, nominal);
+        for (_, text) in CONTENTS {
+            check(&crypt, &rt, text, nominal);
+        }
     }
     if !table::only() {
         let mut c = Criterion::default().configure_from_args();

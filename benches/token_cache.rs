@@ -3,7 +3,7 @@
 //! Criterion, no network: the transport is a `tower::service_fn` that the
 //! measured path never reaches (the fetch happens once, before measuring).
 //!
-//! `cargo bench --features client --bench token_cache`
+//! `cargo bench -p wecom-callback-benches --features client --bench token_cache`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;

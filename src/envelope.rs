@@ -75,7 +75,7 @@ fn is_base64_text(s: &str) -> bool {
 /// character XML cannot carry, so the reader need not check it as well
 /// (see `xml::parse_trusting`).
 fn parse_flat(body: &[u8]) -> Result<xml::Document<'_>, CryptoError> {
-    let text = std::str::from_utf8(body).map_err(|_| parse_error())?;
+    let text = crate::crypto::utf8(body).ok_or_else(parse_error)?;
     let doc = xml::parse_trusting(text, "Encrypt").map_err(|_| parse_error())?;
     if doc.root != "xml" || doc.children.iter().any(|c| c.nested || c.has_ref) {
         return Err(parse_error());
@@ -137,7 +137,7 @@ impl<'a> Envelope<'a> {
     /// # Errors
     /// [`CryptoErrorKind::ParseXml`] (-40002) as for [`Envelope::parse`].
     pub fn parse_compat(body: &'a [u8]) -> Result<Self, CryptoError> {
-        let text = std::str::from_utf8(body).map_err(|_| parse_error())?;
+        let text = crate::crypto::utf8(body).ok_or_else(parse_error)?;
         let mut doc = xml::parse(text).map_err(|_| parse_error())?;
         if doc.root != "xml"
             || doc

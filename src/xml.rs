@@ -642,24 +642,26 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
     // checked and holds something to act on).
     let mut slow_until = 0;
     while let Some(&b) = bytes.get(i) {
-        // Fast path: with no `]` pending, a chunk that holds no byte this
-        // loop acts on (`]`, a C0 control, the lead byte 0xEF of
-        // U+FFFE/U+FFFF) leaves every state as it was: skip it whole. The
-        // check is branch-free, so the compiler vectorises it.
-        // The last, shorter chunk is tested the same way, padded with
-        // spaces.
+        // Fast path: with no `]` pending, a chunk that holds nothing this
+        // loop acts on (`]`, a C0 control other than tab, LF and CR, a
+        // U+FFFE or U+FFFF) leaves every state as it was: skip it whole.
+        // The test is branch-free, so the compiler vectorises it, and it
+        // finds U+FFFE/U+FFFF by their first two bytes (EF BF), so other
+        // characters (Chinese, the full-width `，` whose lead byte 0xEF
+        // they share) stay on this path. The last, shorter chunk is tested
+        // the same way, padded with spaces.
         if brackets == 0 && i >= slow_until {
-            // Tab, LF and CR are kept as they are, so they leave a chunk
-            // quiet (text with line breaks stays on this path).
-            let act_on = |c: u8| (c == b']') | may_start_non_xml(c);
-            let quiet =
-                |chunk: &[u8; CDATA_CHUNK]| !chunk.iter().fold(false, |f, &c| f | act_on(c));
+            let padded: [u8; WINDOW];
             let rest = bytes.get(i..).unwrap_or_default();
-            let (calm, step) = match rest.first_chunk::<CDATA_CHUNK>() {
-                Some(chunk) => (quiet(chunk), CDATA_CHUNK),
-                None => (quiet(&padded_with_spaces(rest)), rest.len()),
+            let window = match rest.first_chunk::<WINDOW>() {
+                Some(window) => window,
+                None => {
+                    padded = padded_with_spaces(rest);
+                    &padded
+                }
             };
-            if calm {
+            let step = rest.len().min(CHUNK);
+            if !chunk_may_have(window, |c| (c == b']') | is_forbidden_control(c)) {
                 i += step;
                 continue;
             }
@@ -694,11 +696,63 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
     out.push_str("]]>");
 }
 
-/// Bytes [`push_cdata`] checks at once before looking at them one by one.
-/// Skipping a chunk moves `i` past bytes that are never cut points, so
+/// Bytes [`push_cdata`] and [`check_chars`] test at once. Skipping a chunk
+/// in [`push_cdata`] moves `i` past bytes that are never cut points, so
 /// every cut still falls on an ASCII byte or on 0xEF (a lead byte): always
 /// a character boundary.
-const CDATA_CHUNK: usize = 32;
+const CHUNK: usize = 32;
+
+/// A chunk and the two bytes after it, so that a U+FFFE or U+FFFF that
+/// starts in the chunk is seen whole.
+const WINDOW: usize = CHUNK + 2;
+
+/// Whether, at some position of the first [`CHUNK`] bytes of `window`,
+/// `single` holds for the byte or a U+FFFE/U+FFFF (EF BF BE, EF BF BF)
+/// starts. Branch-free over three shifted views of the window, which the
+/// compiler vectorises. In valid UTF-8, 0xEF is always a lead byte, so the
+/// three bytes are the character itself, never the tail of another one.
+#[inline(always)]
+fn chunk_has(window: &[u8; WINDOW], single: impl Fn(u8) -> bool) -> bool {
+    let (Some(first), Some(second), Some(third)) = (
+        window.first_chunk::<CHUNK>(),
+        window.get(1..).and_then(<[u8]>::first_chunk::<CHUNK>),
+        window.last_chunk::<CHUNK>(),
+    ) else {
+        // Unreachable (WINDOW = CHUNK + 2); answer "look closer".
+        return true;
+    };
+    first
+        .iter()
+        .zip(second)
+        .zip(third)
+        .fold(false, |flag, ((&a, &b), &c)| {
+            flag | single(a) | ((a == 0xEF) & (b == 0xBF) & ((c | 1) == 0xBF))
+        })
+}
+
+/// A cheaper, looser [`chunk_has`] for the fast paths: whether `single`
+/// holds for a byte of the chunk or EF BF (the first two bytes of
+/// U+FFFE/U+FFFF, and of the rare U+FFC0–U+FFFD) starts in it. Never
+/// false where [`chunk_has`] is true.
+#[inline(always)]
+fn chunk_may_have(window: &[u8; WINDOW], single: impl Fn(u8) -> bool) -> bool {
+    let (Some(first), Some(second)) = (
+        window.first_chunk::<CHUNK>(),
+        window.get(1..).and_then(<[u8]>::first_chunk::<CHUNK>),
+    ) else {
+        // Unreachable (WINDOW = CHUNK + 2); answer "look closer".
+        return true;
+    };
+    first.iter().zip(second).fold(false, |flag, (&a, &b)| {
+        flag | single(a) | ((a == 0xEF) & (b == 0xBF))
+    })
+}
+
+/// A C0 control XML 1.0 cannot carry: below 0x20, other than tab, LF and
+/// CR. Such a byte is always a whole character in UTF-8.
+fn is_forbidden_control(b: u8) -> bool {
+    (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')
+}
 
 /// Appends `text` as escaped character data (`&`, `<`, `>` escaped),
 /// dropping the characters XML cannot carry, like [`push_cdata`].
@@ -742,14 +796,6 @@ pub(crate) fn push_element(out: &mut String, name: &str, text: &str) {
     out.push('>');
 }
 
-/// Whether `b` can start a character XML 1.0 cannot carry (see
-/// [`non_xml_len`]): a C0 control other than tab, LF and CR, or 0xEF, the
-/// lead byte of U+FFFE and U+FFFF. Branch-free, for the chunk tests of
-/// [`push_cdata`] and [`check_chars`], which the compiler vectorises.
-fn may_start_non_xml(b: u8) -> bool {
-    ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')) | (b == 0xEF)
-}
-
 /// If the UTF-8 character starting at `bytes[i]` is one XML 1.0 cannot carry
 /// (production `Char`: C0 controls other than tab, LF, CR; U+FFFE, U+FFFF;
 /// surrogates cannot occur in a `str`), its length in bytes; otherwise 0.
@@ -785,49 +831,38 @@ fn padded_with_spaces<const N: usize>(tail: &[u8]) -> [u8; N] {
     padded
 }
 
-/// Bytes [`check_chars`] tests at once.
-const CHAR_CHUNK: usize = 32;
-
 /// `None` if `text` holds a character XML 1.0 cannot carry; otherwise
 /// whether it holds a carriage return (whose line ends [`read`] then
 /// normalises). One pass.
 fn check_chars(text: &str) -> Option<bool> {
     let bytes = text.as_bytes();
-    // Only bytes below 0x20 (other than tab and LF) and 0xEF can start a
-    // forbidden character or be a CR. Chunks are tested without branching;
-    // only a flagged chunk is looked at again. The tail is tested the same
-    // way, padded with spaces.
-    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n')) | (b == 0xEF);
-    let flagged = |chunk: &[u8; CHAR_CHUNK]| chunk.iter().fold(false, |flag, &b| flag | suspect(b));
-    // A flagged chunk is tested again, still without branching, for a CR
-    // and for a byte that can start a forbidden character; only the latter
-    // sends it to the byte loop (where a forbidden character that starts at
-    // the chunk's end is still read whole by `non_xml_len`). So text with
-    // CR LF line ends stays on the chunked path. `suspect` keeps its own
-    // form on purpose: written as `may_start_non_xml` plus CR it measured
-    // 84 more instructions at 100 B and 4.2 k more at 16 KiB (callgrind).
-    let chunks = bytes.chunks_exact(CHAR_CHUNK);
-    let tail = chunks.remainder();
-    let padded = padded_with_spaces::<CHAR_CHUNK>(tail);
-    let tail_at = bytes.len() - tail.len();
-    let to_check = chunks
-        .enumerate()
-        .filter_map(|(i, chunk)| Some((i * CHAR_CHUNK, chunk, chunk.first_chunk()?)))
-        .filter(|(_, _, test)| flagged(test))
-        .chain(flagged(&padded).then_some((tail_at, tail, &padded)));
+    // Chunks are tested without branching (`chunk_may_have`) for a byte
+    // below 0x20 other than tab and LF, and for EF BF, the start of
+    // U+FFFE/U+FFFF, so that Chinese text, like ASCII, is one quiet test
+    // per chunk. A flagged chunk is tested again, exactly (`chunk_has`: C0
+    // controls are single bytes, and EF BF BE/BF is always U+FFFE/U+FFFF),
+    // for a forbidden character, and for a CR, which is allowed; so text
+    // with CR LF line ends stays on the chunked path and a hit is final.
     let mut carriage_return = false;
-    for (offset, chunk, test) in to_check {
-        carriage_return |= test.iter().fold(false, |cr, &b| cr | (b == b'\r'));
-        if test
-            .iter()
-            .fold(false, |flag, &b| flag | may_start_non_xml(b))
-        {
-            for (i, &b) in chunk.iter().enumerate() {
-                if may_start_non_xml(b) && non_xml_len(bytes, offset + i) > 0 {
-                    return None;
-                }
+    let mut at = 0;
+    while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
+        let padded: [u8; WINDOW];
+        let window = match rest.first_chunk::<WINDOW>() {
+            Some(window) => window,
+            None => {
+                padded = padded_with_spaces(rest);
+                &padded
             }
+        };
+        if chunk_may_have(window, |b| (b < 0x20) & (b != b'\t') & (b != b'\n')) {
+            if chunk_has(window, is_forbidden_control) {
+                return None;
+            }
+            carriage_return |= window
+                .first_chunk::<CHUNK>()
+                .is_some_and(|chunk| chunk.iter().fold(false, |cr, &b| cr | (b == b'\r')));
         }
+        at += CHUNK;
     }
     Some(carriage_return)
 }
@@ -1007,6 +1042,35 @@ mod tests {
             }
             let fine = format!("{}\t\u{fffd}\u{efbf}{}", "a".repeat(at), "b".repeat(40));
             assert!(all_xml_chars(&fine), "{at}");
+        }
+    }
+
+    #[test]
+    fn chinese_text_is_checked_and_written_exactly_at_every_position() {
+        // The chunked tests match U+FFFE/U+FFFF by their three bytes: the
+        // full-width `，` (EF BC 8C) shares their lead byte and `￥` (U+FFE5,
+        // EF BF A5) their first two, and neither may be taken for them, at
+        // any position, across chunk ends, or at the very end of the text.
+        for lead in ["a", "你", "，", "￥"] {
+            for at in 0..40 {
+                for tail in 0..4 {
+                    let (before, after) = (lead.repeat(at), "，".repeat(tail));
+                    for bad in ["\u{1}", "\u{1f}", "\u{ffff}", "\u{fffe}"] {
+                        let text = format!("{before}{bad}{after}");
+                        assert_eq!(check_chars(&text), None, "{text:?}");
+                    }
+                    let fine = format!("{before}\u{fffd}\u{ffe5}\u{efbf}{after}");
+                    assert_eq!(check_chars(&fine), Some(false), "{fine:?}");
+                    let crlf = format!("{before}\r\n{after}");
+                    assert_eq!(check_chars(&crlf), Some(true), "{crlf:?}");
+                    let mut out = String::new();
+                    push_cdata(&mut out, &format!("{before}\u{ffff}]]\u{fffe}>{after}"));
+                    assert_eq!(out, format!("<![CDATA[{before}]]]]><![CDATA[>{after}]]>"));
+                    out.clear();
+                    push_cdata(&mut out, &fine);
+                    assert_eq!(out, format!("<![CDATA[{fine}]]>"));
+                }
+            }
         }
     }
 

@@ -49,11 +49,74 @@ pub fn msg_id(i: u64) -> u64 {
     FIRST_MSG_ID + i
 }
 
+/// What a message's Content is made of. Our users write Chinese, so every
+/// bench runs both the ASCII and the mixed Chinese/ASCII content (issue 23).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    /// Printable ASCII words (the only content before issue 23).
+    Ascii,
+    /// Chinese and ASCII mixed, with full-width punctuation: [`MIXED`]
+    /// repeated (issue 23's content for the pipeline, layer and peers).
+    Mixed,
+    /// About a quarter of the characters Chinese, a tenth emoji, the rest
+    /// ASCII: [`HTTP_MIX`] repeated (issue 23's content for HTTP).
+    HttpMix,
+}
+
+/// The contents the in-process benches run, with their labels.
+pub const CONTENTS: [(&str, Text); 2] = [("ascii", Text::Ascii), ("mixed", Text::Mixed)];
+
+/// Printable ASCII (never `]]>`).
+pub const ASCII: &str =
+    "Callback text for the benchmark: the quick brown fox jumps over the lazy dog, 0123456789. ";
+/// Mixed Chinese/ASCII, as issue 23 measured it (3-byte CJK ideographs,
+/// full-width `，` and `。`, whose UTF-8 lead bytes are 0xEF and 0xE3).
+pub const MIXED: &str = "Hello, 世界! 企业微信回调 test 123. 你好，这是一条消息。abc ";
+/// 20 characters: 5 Chinese, 2 emoji (4 UTF-8 bytes each), 13 ASCII.
+pub const HTTP_MIX: &str = "ok 你好🙂 test 微信回😀 ab ";
+
+impl Text {
+    /// The unit the content repeats.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Self::Ascii => ASCII,
+            Self::Mixed => MIXED,
+            Self::HttpMix => HTTP_MIX,
+        }
+    }
+
+    /// The label of a content kind in bench names (`""` for ASCII, whose
+    /// names stay as before issue 23).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::Ascii => "",
+            Self::Mixed => "_mixed",
+            Self::HttpMix => "_http_mix",
+        }
+    }
+}
+
 /// `len` bytes of printable ASCII text (words, spaces, punctuation; never
 /// `]]>`), the same for every run.
 pub fn text(len: usize) -> String {
-    const WORDS: &str = "Callback text for the benchmark: the quick brown fox jumps over the lazy dog, 0123456789. ";
-    WORDS.chars().cycle().take(len).collect()
+    text_of(Text::Ascii, len)
+}
+
+/// Exactly `len` bytes of `kind`'s text: its unit repeated, whole
+/// characters only, the last one to three bytes filled with `x` when a
+/// multi-byte character would not fit. The same for every run.
+pub fn text_of(kind: Text, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    for c in kind.unit().chars().cycle() {
+        if out.len() + c.len_utf8() > len {
+            break;
+        }
+        out.push(c);
+    }
+    while out.len() < len {
+        out.push('x');
+    }
+    out
 }
 
 /// The decrypted WeCom text message (WeCom doc 接收消息与事件 消息格式, 文本消息).
@@ -76,6 +139,10 @@ pub fn content_len(nominal: usize) -> usize {
 }
 
 /// One signed, encrypted POST and what went into it.
+///
+/// The content's byte length depends only on the nominal size, not on
+/// [`Text`], so the floor of an ASCII and a mixed input of one size is the
+/// same computation.
 #[derive(Debug, Clone)]
 pub struct Input {
     /// The message's Content.
@@ -115,7 +182,17 @@ impl Input {
 
     /// As [`Input::new`], sent at `timestamp` (unix seconds).
     pub fn at(crypt: &MsgCrypt, nominal: usize, i: u64, timestamp: u64) -> Self {
-        let content = text(content_len(nominal));
+        Self::of_at(Text::Ascii, crypt, nominal, i, timestamp)
+    }
+
+    /// As [`Input::new`], with `kind`'s content.
+    pub fn of(kind: Text, crypt: &MsgCrypt, nominal: usize, i: u64) -> Self {
+        Self::of_at(kind, crypt, nominal, i, TIMESTAMP)
+    }
+
+    /// As [`Input::at`], with `kind`'s content.
+    pub fn of_at(kind: Text, crypt: &MsgCrypt, nominal: usize, i: u64, timestamp: u64) -> Self {
+        let content = text_of(kind, content_len(nominal));
         let plain = message_xml(&content, msg_id(i));
         let encrypt = crypt
             .encrypt_with_prefix(plain.as_bytes(), PREFIX)

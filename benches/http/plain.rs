@@ -7,17 +7,20 @@
 //!   `BENCH_REPLY_BYTES` bytes (the size of the echo example's sealed reply
 //!   for the same request), so that both servers move the same bytes.
 //!   `BENCH_BIND` (default `127.0.0.1:3001`).
-//! * `bench_plain requests COUNT SIZE FILE`: writes COUNT signed, encrypted
-//!   text-message POSTs (`path?query<TAB>body` per line) for the echo
-//!   example's default credentials, SIZE bytes of Content, each with its own
-//!   MsgId (so the echo example's deduplication sees no retry), stamped
-//!   with the current time.
+//! * `bench_plain requests COUNT SIZE FILE [CONTENT]`: writes COUNT signed,
+//!   encrypted text-message POSTs (`path?query<TAB>body` per line) for the
+//!   echo example's default credentials, SIZE bytes of Content, each with
+//!   its own MsgId (so the echo example's deduplication sees no retry),
+//!   stamped with the current time. CONTENT: `ascii` (the default),
+//!   `mixed` (the pipeline bench's mixed Chinese/ASCII) or `http_mix`
+//!   (issue 23's HTTP content: about a quarter of the characters Chinese, a
+//!   tenth emoji, the rest ASCII).
 //! * `bench_plain floor SIZE`: the median crypto floor of one such request
 //!   and its reply, in nanoseconds; `bench_plain floor-simd SIZE`: the same
 //!   with base64 by the base64 crate's SIMD engine (which the crate uses).
 //!
 //! ```text
-//! cargo run --release --example bench_plain -- serve
+//! cargo run --release -p wecom-callback-benches --example bench_plain -- serve
 //! ```
 
 #![allow(
@@ -67,7 +70,13 @@ async fn serve_plain() {
     serve::serve(listener, app).await.unwrap();
 }
 
-fn requests(count: u64, size: usize, path: &str) {
+fn requests(count: u64, size: usize, path: &str, content: &str) {
+    let text = match content {
+        "" | "ascii" => inputs::Text::Ascii,
+        "mixed" => inputs::Text::Mixed,
+        "http_mix" => inputs::Text::HttpMix,
+        other => panic!("unknown content {other} (ascii, mixed, http_mix)"),
+    };
     let crypt = inputs::crypt();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -75,7 +84,7 @@ fn requests(count: u64, size: usize, path: &str) {
         .as_secs();
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for i in 0..count {
-        let input = Input::at(&crypt, size, i, now);
+        let input = Input::of_at(text, &crypt, size, i, now);
         writeln!(out, "{PATH}?{}\t{}", input.query(), input.body).unwrap();
     }
     out.flush().unwrap();
@@ -106,12 +115,17 @@ fn main() {
             .build()
             .unwrap()
             .block_on(serve_plain()),
-        "requests" => requests(arg(1).parse().unwrap(), arg(2).parse().unwrap(), arg(3)),
+        "requests" => requests(
+            arg(1).parse().unwrap(),
+            arg(2).parse().unwrap(),
+            arg(3),
+            arg(4),
+        ),
         "floor" => println!("{}", floor_nanos(arg(1).parse().unwrap(), false)),
         "floor-simd" => println!("{}", floor_nanos(arg(1).parse().unwrap(), true)),
         _ => {
             eprintln!(
-                "usage: bench_plain serve | requests COUNT SIZE FILE | floor SIZE | floor-simd SIZE"
+                "usage: bench_plain serve | requests COUNT SIZE FILE [CONTENT] | floor SIZE | floor-simd SIZE"
             );
             std::process::exit(2);
         }

@@ -15,7 +15,12 @@
 # the servers run side by side and are loaded in turn, ROUNDS times, and
 # the medians are compared.
 #
+# CONTENT picks the Content: `ascii` (default), `mixed` (the pipeline bench's
+# mixed Chinese/ASCII) or `http_mix` (issue 23's HTTP content: about a
+# quarter of the characters Chinese, a tenth emoji, the rest ASCII).
+#
 #   benches/http/run.sh              # 1 KiB, 7 rounds of 2 s each, 16 connections
+#   CONTENT=http_mix benches/http/run.sh
 #   SIZE=16384 ROUNDS=5 DURATION=5 CONNECTIONS=32 benches/http/run.sh
 #
 # Needs wrk (Debian package `wrk`) and curl. Loopback only; not part of CI.
@@ -23,6 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SIZE=${SIZE:-1024}
+CONTENT=${CONTENT:-ascii}
 DURATION=${DURATION:-2}
 ROUNDS=${ROUNDS:-7}
 CONNECTIONS=${CONNECTIONS:-16}
@@ -37,8 +43,11 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 2; }
 
 target=${CARGO_TARGET_DIR:-target}
-cargo build --release --quiet --example echo --example bench_plain
-echo_bin="$target/release/examples/echo"
+cargo build --release --quiet --example echo
+cargo build --release --quiet -p wecom-callback-benches --example bench_plain
+# ECHO_BIN: another build's echo example (e.g. of an older checkout), to
+# compare builds under the same harness.
+echo_bin=${ECHO_BIN:-"$target/release/examples/echo"}
 plain_bin="$target/release/examples/bench_plain"
 
 work=$(mktemp -d)
@@ -102,7 +111,7 @@ RUST_LOG=warn WECOM_BIND="127.0.0.1:$ECHO_PORT" TOKIO_WORKER_THREADS=1 \
 pids+=($!)
 wait_port "$ECHO_PORT"
 # The size of the echo example's sealed reply, for the plain server.
-"$plain_bin" requests 1 "$SIZE" "$work/one.txt"
+"$plain_bin" requests 1 "$SIZE" "$work/one.txt" "$CONTENT"
 IFS=$'\t' read -r one_path one_body < "$work/one.txt"
 reply_bytes=$(curl -s -o /dev/null -w '%{size_download}' -X POST \
     -H 'Content-Type: text/xml' --data-binary "$one_body" "http://127.0.0.1:$ECHO_PORT$one_path")
@@ -113,7 +122,7 @@ pids+=($!)
 wait_port "$PLAIN_PORT"
 # The pool, split into one share per round: each round's MsgIds are new to
 # the echo example (the plain server does not care).
-"$plain_bin" requests "$POOL" "$SIZE" "$work/requests.txt"
+"$plain_bin" requests "$POOL" "$SIZE" "$work/requests.txt" "$CONTENT"
 split -n "l/$ROUNDS" -d -a 3 "$work/requests.txt" "$work/share-"
 rm "$work/requests.txt"
 
@@ -130,9 +139,9 @@ plain_rps=$(median < "$work/plain.rps")
 floor_ns=$(taskset -c "$SERVER_CPU" "$plain_bin" floor "$SIZE")
 simd_floor_ns=$(taskset -c "$SERVER_CPU" "$plain_bin" floor-simd "$SIZE")
 
-awk -v e="$echo_rps" -v p="$plain_rps" -v f="$floor_ns" -v g="$simd_floor_ns" -v s="$SIZE" -v r="$reply_bytes" -v n="$ROUNDS" 'BEGIN {
+awk -v e="$echo_rps" -v p="$plain_rps" -v f="$floor_ns" -v g="$simd_floor_ns" -v s="$SIZE" -v r="$reply_bytes" -v n="$ROUNDS" -v c="$CONTENT" 'BEGIN {
     ideal = 1 / (1 / p + f / 1e9)
-    printf "content %d B, reply %d B, crypto floor %.2f us; medians of %d interleaved rounds\n", s, r, f / 1000, n
+    printf "content %d B (%s), reply %d B, crypto floor %.2f us; medians of %d interleaved rounds\n", s, c, r, f / 1000, n
     printf "plain axum handler: %.0f requests/s (%.2f us each)\n", p, 1e6 / p
     printf "ideal (plain + floor): %.0f requests/s\n", ideal
     printf "echo example: %.0f requests/s (%.2f us each), %.2fx the ideal; %.2f us per request beyond it\n", e, 1e6 / e, e / ideal, 1e6 / e - 1e6 / ideal

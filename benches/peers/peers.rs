@@ -22,6 +22,9 @@
 //!   `get_xml_field` for the three fields, `encrypt_msg`; glue: the reply
 //!   XML with `format!`.
 //!
+//! Every size runs with the ASCII content and the mixed Chinese/ASCII one
+//! (`100B_mixed`, ...; issue 23).
+//!
 //! The content lengths keep the frame's padding at 16 bytes or less
 //! (wechat-oa-sdk and wechat_work_crypto refuse WeCom's pad values 17 to
 //! 32). After criterion, a table of interleaved medians (as in this
@@ -45,7 +48,8 @@ use criterion::{Criterion, Throughput};
 use wecom_callback::crypto::MsgCrypt;
 
 use inputs::{
-    CORP_ID, ENCODING_AES_KEY, Input, REPLY_NONCE, REPLY_TIMESTAMP, SIZES, TIMESTAMP, TOKEN,
+    CONTENTS, CORP_ID, ENCODING_AES_KEY, Input, REPLY_NONCE, REPLY_TIMESTAMP, SIZES, TIMESTAMP,
+    TOKEN,
 };
 
 /// The text between `open` and `close` (the first occurrence).
@@ -213,9 +217,18 @@ fn check(contenders: &Contenders, input: &Input) {
 
 fn main() {
     let contenders = Contenders::new();
-    let inputs: Vec<(&str, Input)> = SIZES
+    // Every size with the ASCII and the mixed Chinese/ASCII content
+    // (`100B`, `100B_mixed`, ...).
+    let inputs: Vec<(String, Input)> = SIZES
         .iter()
-        .map(|&(label, nominal)| (label, Input::new(&contenders.ours, nominal, 0)))
+        .flat_map(|&(label, nominal)| {
+            CONTENTS.map(|(_, text)| {
+                (
+                    format!("{label}{}", text.suffix()),
+                    Input::of(text, &contenders.ours, nominal, 0),
+                )
+            })
+        })
         .collect();
     for (_, input) in &inputs {
         check(&contenders, input);

@@ -5,6 +5,7 @@
 use super::error::{CryptoError, CryptoErrorKind};
 
 /// Bytes before `msg`: the random prefix and the length field.
+#[cfg(test)]
 pub(crate) const HEADER_LEN: usize = 20;
 
 /// The frame's length field for `msg`: its length as a big-endian `u32`.

@@ -325,20 +325,21 @@ impl MsgCrypt {
         let data = cipher::BASE64
             .decode(encrypt)
             .map_err(|_| CryptoError::new(CryptoErrorKind::DecodeBase64))?;
-        let mut plain = cipher::decrypt(&self.ciphers, data)?;
+        let plain = cipher::decrypt(&self.ciphers, data)?;
         let (msg, receive_id) = frame::open(&plain)?;
-        let msg_len = msg.len();
         let receive_id = std::str::from_utf8(receive_id)
             .ok()
             .filter(|id| self.accepts(id))
             .ok_or_else(|| CryptoError::new(CryptoErrorKind::ValidateReceiveId))?
             .to_owned();
-        // Reuse the decrypted buffer for `msg`: drop the header and the
-        // receive id in place instead of copying.
-        plain.truncate(frame::HEADER_LEN + msg_len);
-        plain.drain(..frame::HEADER_LEN);
-        let msg =
-            String::from_utf8(plain).map_err(|_| CryptoError::new(CryptoErrorKind::InvalidUtf8))?;
+        // `msg` is validated where it lies and copied out. Core's
+        // `String::from_utf8` would keep the buffer, but its validation
+        // takes about 11 instructions a byte on Chinese text (one fast path:
+        // ASCII); simdutf8's takes a fraction of one, and the copy replaces
+        // the move that dropping the frame's header in place needed.
+        let msg = utf8(msg)
+            .ok_or_else(|| CryptoError::new(CryptoErrorKind::InvalidUtf8))?
+            .to_owned();
         Ok(Decrypted { msg, receive_id })
     }
 
@@ -415,6 +416,17 @@ impl fmt::Debug for MsgCrypt {
             .field("accepts_more", &self.accept.is_some())
             .finish()
     }
+}
+
+/// `bytes` as text if they are UTF-8: simdutf8's vectorised validation
+/// under the feature `simd-utf8` (a default), else core's, which has a fast
+/// path for ASCII only. For decrypted messages and request envelopes.
+pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
+    #[cfg(feature = "simd-utf8")]
+    let text = simdutf8::basic::from_utf8(bytes).ok();
+    #[cfg(not(feature = "simd-utf8"))]
+    let text = std::str::from_utf8(bytes).ok();
+    text
 }
 
 #[cfg(test)]
