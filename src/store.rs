@@ -98,3 +98,15 @@ impl From<StoreErrorKind> for StoreError {
         Self::new(kind)
     }
 }
+
+/// A decimal `u64` a shared store wrote (unix seconds or milliseconds, a
+/// generation): ASCII digits only, no sign, no spaces, in range; anything
+/// else is [`StoreErrorKind::Corrupt`]. Shared by the Redis stores.
+#[cfg(feature = "redis")]
+pub(crate) fn decimal_u64(bytes: &[u8]) -> Result<u64, StoreError> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| StoreError::new(StoreErrorKind::Corrupt))
+}

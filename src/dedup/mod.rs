@@ -114,6 +114,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[cfg(feature = "redis")]
+pub(crate) use self::redis::RELEASE_LUA;
+#[cfg(feature = "redis")]
 pub use self::redis::{DEFAULT_KEY_PREFIX, RedisConnection, RedisDedupStore};
 pub use answer::{AnswerDecodeError, StoredAnswer};
 pub use error::{StoreError, StoreErrorKind};

@@ -35,7 +35,7 @@ return redis.call('GET', KEYS[1])
 ";
 
 /// Compare-and-delete: removes the key only if it holds `ARGV[1]`.
-const RELEASE_LUA: &str = r"
+pub(crate) const RELEASE_LUA: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end

@@ -188,11 +188,7 @@ fn expires_at(issued_at: u64, kind: TicketKind) -> u64 {
 
 /// A stored `issued_at`: decimal unix seconds.
 fn parse_time(bytes: &[u8]) -> Result<u64, TicketStoreError> {
-    std::str::from_utf8(bytes)
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| TicketStoreError::new(TicketStoreErrorKind::Corrupt))
+    crate::store::decimal_u64(bytes)
 }
 
 impl fmt::Debug for RedisTicketStore {

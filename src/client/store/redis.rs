@@ -36,13 +36,9 @@ end
 return 0
 ";
 
-/// Releases the lock only if `ARGV[1]` holds it (compare and delete).
-const UNLOCK_LUA: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-";
+/// Releases the lock only if `ARGV[1]` holds it: the dedup store's
+/// compare-and-delete script.
+use crate::dedup::RELEASE_LUA as UNLOCK_LUA;
 
 /// The [`TokenStore`] in Redis: every instance's tokens, fences and fetch
 /// locks (features `client` and `redis`).
@@ -260,11 +256,7 @@ impl RedisTokenStore {
 }
 
 fn number(bytes: &[u8]) -> Result<u64, StoreError> {
-    std::str::from_utf8(bytes)
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| StoreError::new(StoreErrorKind::Corrupt))
+    crate::store::decimal_u64(bytes)
 }
 
 impl fmt::Debug for RedisTokenStore {
