@@ -2,7 +2,7 @@
 //! in process: a test identity provider stands in for the vendor's pages
 //! and API, and a small cookie-keeping "browser" follows the dance. The
 //! whole dance over HTTP against the vendor stand-in is in
-//! `tests/oauth_standin.rs`; in a real browser in `tests/browser.rs`.
+//! `tests/oauth_standin.rs`; in a real browser in `tests/browser/browser.rs`.
 #![cfg(all(feature = "oauth", feature = "axum"))]
 #![allow(
     clippy::unwrap_used,

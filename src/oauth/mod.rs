@@ -19,7 +19,7 @@
 //! The authorize URLs end in `#wechat_redirect`, as the vendors require.
 //! A browser keeps a URL's fragment through redirects that name none (RFC
 //! 9110, 10.2.2), so after an in-app login the page may show
-//! `/me#wechat_redirect` (`tests/browser.rs` sees it in Chromium); the
+//! `/me#wechat_redirect` (`tests/browser/browser.rs` sees it in Chromium); the
 //! fragment never reaches the server, but a client-side hash router sees it.
 //!
 //! With axum, add it with `Router::layer` (not `route_layer`): the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Web login in a real headless Chromium (issue 21): installs Debian's
 # chromium and chromium-driver when missing, starts chromedriver on a free
-# loopback port, runs tests/browser.rs with --include-ignored (the WeCom
+# loopback port, runs tests/browser/browser.rs with --include-ignored (the WeCom
 # in-app and QR logins against the vendor stand-in, in Chromium), and stops
 # chromedriver and removes its files on every exit path.
 # Usage: bash tests/browser/run.sh   (from anywhere; exit status = the test's)
@@ -49,8 +49,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Build first, so that chromedriver does not wait through the compile.
-log "cargo build --all-features --test browser"
-cargo test --all-features --test browser --no-run
+log "cargo test -p wecom-callback-browser-test --test browser --no-run"
+cargo test -p wecom-callback-browser-test --test browser --no-run
 
 started=0
 for _ in 1 2 3; do
@@ -76,4 +76,4 @@ log "chromedriver on 127.0.0.1:$PORT"
 export CHROMEDRIVER_URL="http://127.0.0.1:$PORT"
 export CHROMIUM_BINARY="$CHROMIUM"
 export TMPDIR="$WORK_DIR"
-cargo test --all-features --test browser -- --include-ignored --nocapture
+cargo test -p wecom-callback-browser-test --test browser -- --include-ignored --nocapture

@@ -11,8 +11,9 @@
 //!
 //! Needs `CHROMEDRIVER_URL` (e.g. `http://127.0.0.1:9515`) and Chromium;
 //! `tests/browser/run.sh` installs both when missing, starts chromedriver
-//! and runs this test with `--include-ignored`.
-#![cfg(all(feature = "oauth", feature = "axum", feature = "vendor-standin"))]
+//! and runs this test with `--include-ignored`. It is a workspace member of
+//! its own (tests/browser/Cargo.toml), so that fantoccini and its URL stack
+//! stay out of the crate's dev-dependencies, which every example builds.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
