@@ -10,7 +10,8 @@
 //! [`VendorStandIn::base_url`]. The endpoints are listed in
 //! [`VendorEndpoint`], each with the vendor document it follows.
 //!
-//! What it checks, as the vendor does (`../shared/API.md` of the project,
+//! What it checks, as the vendor does (`tests/data/vendor-api.md` of the
+//! repository,
 //! the documents 获取access_token, 获取第三方应用凭证, 获取Access token,
 //! 获取稳定版接口调用凭据, 网页授权, 获取令牌, 使用授权码获取授权信息,
 //! 获取/刷新接口调用令牌):
