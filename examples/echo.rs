@@ -68,9 +68,11 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[path = "support/serve.rs"]
 mod serve;
+#[path = "support/tickets.rs"]
+mod tickets;
 
 use wecom_callback::endpoint::ReplyFormat;
-use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketStore};
+use wecom_callback::tickets::{MemoryTicketStore, TicketStore};
 use wecom_callback::{
     AuthorizedCorps, BotMessage, CallbackContext, ConfigError, Endpoint, Message, MessageKind,
     Rejection, Reply, StoreFailure, WeComCallbackLayer,
@@ -103,55 +105,6 @@ fn echo_bot_text(message: &BotMessage) -> String {
 /// Where ticket pushes go.
 type Tickets = Arc<dyn TicketStore>;
 
-/// Saves the ticket a push carries, if any: only from the kind that
-/// delivers it (a suite's instruction callback, an Open Platform component),
-/// for the authenticated receive id, and not from the future.
-async fn save_ticket(
-    tickets: &dyn TicketStore,
-    context: &CallbackContext,
-    message: &Message,
-) -> Result<(), StatusCode> {
-    let push = match context.ticket_push(message) {
-        Ok(Some(push)) => push,
-        Ok(None) => return Ok(()),
-        Err(refused) => {
-            // Authentic, but not a ticket to keep: answer as usual.
-            tracing::warn!(kind = %context.kind, app = %context.app, %refused, "ticket push refused");
-            return Ok(());
-        }
-    };
-    match tickets
-        .save(&push.app, push.kind, &push.ticket, push.issued_at)
-        .await
-    {
-        Ok(SaveOutcome::Saved) => {
-            tracing::info!(
-                ticket_app = %push.app,
-                ticket_kind = %push.kind,
-                issued_at = push.issued_at,
-                "ticket saved"
-            );
-            Ok(())
-        }
-        Ok(SaveOutcome::Ignored { stored_issued_at }) => {
-            tracing::info!(
-                ticket_app = %push.app,
-                ticket_kind = %push.kind,
-                issued_at = push.issued_at,
-                stored_issued_at,
-                "ticket ignored: one issued at the same time or later is stored"
-            );
-            Ok(())
-        }
-        Err(error) => {
-            // A 5xx releases the dedup claim and makes the platform deliver
-            // the push again.
-            tracing::warn!(ticket_app = %push.app, ticket_kind = %push.kind, %error, "ticket not saved");
-            Err(StatusCode::SERVICE_UNAVAILABLE)
-        }
-    }
-}
-
 async fn echo(
     State(tickets): State<Tickets>,
     context: CallbackContext,
@@ -167,7 +120,7 @@ async fn echo(
             app = %context.app,
             "callback accepted"
         );
-        save_ticket(tickets.as_ref(), &context, message).await?;
+        tickets::save_ticket(tickets.as_ref(), &context, message).await?;
         echo_text(message)
     } else if let Some(message) = request.extensions().get::<BotMessage>() {
         tracing::info!(

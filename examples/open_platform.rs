@@ -58,12 +58,14 @@ use axum::routing::{get, post};
 use http::StatusCode;
 #[path = "support/serve.rs"]
 mod serve;
+#[path = "support/tickets.rs"]
+mod tickets;
 
 use wecom_callback::client::{
     ApiErrorKind, BaseUrls, Client, ComponentCredential, MemorySecretStore, SecretStore,
 };
 use wecom_callback::message::MessageKind;
-use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketStore};
+use wecom_callback::tickets::{MemoryTicketStore, TicketStore};
 use wecom_callback::{CallbackContext, Endpoint, Message, Reply, WeComCallbackLayer};
 
 /// The push path.
@@ -159,43 +161,6 @@ impl Chain {
     }
 }
 
-/// Saves the ticket a push carries: only what the layer authenticated for
-/// this component, and not from the future (`CallbackContext::ticket_push`).
-/// Whether a newer ticket was stored. A store failure is a 503, so that
-/// the platform pushes it again.
-async fn save_ticket(
-    tickets: &dyn TicketStore,
-    context: &CallbackContext,
-    message: &Message,
-) -> Result<bool, StatusCode> {
-    let push = match context.ticket_push(message) {
-        Ok(Some(push)) => push,
-        Ok(None) => return Ok(false),
-        Err(refused) => {
-            // Authentic, but not a ticket to keep: answer as usual.
-            tracing::warn!(%refused, "component_verify_ticket refused");
-            return Ok(false);
-        }
-    };
-    match tickets
-        .save(&push.app, push.kind, &push.ticket, push.issued_at)
-        .await
-    {
-        Ok(SaveOutcome::Saved) => {
-            tracing::info!(app_id = %push.app, "component_verify_ticket stored");
-            Ok(true)
-        }
-        Ok(SaveOutcome::Ignored { stored_issued_at }) => {
-            tracing::info!(stored_issued_at, "older component_verify_ticket ignored");
-            Ok(false)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "component_verify_ticket not stored");
-            Err(StatusCode::SERVICE_UNAVAILABLE)
-        }
-    }
-}
-
 /// Answers `success` once the push is handled; if the ticket cannot be
 /// stored, a 503 makes the platform push it again. API calls run off the
 /// request path.
@@ -208,7 +173,8 @@ async fn push(
         MessageKind::ComponentVerifyTicket(_) => {
             // A new ticket: make sure a component_access_token can be had
             // (cached: one fetch per lifetime, not per push).
-            let stored = save_ticket(component.tickets.as_ref(), &context, &message).await?;
+            let stored =
+                tickets::save_ticket(component.tickets.as_ref(), &context, &message).await?;
             match component.chain {
                 Some(chain) if stored => drop(tokio::spawn(chain.component_token())),
                 Some(_) => {}

@@ -49,10 +49,12 @@ use axum::routing::{get, post};
 use http::StatusCode;
 #[path = "support/serve.rs"]
 mod serve;
+#[path = "support/tickets.rs"]
+mod tickets;
 
 use wecom_callback::client::{BaseUrls, Client, MemorySecretStore, SecretStore, SuiteCredential};
 use wecom_callback::message::{ContactChange, MessageKind};
-use wecom_callback::tickets::{MemoryTicketStore, SaveOutcome, TicketStore};
+use wecom_callback::tickets::{MemoryTicketStore, TicketStore};
 use wecom_callback::{CallbackContext, Endpoint, Message, Reply, WeComCallbackLayer};
 
 /// The callback path.
@@ -155,43 +157,6 @@ impl Chain {
     }
 }
 
-/// Saves the ticket a push carries: only what the layer authenticated for
-/// this suite, and not from the future (`CallbackContext::ticket_push`).
-/// Whether a newer ticket was stored. A store failure is a 503, so that
-/// WeCom pushes the ticket again.
-async fn save_ticket(
-    tickets: &dyn TicketStore,
-    context: &CallbackContext,
-    message: &Message,
-) -> Result<bool, StatusCode> {
-    let push = match context.ticket_push(message) {
-        Ok(Some(push)) => push,
-        Ok(None) => return Ok(false),
-        Err(refused) => {
-            // Authentic, but not a ticket to keep: answer as usual.
-            tracing::warn!(%refused, "suite_ticket refused");
-            return Ok(false);
-        }
-    };
-    match tickets
-        .save(&push.app, push.kind, &push.ticket, push.issued_at)
-        .await
-    {
-        Ok(SaveOutcome::Saved) => {
-            tracing::info!(suite_id = %push.app, "suite_ticket stored");
-            Ok(true)
-        }
-        Ok(SaveOutcome::Ignored { stored_issued_at }) => {
-            tracing::info!(stored_issued_at, "older suite_ticket ignored");
-            Ok(false)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "suite_ticket not stored");
-            Err(StatusCode::SERVICE_UNAVAILABLE)
-        }
-    }
-}
-
 /// Answers `success` once the push is stored; if the store fails, a 503
 /// makes WeCom push it again. API calls run off the request path.
 async fn instruction(
@@ -203,7 +168,7 @@ async fn instruction(
         MessageKind::SuiteTicket(_) => {
             // A new ticket: make sure a suite_access_token can be had (it
             // is cached, so this fetches once per lifetime, not per push).
-            let stored = save_ticket(suite.tickets.as_ref(), &context, &message).await?;
+            let stored = tickets::save_ticket(suite.tickets.as_ref(), &context, &message).await?;
             match suite.chain {
                 Some(chain) if stored => drop(tokio::spawn(chain.suite_token())),
                 Some(_) => {}
