@@ -571,9 +571,9 @@ async fn one_token_serves_a_suites_instruction_and_data_callbacks_on_one_path() 
         let text = text_with_id(CORP_A, "alice", "数据回调 data", 42, 1_000_002);
         let response = data_kit.send(&mut app, data_kit.post(&text)).await;
         assert!(response.unwrap().is_ack(), "data_first = {data_first}");
-        let seen = seen.lock().unwrap().clone();
+        let handled = seen.lock().unwrap().clone();
         assert_eq!(
-            seen,
+            handled,
             vec![
                 (CallbackKind::WeComSuite, SUITE.to_owned(), String::new()),
                 (
@@ -594,13 +594,37 @@ async fn one_token_serves_a_suites_instruction_and_data_callbacks_on_one_path() 
             .await
             .unwrap_err();
         assert_eq!(error.status(), Some(StatusCode::FORBIDDEN), "{error}");
+        assert_eq!(seen.lock().unwrap().len(), 2, "the handler was not called");
     }
+}
+
+/// Sends `request` through `layer` to an inner service that counts its
+/// calls; the response and how often the handler ran.
+async fn through_counting(
+    layer: &WeComCallbackLayer,
+    request: http::Request<http_body_util::Full<bytes::Bytes>>,
+) -> (http::Response<impl http_body::Body>, usize) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let service = tower::service_fn(move |_req: http::Request<_>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {
+            Ok::<_, std::convert::Infallible>(axum::response::Response::new(
+                axum::body::Body::empty(),
+            ))
+        }
+    });
+    let response = tower::Layer::layer(layer, service)
+        .oneshot(request)
+        .await
+        .unwrap();
+    (response, calls.load(Ordering::SeqCst))
 }
 
 #[tokio::test]
 async fn json_refuses_what_xml_refuses() {
     // The robot (JSON) and an app in the JSON callback format, each with a
-    // NUL (escaped), a raw U+FFFE and an escaped U+FFFF.
+    // NUL (escaped), a raw U+FFFE, an escaped U+FFFF and an escaped ESC.
     let bot = Endpoint::wecom_bot(TOKEN, KEY).unwrap();
     let bot_layer = WeComCallbackLayer::new(PATH, bot).unwrap();
     let bot_kit = TestKit::for_layer(&bot_layer);
@@ -611,58 +635,32 @@ async fn json_refuses_what_xml_refuses() {
         let bot_message = format!(
             r#"{{"msgid":"m1","aibotid":"A","chattype":"single","from":{{"userid":"u"}},"msgtype":"text","text":{{"content":"你好 {bad}"}}}}"#
         );
-        let service = tower::service_fn(|_req: http::Request<_>| async {
-            panic!("the handler must not be called");
-            #[allow(unreachable_code)]
-            Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
-        });
-        let response = tower::Layer::layer(&bot_layer, service)
-            .oneshot(bot_kit.post(&bot_message))
-            .await
-            .unwrap();
-        // After the signature, a refusal looks like a forgery (403).
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{bad}");
-        assert_eq!(
-            response
-                .extensions()
-                .get::<wecom_callback::Rejection>()
-                .map(|r| r.kind()),
-            Some(RejectionKind::MalformedMessage),
-            "{bad}"
-        );
-
         let app_message = format!(
             r#"{{"ToUserName":"{CORP_A}","FromUserName":"u","CreateTime":1,"MsgType":"text","Content":"你好 {bad}","MsgId":1,"AgentID":1}}"#
         );
-        let service = tower::service_fn(|_req: http::Request<_>| async {
-            panic!("the handler must not be called");
-            #[allow(unreachable_code)]
-            Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
-        });
-        let response = tower::Layer::layer(&app_layer, service)
-            .oneshot(app_kit.post(&app_message))
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{bad}");
-        assert_eq!(
-            response
-                .extensions()
-                .get::<wecom_callback::Rejection>()
-                .map(|r| r.kind()),
-            Some(RejectionKind::MalformedMessage),
-            "{bad}"
-        );
+        for (layer, request) in [
+            (&bot_layer, bot_kit.post(&bot_message)),
+            (&app_layer, app_kit.post(&app_message)),
+        ] {
+            let (response, calls) = through_counting(layer, request).await;
+            // After the signature, a refusal looks like a forgery (403).
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{bad}");
+            assert_eq!(
+                response
+                    .extensions()
+                    .get::<wecom_callback::Rejection>()
+                    .map(|r| r.kind()),
+                Some(RejectionKind::MalformedMessage),
+                "{bad}"
+            );
+            assert_eq!(calls, 0, "the handler must not be called: {bad}");
+        }
     }
-    // And the same content without the bad character is accepted.
+    // And the same content without the bad character reaches the handler.
     let fine = r#"{"msgid":"m2","aibotid":"A","chattype":"single","from":{"userid":"u"},"msgtype":"text","text":{"content":"你好 Hello, 世界!\t"}}"#;
-    let service = tower::service_fn(|_req: http::Request<_>| async {
-        Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
-    });
-    let response = tower::Layer::layer(&bot_layer, service)
-        .oneshot(bot_kit.post(fine))
-        .await
-        .unwrap();
+    let (response, calls) = through_counting(&bot_layer, bot_kit.post(fine)).await;
     assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(calls, 1);
 }
 
 #[tokio::test]
