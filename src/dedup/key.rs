@@ -5,6 +5,10 @@ use std::fmt::{self, Write as _};
 
 use sha2::{Digest, Sha256};
 
+/// Room a scope's text keeps for the key that follows it: the form's two
+/// bytes (`m:`, `h:`, `d:`) and a 64-hex-digit digest.
+const KEY_SUFFIX_CAPACITY: usize = 2 + 64;
+
 /// The keyspace a message id lives in: everything the delivery was
 /// authenticated as, so that no tenant, kind or mode can reach another's
 /// keys.
@@ -46,8 +50,9 @@ impl DedupScope {
     /// authenticated receive id and endpoint name, each escaped.
     #[must_use]
     pub fn new(kind: &str, secret_id: &str, receive_id: &str, app: &str) -> Self {
-        let mut scope =
-            String::with_capacity(kind.len() + secret_id.len() + receive_id.len() + app.len() + 4);
+        let mut scope = String::with_capacity(
+            kind.len() + secret_id.len() + receive_id.len() + app.len() + 4 + KEY_SUFFIX_CAPACITY,
+        );
         for part in [kind, secret_id, receive_id, app] {
             push_escaped(&mut scope, part);
             scope.push(':');
@@ -60,7 +65,7 @@ impl DedupScope {
     /// scope, which has four parts.
     #[must_use]
     pub fn named(app: &str) -> Self {
-        let mut scope = String::with_capacity(app.len() + 1);
+        let mut scope = String::with_capacity(app.len() + 1 + KEY_SUFFIX_CAPACITY);
         push_escaped(&mut scope, app);
         scope.push(':');
         Self(scope)
@@ -162,7 +167,12 @@ impl DedupKey {
         if msg_id.trim().is_empty() {
             return None;
         }
-        let mut key = scope.into().prefix();
+        Some(Self::with_id(scope.into().prefix(), msg_id))
+    }
+
+    /// `prefix` (a scope), then the `m:` or `h:` form of the non-blank
+    /// `msg_id`.
+    fn with_id(mut key: String, msg_id: &str) -> Self {
         if msg_id.len() > Self::MAX_MSG_ID_LEN {
             key.push_str("h:");
             push_hex(&mut key, &Sha256::digest(msg_id.as_bytes()));
@@ -170,7 +180,14 @@ impl DedupKey {
             key.push_str("m:");
             push_escaped(&mut key, msg_id);
         }
-        Some(Self(key))
+        Self(key)
+    }
+
+    /// `prefix` (a scope), then the `d:` form of `plaintext`.
+    fn with_digest(mut key: String, plaintext: &[u8]) -> Self {
+        key.push_str("d:");
+        push_hex(&mut key, &Sha256::digest(plaintext));
+        Self(key)
     }
 
     /// The key of a message without an id, in `scope`: the SHA-256 of
@@ -180,10 +197,7 @@ impl DedupKey {
     /// events in the same second never share a key (SECURITY.md §5).
     #[must_use]
     pub fn digest<'s>(scope: impl Into<ScopeRef<'s>>, plaintext: &[u8]) -> Self {
-        let mut key = scope.into().prefix();
-        key.push_str("d:");
-        push_hex(&mut key, &Sha256::digest(plaintext));
-        Self(key)
+        Self::with_digest(scope.into().prefix(), plaintext)
     }
 
     /// The key the layer uses: by `msg_id` when it is present and not blank,
@@ -195,10 +209,11 @@ impl DedupKey {
         msg_id: Option<&str>,
         plaintext: &[u8],
     ) -> Self {
-        let scope = scope.into();
-        msg_id
-            .and_then(|id| Self::msg_id(scope, id))
-            .unwrap_or_else(|| Self::digest(scope, plaintext))
+        let prefix = scope.into().prefix();
+        match msg_id.filter(|id| !id.trim().is_empty()) {
+            Some(id) => Self::with_id(prefix, id),
+            None => Self::with_digest(prefix, plaintext),
+        }
     }
 
     /// The key of the WeCom message with the numeric `MsgId` `msg_id` from
@@ -241,12 +256,15 @@ impl DedupKey {
 }
 
 /// A scope as [`DedupKey`]'s constructors take it: a [`DedupScope`] (by
-/// reference) or a name (`&str`, the one-part scope of
-/// [`DedupScope::named`]), without building a `DedupScope` for a name.
-#[derive(Debug, Clone, Copy)]
+/// reference, or by value, when its text becomes the key's start without a
+/// copy) or a name (`&str`, the one-part scope of [`DedupScope::named`]),
+/// without building a `DedupScope` for a name.
+#[derive(Debug, Clone)]
 pub enum ScopeRef<'s> {
     /// A built scope.
     Scope(&'s DedupScope),
+    /// A built scope, used once.
+    Owned(DedupScope),
     /// A name alone.
     Named(&'s str),
 }
@@ -255,17 +273,19 @@ impl ScopeRef<'_> {
     fn prefix(self) -> String {
         match self {
             Self::Scope(scope) => {
-                let mut key = String::with_capacity(scope.0.len() + 2 + 64);
+                let mut key = String::with_capacity(scope.0.len() + KEY_SUFFIX_CAPACITY);
                 key.push_str(&scope.0);
                 key
             }
-            Self::Named(app) => {
-                let mut key = String::with_capacity(app.len() + 3 + 64);
-                push_escaped(&mut key, app);
-                key.push(':');
-                key
-            }
+            Self::Owned(scope) => scope.0,
+            Self::Named(app) => DedupScope::named(app).0,
         }
+    }
+}
+
+impl From<DedupScope> for ScopeRef<'static> {
+    fn from(scope: DedupScope) -> Self {
+        Self::Owned(scope)
     }
 }
 

@@ -310,7 +310,7 @@ fn parse_into(
     endpoint: &Endpoint,
     plain: String,
     extensions: &mut Extensions,
-    scope: Option<&DedupScope>,
+    scope: Option<DedupScope>,
 ) -> Result<Parsed, RejectionKind> {
     let malformed = |_| RejectionKind::MalformedMessage;
     // The identifiers are only for the log events: not copied when no
@@ -514,7 +514,7 @@ impl PendingPost {
             .dedup
             .is_some()
             .then(|| dedup_scope(&endpoint, secret, &receive_id));
-        let parsed = parse_into(&endpoint, plain, extensions, scope.as_ref())
+        let parsed = parse_into(&endpoint, plain, extensions, scope)
             .map_err(|kind| Refusal::for_endpoint(kind, &endpoint))?;
         Ok(Authentic {
             endpoint,
