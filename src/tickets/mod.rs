@@ -287,7 +287,11 @@ pub struct PushOrigin<'a> {
     pub tolerance_secs: u64,
 }
 
-/// Why [`TicketPush::from_authenticated`] refused a ticket push.
+/// Why [`TicketPush::from_authenticated`] refused a ticket push: the push
+/// was authentic, but not a ticket this request may deliver. The pushes
+/// follow WeCom's 推送suite_ticket (`SuiteId`, `TimeStamp`) and the Open
+/// Platform's 验证票据 (`AppId`, `CreateTime`). `Display` names the kind and
+/// the app id, never the ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TicketPushError {
