@@ -322,7 +322,7 @@ fn ratio_table(crypt: &MsgCrypt, rt: &Runtime) {
     }
 }
 
-/// `WECOM_BENCH_PROFILE=<what>:<size label>[_mixed]:<count>` runs one contender
+/// `WECOM_BENCH_PROFILE=<what>:<size label>[_mixed|_http_mix]:<count>` runs one contender
 /// `count` times and nothing else (for `valgrind --tool=callgrind`); `what`
 /// is `floor`, `floor_simd`, `pure`, `layer`, `layer_dedup`, `bad_signature`,
 /// `axum` or `tower` (the layer around `handler_fn`, no axum).
@@ -336,11 +336,12 @@ fn profile(spec: &str, crypt: &MsgCrypt, rt: &Runtime) {
             .and_then(|c| c.parse::<usize>().ok())
             .unwrap_or(100),
     );
-    // `16KiB` is the ASCII content, `16KiB_mixed` the mixed one.
-    let (label, text) = match label.strip_suffix(Text::Mixed.suffix()) {
-        Some(size) => (size, Text::Mixed),
-        None => (label, Text::Ascii),
-    };
+    // `16KiB` is the ASCII content, `16KiB_mixed` the mixed one,
+    // `1KiB_http_mix` the HTTP harness's content.
+    let (label, text) = [Text::Mixed, Text::HttpMix]
+        .into_iter()
+        .find_map(|text| label.strip_suffix(text.suffix()).map(|size| (size, text)))
+        .unwrap_or((label, Text::Ascii));
     let (_, nominal) = SIZES
         .into_iter()
         .find(|(l, _)| *l == label)
