@@ -11,8 +11,10 @@
     clippy::panic
 )]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "common/logs.rs"]
+mod logs;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wecom_callback::Message;
@@ -500,30 +502,9 @@ async fn redis_down_from_the_start_costs_no_call() {
     );
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_in_logs_or_debug() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = logs::on_this_thread(tracing::Level::TRACE);
 
     let vendor = VendorStandIn::start(config()).await.unwrap();
     // Two forced refreshes in a row below (40014, then 42001).
@@ -541,7 +522,7 @@ async fn no_secret_in_logs_or_debug() {
     let err = client.token(&wrong).await.unwrap_err();
     assert_eq!(err.kind(), ApiErrorKind::InvalidCredential);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("token fetched"), "{logs}");
     assert!(logs.contains("token fetch failed"), "{logs}");
     assert!(logs.contains("token rejected"), "{logs}");

@@ -11,8 +11,11 @@
     clippy::panic
 )]
 
+#[path = "common/logs.rs"]
+mod logs;
+
+use logs::Captured;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -788,48 +791,9 @@ async fn extractor_without_layer_names_it() {
     assert!(text(response).await.contains("OAuthLayer"));
 }
 
-/// Everything the subscriber wrote.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
+/// The binary's one capturing subscriber (see `logs::global`).
 fn capture() -> (Captured, ()) {
-    // One global subscriber for the whole test binary: a thread-local one
-    // (`set_default`) misses events when other tests register the same
-    // callsites at the same time (tracing caches each callsite's interest).
-    // Every test's events land in the buffer; the checks look for what
-    // must be there and what must never be.
-    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-    let captured = CAPTURED
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let writer = captured.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_ansi(false)
-                .without_time()
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).unwrap();
-            captured
-        })
-        .clone();
-    (captured, ())
+    (logs::global(tracing::Level::DEBUG), ())
 }
 
 /// Two instances sharing a store get the same callback at the same moment

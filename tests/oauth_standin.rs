@@ -11,6 +11,10 @@
     clippy::panic
 )]
 
+#[path = "common/logs.rs"]
+mod logs;
+
+use logs::Captured;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -525,46 +529,7 @@ fn code_of(url: &str) -> String {
         .into_owned()
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-/// Every event at TRACE and above, from every module, into `Captured`.
+/// The binary's one capturing subscriber (see `logs::global`).
 fn capture() -> (Captured, ()) {
-    // One global subscriber for the whole test binary: a thread-local one
-    // (`set_default`) misses events when other tests register the same
-    // callsites at the same time (tracing caches each callsite's interest).
-    // Every test's events land in the buffer; the checks look for what
-    // must be there and what must never be.
-    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-    let captured = CAPTURED
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let writer = captured.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .without_time()
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).unwrap();
-            captured
-        })
-        .clone();
-    (captured, ())
+    (logs::global(tracing::Level::TRACE), ())
 }

@@ -9,8 +9,10 @@
     clippy::panic
 )]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "common/logs.rs"]
+mod logs;
+
+use logs::Captured;
 
 use axum::Router;
 use axum::routing::post;
@@ -30,46 +32,9 @@ const PATH: &str = "/wecom/callback";
 const NOW: u64 = 1_700_000_000;
 const CONTENT: &str = "the member's private words";
 
-/// Everything the subscriber wrote.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    fn lines_with(&self, needle: &str) -> Vec<String> {
-        self.text()
-            .lines()
-            .filter(|l| l.contains(needle))
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
 /// A subscriber for this thread that writes plain lines into `Captured`.
 fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(Level::DEBUG)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    (captured, guard)
+    logs::on_this_thread(Level::DEBUG)
 }
 
 fn endpoint(key: &str) -> Endpoint {
