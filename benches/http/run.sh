@@ -259,9 +259,12 @@ awk -v e="$echo_rps" -v p="$plain_rps" -v f="$floor_ns" -v g="$simd_floor_ns" -v
 }'
 if [ "$NODE" = 1 ]; then
     node_rps=$(median < "$work/node.rps")
-    awk -v e="$echo_rps" -v n="$node_rps" -v v="$node_versions" 'BEGIN {
+    # The ratio within each round too: its two runs are seconds apart, so
+    # the machine's swings touch both alike.
+    round_ratio=$(paste "$work/echo.rps" "$work/node.rps" | awk '{print $1 / $2}' | median)
+    awk -v e="$echo_rps" -v n="$node_rps" -v q="$round_ratio" -v v="$node_versions" 'BEGIN {
         printf "node peer (%s; node:http, one process, no dedup): %.0f requests/s (%.2f us each)\n", v, n, 1e6 / n
-        printf "echo example = %.2fx the Node peer\n", e / n
+        printf "echo example = %.2fx the Node peer (median of the per-round ratios: %.2fx)\n", e / n, q
     }'
 fi
 if [ -s "$work/echo.repeats" ]; then
