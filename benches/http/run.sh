@@ -26,7 +26,7 @@
 # the run, stamped with the current time) and wrk walks through it, wrapping
 # around if a server outpaces MAX_RPS; the echo example's repeated MsgIds are
 # counted and a warning closes the output if there were any. MAX_RPS defaults
-# to 60000 (about 180 MB of requests per 2 s round at 1 KiB); a share is
+# to 60000 (about 230 MB of requests per 2 s round at 1 KiB); a share is
 # capped at SHARE_MB (default 1024) MB, with a warning. POOL (the old
 # setting: the whole pool, split into ROUNDS shares) still works and
 # overrides MAX_RPS.
