@@ -238,6 +238,13 @@ impl DedupKey {
         Self(key)
     }
 
+    /// Moves the key out, leaving an empty one behind (no allocation): for
+    /// a holder that is done with its key and hands it to the store.
+    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    pub(crate) fn take(&mut self) -> Self {
+        Self(std::mem::take(&mut self.0))
+    }
+
     /// The key as text (ASCII only), for logs and as a shared store's key
     /// suffix.
     #[must_use]

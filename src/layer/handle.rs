@@ -492,7 +492,8 @@ impl ClaimGuard {
             return Some(answer);
         };
         self.armed = false;
-        memory.complete_now(&self.key, answer, window);
+        // Disarmed: the guard's key is not needed any more.
+        memory.complete_owned(self.key.take(), answer, window);
         None
     }
 
