@@ -20,7 +20,7 @@ use http_body_util::{Full, LengthLimitError};
 use super::body::CallbackBody;
 use super::clock::unix_secs;
 use super::events::{self, Summary};
-use super::handle::{ReplyContext, SealFor, content_length, remove_headers};
+use super::handle::{ReplyContext, ReplyNames, SealFor, content_length, remove_headers};
 use super::query::{self, Query};
 use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::{CallbackContext, Candidates, Config};
@@ -292,8 +292,7 @@ struct Parsed {
     body: Bytes,
     /// The reply's `ToUserName` and `FromUserName`: the message's
     /// `FromUserName` and `ToUserName` (empty for the robot).
-    to_user_name: String,
-    from_user_name: String,
+    names: ReplyNames,
     agent_id: Option<u64>,
     /// The identifiers for the log events (`path` is set by the caller).
     summary: Summary,
@@ -330,8 +329,7 @@ fn parse_into(
         extensions.insert(message);
         return Ok(Parsed {
             body,
-            to_user_name: String::new(),
-            from_user_name: String::new(),
+            names: ReplyNames::default(),
             agent_id: None,
             summary,
             key,
@@ -359,8 +357,7 @@ fn parse_into(
         None => DedupKey::digest(scope, &body),
     });
     let parsed = Parsed {
-        to_user_name: message.from_user_name().to_owned(),
-        from_user_name: message.to_user_name().to_owned(),
+        names: ReplyNames::new(message.from_user_name(), message.to_user_name()),
         agent_id: message.agent_id(),
         body,
         summary,
@@ -533,8 +530,7 @@ impl PendingPost {
         } = authentic;
         let Parsed {
             body,
-            to_user_name,
-            from_user_name,
+            names,
             agent_id,
             summary,
             key,
@@ -573,8 +569,7 @@ impl PendingPost {
         };
         let reply = ReplyContext {
             dedup_window,
-            to_user_name,
-            from_user_name,
+            names,
             receive_id: seal_for,
             secret,
             config: self.config,
