@@ -389,11 +389,21 @@ fn dedup_scope(endpoint: &Endpoint, secret: usize, receive_id: &str) -> DedupSco
 /// scope instead of a scope escaped anew (about 700 instructions a
 /// request). A delivery whose receive id is not among them (a third-party
 /// data callback's authorized corp) gets its scope built as before.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Scopes(OnceLock<Vec<KnownScope>>);
 
+/// How many scopes are known, not the scopes (the endpoints are in the
+/// layer's `Debug` already).
+impl std::fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scopes")
+            .field("known", &self.0.get().map(Vec::len))
+            .finish()
+    }
+}
+
 /// One precomputed scope: `dedup_scope(endpoint, secret, receive_id)`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct KnownScope {
     endpoint: Arc<Endpoint>,
     secret: usize,
