@@ -124,6 +124,29 @@ fn deadline(now: Instant, ttl: Duration) -> Instant {
     now.checked_add(ttl.min(MAX_TTL)).unwrap_or(now)
 }
 
+/// A key as [`MemoryDedupStore::complete_key`] gets it: borrowed (copied
+/// if the cache needs one of its own) or handed over.
+enum KeyArg<'a> {
+    Borrowed(&'a DedupKey),
+    Owned(DedupKey),
+}
+
+impl KeyArg<'_> {
+    fn get(&self) -> &DedupKey {
+        match self {
+            Self::Borrowed(key) => key,
+            Self::Owned(key) => key,
+        }
+    }
+
+    fn into_owned(self) -> DedupKey {
+        match self {
+            Self::Borrowed(key) => key.clone(),
+            Self::Owned(key) => key,
+        }
+    }
+}
+
 /// What the clones of a store share.
 struct Shared {
     cache: SlotCache,
@@ -324,6 +347,19 @@ impl MemoryDedupStore {
     }
 
     pub(crate) fn complete_now(&self, key: &DedupKey, answer: StoredAnswer, ttl: Duration) {
+        self.complete_key(KeyArg::Borrowed(key), answer, ttl);
+    }
+
+    /// [`complete_now`](Self::complete_now) by a caller that is done with
+    /// its key: an answer heavier than the claim (a reply of 1 KiB or more)
+    /// enters the cache under this key instead of a copy of it.
+    #[cfg_attr(not(feature = "layer"), allow(dead_code))]
+    pub(crate) fn complete_owned(&self, key: DedupKey, answer: StoredAnswer, ttl: Duration) {
+        self.complete_key(KeyArg::Owned(key), answer, ttl);
+    }
+
+    fn complete_key(&self, key_arg: KeyArg<'_>, answer: StoredAnswer, ttl: Duration) {
+        let key = key_arg.get();
         let state = State::Done(answer);
         let weight = weigh(key, &state);
         let mut pending = Some(Slot {
@@ -349,13 +385,13 @@ impl MemoryDedupStore {
         match found {
             EntryResult::Vacant(place) | EntryResult::Replaced(place, _) => {
                 if let Err(slot) = place.insert(slot) {
-                    cache.insert(key.clone(), slot);
+                    cache.insert(key_arg.into_owned(), slot);
                 }
             }
             // Another weight (an insert, which evicts if needed), or a
             // concurrent claim's reservation (which the insert overrides).
             EntryResult::Retained(_) | EntryResult::Removed(..) | EntryResult::Timeout => {
-                cache.insert(key.clone(), slot);
+                cache.insert(key_arg.into_owned(), slot);
             }
         }
     }

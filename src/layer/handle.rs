@@ -32,13 +32,39 @@ use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, ReplyFormat};
 use crate::message::Reply;
 use crate::store::StoreError;
 
+/// The reply's `ToUserName` (the message's `FromUserName`, a member's
+/// UserID or an openid) and `FromUserName` (the message's `ToUserName`, the
+/// corp id or account id), copied out of the message before the handler
+/// takes it: back to back in one string, one allocation for the two.
+#[derive(Debug, Default)]
+pub(crate) struct ReplyNames {
+    both: String,
+    /// Where `FromUserName` starts in `both`.
+    split: usize,
+}
+
+impl ReplyNames {
+    pub(crate) fn new(to_user_name: &str, from_user_name: &str) -> Self {
+        let mut both = String::with_capacity(to_user_name.len() + from_user_name.len());
+        both.push_str(to_user_name);
+        both.push_str(from_user_name);
+        Self {
+            both,
+            split: to_user_name.len(),
+        }
+    }
+
+    /// The reply's `ToUserName` and `FromUserName`.
+    pub(crate) fn pair(&self) -> (&str, &str) {
+        self.both.split_at_checked(self.split).unwrap_or_default()
+    }
+}
+
 /// What the layer needs to seal the handler's [`Reply`].
 #[derive(Debug)]
 pub(crate) struct ReplyContext {
-    /// The reply's `ToUserName`: the message's `FromUserName` (member UserID).
-    pub(crate) to_user_name: String,
-    /// The reply's `FromUserName`: the message's `ToUserName` (corp id).
-    pub(crate) from_user_name: String,
+    /// The reply's `ToUserName` and `FromUserName`.
+    pub(crate) names: ReplyNames,
     /// The receive id to seal with: the one the message carried.
     pub(crate) receive_id: SealFor,
     /// Which of the endpoint's secrets verified the request (0: current).
@@ -492,7 +518,8 @@ impl ClaimGuard {
             return Some(answer);
         };
         self.armed = false;
-        memory.complete_now(&self.key, answer, window);
+        // Disarmed: the guard's key is not needed any more.
+        memory.complete_owned(self.key.take(), answer, window);
         None
     }
 
@@ -600,7 +627,8 @@ fn seal<B: Body>(
     let now = unix_secs(context.config.clock.as_ref());
     let plaintext = match kind.reply_format() {
         ReplyFormat::Xml | ReplyFormat::PlainXml if reply.is_xml() => {
-            reply.to_xml(&context.to_user_name, &context.from_user_name, now)
+            let (to_user_name, from_user_name) = context.names.pair();
+            reply.to_xml(to_user_name, from_user_name, now)
         }
         ReplyFormat::Json => match reply.to_bot_json() {
             Some(json) => json,
@@ -750,6 +778,21 @@ fn answer_with<B>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reply_names_give_back_both_names() {
+        for (to, from) in [
+            ("zhangsan", "wx5823bf96d3bd56c7"),
+            ("", ""),
+            ("张三", ""),
+            ("", "公司"),
+        ] {
+            let names = ReplyNames::new(to, from);
+            assert_eq!(names.pair(), (to, from));
+        }
+        let empty = ReplyNames::default();
+        assert_eq!(empty.pair(), ("", ""));
+    }
 
     #[test]
     fn remove_headers_removes_every_value_of_the_names_only() {

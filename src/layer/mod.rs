@@ -220,6 +220,8 @@ pub(crate) struct Config {
     pub(crate) in_flight_ttl: Duration,
     pub(crate) store_failure: StoreFailure,
     pub(crate) ack_deadline: Option<Duration>,
+    /// The endpoints' deduplication scopes, built on first use.
+    pub(crate) scopes: pipeline::Scopes,
 }
 
 impl Config {
@@ -238,6 +240,7 @@ impl Config {
             in_flight_ttl: dedup::DEFAULT_IN_FLIGHT_TTL,
             store_failure: StoreFailure::Process,
             ack_deadline: None,
+            scopes: pipeline::Scopes::default(),
         }
     }
 
