@@ -540,3 +540,75 @@ async fn each_sealed_reply_draws_the_random_source_once() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(*random.0.lock().unwrap(), [24, 24]);
 }
+
+/// The layer around a handler that answers a body of its own making (no
+/// `Reply`): `body` with `content_type`, counting its calls.
+fn handmade(
+    layer: WeComCallbackLayer,
+    content_type: Option<&'static str>,
+    body: Bytes,
+) -> (Svc, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&calls);
+    let inner = service_fn(move |_req: Request<CallbackBody<Full<Bytes>>>| {
+        c.fetch_add(1, Ordering::SeqCst);
+        let mut response = Response::new(Full::new(body.clone()));
+        if let Some(content_type) = content_type {
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(content_type),
+            );
+        }
+        async move { Ok::<_, Infallible>(response) }
+    });
+    let svc = ServiceBuilder::new().layer(layer).service(inner);
+    (tower::util::BoxCloneService::new(svc), calls)
+}
+
+#[tokio::test]
+async fn a_handler_made_body_reaches_every_delivery_as_made() {
+    // A handler that answers a string of its own instead of a `Reply`: the
+    // first delivery got it, and its retries used to get `success`.
+    let made = Bytes::from("收到 your message, 谢谢 ok");
+    for waiting in [false, true] {
+        for content_type in [Some("text/plain; charset=utf-8"), None] {
+            let layer = if waiting {
+                layer().dedup_store(Waiting::default())
+            } else {
+                layer()
+            };
+            let (svc, calls) = handmade(layer, content_type, made.clone());
+            let xml = TestKit::text_message(CORP, "zhangsan", "你好 hello");
+            for (i, request) in copies(3, &xml).into_iter().enumerate() {
+                let response = send(svc.clone(), request).await;
+                let what = format!("delivery {i}, waiting store: {waiting}, {content_type:?}");
+                assert_eq!(response.status(), StatusCode::OK, "{what}");
+                assert_eq!(response.body(), &made, "{what}");
+                assert_eq!(
+                    response
+                        .headers()
+                        .get(http::header::CONTENT_TYPE)
+                        .map(|v| v.to_str().unwrap()),
+                    content_type,
+                    "{what}"
+                );
+            }
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_handler_made_body_beyond_the_kept_size_gets_the_acknowledgement_on_retry() {
+    let len = usize::try_from(wecom_callback::dedup::MAX_KEPT_BODY).unwrap() + 1;
+    let large = Bytes::from(vec![b'x'; len]);
+    let (svc, calls) = handmade(layer(), None, large.clone());
+    let xml = TestKit::text_message(CORP, "zhangsan", "large");
+    let mut deliveries = copies(2, &xml).into_iter();
+    let first = send(svc.clone(), deliveries.next().unwrap()).await;
+    assert_eq!(first.body(), &large);
+    let retry = send(svc.clone(), deliveries.next().unwrap()).await;
+    assert_eq!(retry.status(), StatusCode::OK);
+    assert!(opened(retry).await.is_ack());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

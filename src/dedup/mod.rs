@@ -100,7 +100,7 @@
 //! # }
 //! ```
 
-mod answer;
+pub(crate) mod answer;
 mod error;
 mod key;
 mod memory;
@@ -117,7 +117,7 @@ use std::time::Duration;
 pub(crate) use self::redis::RELEASE_LUA;
 #[cfg(feature = "redis")]
 pub use self::redis::{DEFAULT_KEY_PREFIX, RedisConnection, RedisDedupStore};
-pub use answer::{AnswerDecodeError, StoredAnswer};
+pub use answer::{AnswerDecodeError, MAX_KEPT_BODY, StoredAnswer};
 pub use error::{StoreError, StoreErrorKind};
 pub use key::{DedupKey, DedupScope, ScopeRef};
 pub use memory::MemoryDedupStore;

@@ -27,7 +27,8 @@ use super::clock::unix_secs;
 use super::events::{self, Outcome, Summary};
 use super::rejection::{Refusal, Rejection, RejectionKind};
 use super::{Config, StoreFailure};
-use crate::dedup::{Claim, ClaimToken, DedupKey, DedupStore, StoredAnswer};
+use crate::dedup::answer::kept_content_type;
+use crate::dedup::{Claim, ClaimToken, DedupKey, DedupStore, MAX_KEPT_BODY, StoredAnswer};
 use crate::endpoint::{BodyFormat, CallbackKind, Endpoint, ReplyFormat};
 use crate::message::Reply;
 use crate::store::StoreError;
@@ -175,6 +176,15 @@ pin_project! {
             // When the handler was called, if the `debug` events (the
             // only ones with its latency) were wanted then.
             started: Option<Instant>,
+        },
+        // Reading a body the handler made itself (no `Reply`) of a known,
+        // small length, so that it can be kept for retries; then it goes
+        // out as read.
+        ReadingBody {
+            #[pin]
+            body: ResBody,
+            parts: Option<response::Parts>,
+            read: Vec<u8>,
         },
         // The answer is known without the handler (a retry of the
         // in-memory store's message); it goes out on the first poll.
@@ -366,31 +376,94 @@ where
                             return Poll::Ready(Err(error));
                         }
                     };
-                    let (response, answer) = seal(response, reply);
+                    let sealed = seal(response, reply, this.guard.is_some());
+                    let status = match &sealed {
+                        Sealed::Ready(response, _) => response.status(),
+                        Sealed::Read(parts, _) => parts.status,
+                    };
                     events::accepted(
                         &reply.summary,
                         &reply.endpoint,
                         Outcome::Handled {
-                            status: response.status().as_u16(),
+                            status: status.as_u16(),
                             latency,
                         },
                     );
-                    let window = reply.dedup_window;
-                    // Without an answer (the handler failed) the guard is
-                    // dropped here, which releases the claim.
-                    let (Some(mut guard), Some(answer)) = (this.guard.take(), answer) else {
+                    match sealed {
+                        Sealed::Ready(response, answer) => {
+                            match record(this.guard, reply, answer, response) {
+                                Ok(response) => {
+                                    this.step.set(Step::Done);
+                                    return Poll::Ready(Ok(response));
+                                }
+                                Err(completing) => this.step.set(completing),
+                            }
+                        }
+                        Sealed::Read(parts, body) => this.step.set(Step::ReadingBody {
+                            body,
+                            parts: Some(parts),
+                            read: Vec::new(),
+                        }),
+                    }
+                }
+                StepProj::ReadingBody {
+                    mut body,
+                    parts,
+                    read,
+                } => {
+                    let frame = ready!(body.as_mut().poll_frame(cx));
+                    let Some(reply) = this.reply.as_ref() else {
                         this.step.set(Step::Done);
-                        return Poll::Ready(Ok(response));
+                        return Poll::Pending;
                     };
-                    // The in-memory store records it at once.
-                    let Some(answer) = guard.complete_now(answer, window) else {
-                        this.step.set(Step::Done);
-                        return Poll::Ready(Ok(response));
-                    };
-                    this.step.set(Step::Completing {
-                        completion: Box::pin(guard.complete(answer, window)),
-                        response: Some(response),
-                    });
+                    match frame {
+                        Some(Ok(frame)) => {
+                            if let Ok(data) = frame.into_data() {
+                                bytes::BufMut::put(read, data);
+                            }
+                            // Longer than its size hint promised: a broken
+                            // body, answered as a failed handler (the guard
+                            // is dropped, which releases the claim).
+                            if u64::try_from(read.len()).map_or(true, |len| len > MAX_KEPT_BODY) {
+                                drop(this.guard.take());
+                                let failed = reply.failure(RejectionKind::HandlerFailed);
+                                this.step.set(Step::Done);
+                                return Poll::Ready(Ok(failed));
+                            }
+                        }
+                        Some(Err(_)) => {
+                            drop(this.guard.take());
+                            let failed = reply.failure(RejectionKind::HandlerFailed);
+                            this.step.set(Step::Done);
+                            return Poll::Ready(Ok(failed));
+                        }
+                        None => {
+                            let Some(parts) = parts.take() else {
+                                this.step.set(Step::Done);
+                                return Poll::Pending;
+                            };
+                            let body = Bytes::from(std::mem::take(read));
+                            let content_type = parts
+                                .headers
+                                .get(header::CONTENT_TYPE)
+                                .and_then(|v| v.to_str().ok())
+                                .filter(|c| kept_content_type(c))
+                                .map(str::to_owned);
+                            let answer = StoredAnswer::Body {
+                                content_type,
+                                body: body.clone(),
+                            };
+                            let response =
+                                Response::from_parts(parts, CallbackBody::buffered(body));
+                            match record(this.guard, reply, Some(answer), response) {
+                                Ok(response) => {
+                                    this.step.set(Step::Done);
+                                    return Poll::Ready(Ok(response));
+                                }
+                                Err(completing) => this.step.set(completing),
+                            }
+                        }
+                    }
                 }
                 StepProj::Answered { response } => {
                     let response = response.take();
@@ -434,6 +507,46 @@ where
             }
         }
     }
+}
+
+/// Records `answer` (when there is one and the claim was granted):
+/// `Ok(response)` to send at once (no answer, or the in-memory store
+/// recorded it), or the `Completing` step while another store records it.
+/// Without an answer (the handler failed) the guard is dropped here, which
+/// releases the claim.
+#[allow(clippy::result_large_err)]
+fn record<S, ReqBody, ResBody>(
+    guard: &mut Option<ClaimGuard>,
+    reply: &ReplyContext,
+    answer: Option<StoredAnswer>,
+    response: Response<CallbackBody<ResBody>>,
+) -> Result<Response<CallbackBody<ResBody>>, Step<S, ReqBody, ResBody>>
+where
+    S: Service<Request<CallbackBody<ReqBody>>>,
+{
+    let window = reply.dedup_window;
+    let (Some(mut guard), Some(answer)) = (guard.take(), answer) else {
+        return Ok(response);
+    };
+    // The in-memory store records it at once.
+    let Some(answer) = guard.complete_now(answer, window) else {
+        return Ok(response);
+    };
+    Err(Step::Completing {
+        completion: Box::pin(guard.complete(answer, window)),
+        response: Some(response),
+    })
+}
+
+/// What [`seal`] made of the handler's response.
+enum Sealed<B> {
+    /// The answer, and what to remember of it for retries (`None`: the
+    /// handler failed, release the claim).
+    Ready(Response<CallbackBody<B>>, Option<StoredAnswer>),
+    /// A 2xx body the handler made itself, of a known length up to
+    /// [`MAX_KEPT_BODY`]: read it, send it as read and keep it
+    /// ([`StoredAnswer::Body`]), so that a retry gets the same bytes.
+    Read(response::Parts, B),
 }
 
 /// What the claim means: `None` to run the handler (with `guard` set when
@@ -569,6 +682,19 @@ fn replay<B>(answer: &StoredAnswer, reply: &ReplyContext) -> Response<CallbackBo
     match answer {
         StoredAnswer::Reply { plaintext } => seal_plaintext(fresh_parts(), plaintext, reply),
         StoredAnswer::Ack => ack(fresh_parts(), reply.endpoint.kind()),
+        StoredAnswer::Body { content_type, body } => {
+            let mut parts = fresh_parts();
+            if let Some(value) = content_type
+                .as_deref()
+                .and_then(|c| HeaderValue::from_str(c).ok())
+            {
+                parts.headers.insert(header::CONTENT_TYPE, value);
+            }
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, content_length(body.len()));
+            Response::from_parts(parts, CallbackBody::buffered(body.clone()))
+        }
         _ => answer_with(fresh_parts(), "text/plain; charset=utf-8", Bytes::new()),
     }
 }
@@ -587,29 +713,36 @@ fn replay<B>(answer: &StoredAnswer, reply: &ReplyContext) -> Response<CallbackBo
 ///   instruction callback or an Open Platform push; an image for the
 ///   robot) is a programming error: 500 with
 ///   [`RejectionKind::UnsupportedReply`], never a silent drop;
+/// * a 2xx response with no `Reply` and a body of known length up to
+///   [`MAX_KEPT_BODY`] (a bare string, hand-made XML) is read, sent as
+///   it was made and kept, so that a retry gets the same bytes (when the
+///   claim is to be completed, i.e. with dedup on);
 /// * every other response passes through untouched (a 2xx one is
-///   remembered as an empty answer: its body is a stream the layer does
-///   not keep).
-fn seal<B: Body>(
-    response: Response<B>,
-    context: &ReplyContext,
-) -> (Response<CallbackBody<B>>, Option<StoredAnswer>) {
+///   remembered as the kind's acknowledgement or an empty answer: its body
+///   is a stream of unknown or large length the layer does not keep).
+fn seal<B: Body>(response: Response<B>, context: &ReplyContext, keep_bodies: bool) -> Sealed<B> {
     if !response.status().is_success() {
-        return (response.map(CallbackBody::original), None);
+        return Sealed::Ready(response.map(CallbackBody::original), None);
     }
     let kind = context.endpoint.kind();
     let (parts, body) = response.into_parts();
     let mut parts = parts;
     let Some(reply) = parts.extensions.remove::<Reply>() else {
-        if !kind.ack_body().is_empty() && body.size_hint().exact() == Some(0) {
-            return (ack(parts, kind), Some(StoredAnswer::Ack));
+        let length = body.size_hint().exact();
+        if !kind.ack_body().is_empty() && length == Some(0) {
+            return Sealed::Ready(ack(parts, kind), Some(StoredAnswer::Ack));
+        }
+        // Kept as made, so that a retry gets the same bytes (only when
+        // there is a claim to complete: with dedup off nothing is kept).
+        if keep_bodies && length.is_some_and(|len| (1..=MAX_KEPT_BODY).contains(&len)) {
+            return Sealed::Read(parts, body);
         }
         let remembered = if kind.ack_body().is_empty() {
             StoredAnswer::Empty
         } else {
             StoredAnswer::Ack
         };
-        return (
+        return Sealed::Ready(
             Response::from_parts(parts, CallbackBody::original(body)),
             Some(remembered),
         );
@@ -617,12 +750,12 @@ fn seal<B: Body>(
     // The handler's own body is replaced.
     drop(body);
     if reply == Reply::Ack {
-        return (ack(parts, kind), Some(StoredAnswer::Ack));
+        return Sealed::Ready(ack(parts, kind), Some(StoredAnswer::Ack));
     }
     // A reply the kind cannot carry (the table on `Reply`) is a
     // programming error: 500, never sealed and never silently dropped.
     if !reply.allowed_for(kind) {
-        return (context.failure(RejectionKind::UnsupportedReply), None);
+        return Sealed::Ready(context.failure(RejectionKind::UnsupportedReply), None);
     }
     let now = unix_secs(context.config.clock.as_ref());
     let plaintext = match kind.reply_format() {
@@ -632,16 +765,16 @@ fn seal<B: Body>(
         }
         ReplyFormat::Json => match reply.to_bot_json() {
             Some(json) => json,
-            None => return (context.failure(RejectionKind::UnsupportedReply), None),
+            None => return Sealed::Ready(context.failure(RejectionKind::UnsupportedReply), None),
         },
-        _ => return (context.failure(RejectionKind::UnsupportedReply), None),
+        _ => return Sealed::Ready(context.failure(RejectionKind::UnsupportedReply), None),
     };
     let response = seal_plaintext(parts, &plaintext, context);
     let answer = response
         .status()
         .is_success()
         .then_some(StoredAnswer::Reply { plaintext });
-    (response, answer)
+    Sealed::Ready(response, answer)
 }
 
 /// Seals a reply plaintext into the kind's envelope (or sends it as is in
