@@ -367,14 +367,51 @@ fn read(input: &str, keep_nested: bool) -> Result<Document<'_>, XmlError> {
 /// bytes, markup and XML whitespace, where a carriage return reads as
 /// whitespace in both readers.
 fn read_canonical(input: &str, line_ends: bool) -> Option<Document<'_>> {
+    let mut children = Vec::with_capacity(8);
+    scan_canonical(input, |name, text| {
+        children.push(Child {
+            name: Cow::Borrowed(name),
+            text: Cow::Borrowed(text),
+            ..Child::default()
+        });
+        true
+    })?;
+    // Apart from the texts, the document is only names, markup and XML
+    // whitespace, where a CR is whitespace to both readers.
+    if line_ends {
+        for child in &mut children {
+            if child.text.contains('\r') {
+                child.text = Cow::Owned(normalize_line_ends(&child.text));
+            }
+        }
+    }
+    Some(Document {
+        root: Cow::Borrowed("xml"),
+        children,
+    })
+}
+
+/// The scan of [`read_canonical`] without the list: calls `child` with
+/// the name and the text (CDATA verbatim, plain text trimmed, line ends
+/// as they are) of each of the root's children in document order, and
+/// returns `None` as soon as the document is not of the vendor's flat
+/// shape or `child` returns `false`. For readers that keep only a few
+/// elements (the envelope) and need no list of them.
+///
+/// As for [`read_canonical`] with `line_ends` false, the texts are
+/// neither checked for characters XML forbids nor normalised: the caller
+/// checks them, or `input` has passed [`check_chars`].
+pub(crate) fn scan_canonical<'a>(
+    input: &'a str,
+    mut child: impl FnMut(&'a str, &'a str) -> bool,
+) -> Option<()> {
     let mut rest = trim_xml_space(input)
         .strip_prefix("<xml>")?
         .strip_suffix("</xml>")?;
-    let mut children = Vec::with_capacity(8);
     loop {
         rest = trim_start_xml_space(rest);
         if rest.is_empty() {
-            break;
+            return Some(());
         }
         let open = rest.strip_prefix('<')?;
         let name_len = open.bytes().position(|b| !is_ascii_name_byte(b))?;
@@ -407,25 +444,10 @@ fn read_canonical(input: &str, line_ends: bool) -> Option<Document<'_>> {
             .strip_prefix("</")?
             .strip_prefix(name)?
             .strip_prefix('>')?;
-        children.push(Child {
-            name: Cow::Borrowed(name),
-            text: Cow::Borrowed(text),
-            ..Child::default()
-        });
-    }
-    // Apart from the texts, the document is only names, markup and XML
-    // whitespace, where a CR is whitespace to both readers.
-    if line_ends {
-        for child in &mut children {
-            if child.text.contains('\r') {
-                child.text = Cow::Owned(normalize_line_ends(&child.text));
-            }
+        if !child(name, text) {
+            return None;
         }
     }
-    Some(Document {
-        root: Cow::Borrowed("xml"),
-        children,
-    })
 }
 
 /// `text` with XML 1.0's end-of-line handling (§2.11): each CR LF pair and
@@ -818,6 +840,14 @@ fn all_xml_chars(text: &str) -> bool {
 /// so that both refuse the same characters.
 pub(crate) fn is_xml_text(text: &str) -> bool {
     check_chars(text).is_some()
+}
+
+/// Whether `text` holds neither a character XML 1.0 cannot carry nor a
+/// carriage return: a text that [`scan_canonical`] returns as the general
+/// reader would (no line end to normalise), for callers that check texts
+/// after the scan instead of the whole input before it.
+pub(crate) fn is_plain_xml_text(text: &str) -> bool {
+    check_chars(text) == Some(false)
 }
 
 /// `tail` (shorter than `N`) followed by spaces, so that the last, short
