@@ -330,6 +330,11 @@ fn reply_len(encrypt_len: usize, nonce_len: usize) -> usize {
 fn push_reply_tail(out: &mut String, msg_signature: &str, timestamp: &str, nonce: &str) {
     out.push('\n');
     xml::push_element(out, "MsgSignature", msg_signature);
+    push_reply_end(out, timestamp, nonce);
+}
+
+/// What [`push_reply_tail`] writes after `MsgSignature`.
+fn push_reply_end(out: &mut String, timestamp: &str, nonce: &str) {
     out.push_str("\n<TimeStamp>");
     xml::push_text(out, timestamp);
     out.push_str("</TimeStamp>\n");
@@ -554,7 +559,12 @@ impl MsgCrypt {
         self.encrypt_into(reply_msg, receive_id, prefix, &mut out)?;
         let signature = self.signature_hex(timestamp, nonce, out.get(start..).unwrap_or_default());
         out.push_str("]]></Encrypt>");
-        push_reply_tail(&mut out, signature.as_str(), timestamp, nonce);
+        // The signature is 40 hex digits of our own: nothing the CDATA
+        // writer would change, so it is copied as it is.
+        out.push_str("\n<MsgSignature><![CDATA[");
+        out.push_str(signature.as_str());
+        out.push_str("]]></MsgSignature>");
+        push_reply_end(&mut out, timestamp, nonce);
         Ok(out)
     }
 }

@@ -195,9 +195,11 @@ impl Reply {
         push_cdata(&mut out, from_user_name);
         out.push_str("</FromUserName><CreateTime>");
         out.push_str(itoa::Buffer::new().format(create_time));
-        out.push_str("</CreateTime><MsgType>");
-        push_cdata(&mut out, self.msg_type());
-        out.push_str("</MsgType>");
+        // `msg_type` is one of this crate's names (lowercase ASCII and
+        // `_`): nothing the CDATA writer would change.
+        out.push_str("</CreateTime><MsgType><![CDATA[");
+        out.push_str(self.msg_type());
+        out.push_str("]]></MsgType>");
         self.push_body(&mut out);
         out.push_str("</xml>");
         out
