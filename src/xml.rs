@@ -673,17 +673,16 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
         // they share) stay on this path. The last, shorter chunk is tested
         // the same way, padded with spaces.
         if brackets == 0 && i >= slow_until {
-            let padded: [u8; WINDOW];
             let rest = bytes.get(i..).unwrap_or_default();
-            let window = match rest.first_chunk::<WINDOW>() {
-                Some(window) => window,
-                None => {
-                    padded = padded_with_spaces(rest);
-                    &padded
-                }
+            let (flagged, step) = match rest.first_chunk::<WINDOW>() {
+                Some(window) => (
+                    chunk_may_have(window, |c| (c == b']') | is_forbidden_control(c)),
+                    CHUNK,
+                ),
+                // The end, shorter than a window: all of it at once.
+                None => (tail_may_have(rest, true), rest.len()),
             };
-            let step = rest.len().min(CHUNK);
-            if !chunk_may_have(window, |c| (c == b']') | is_forbidden_control(c)) {
+            if !flagged {
                 i += step;
                 continue;
             }
@@ -770,6 +769,39 @@ fn chunk_may_have(window: &[u8; WINDOW], single: impl Fn(u8) -> bool) -> bool {
     })
 }
 
+/// The fast test of a text's end, shorter than a [`WINDOW`] (and of short
+/// texts: names, ids, numbers): whether `tail` may hold a byte below 0x20,
+/// EF BF (the start of U+FFFE/U+FFFF) or, with `bracket`, a `]`. Never
+/// false where [`chunk_may_have`]'s tests would flag (tab, LF and CR are
+/// flagged too). Eight bytes at a time as words where they lie, then the
+/// last few one by one: the test these ends used to take, on a copy padded
+/// to a window, cost a `memcpy` call and then stalled the vector loads of
+/// the copy (they wait for its stores), on every call.
+fn tail_may_have(tail: &[u8], bracket: bool) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // A byte of `v` is zero / below `n` (n <= 0x80): exact as to whether
+    // one is (the borrows can only mark bytes above a true one).
+    let below = |v: u64, n: u64| v.wrapping_sub(n * ONES) & !v & HIGHS != 0;
+    let mut flag = false;
+    let mut words = tail.chunks_exact(8);
+    for (at, word) in (&mut words).enumerate() {
+        let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        // Each byte's follower, the next word's first byte last (none: 0).
+        let next = tail.get(at * 8 + 8).copied().map_or(0, u64::from);
+        let followers = (v >> 8) | (next << 56);
+        // Zero where a byte is EF and its follower BF.
+        let pair = (v ^ (0xEF * ONES)) | (followers ^ (0xBF * ONES));
+        flag |= below(v, 0x20) | below(pair, 1) | (bracket & below(v ^ (0x5D * ONES), 1));
+    }
+    let mut lead = false;
+    for &b in words.remainder() {
+        flag |= (b < 0x20) | (bracket & (b == b']')) | (lead & (b == 0xBF));
+        lead = b == 0xEF;
+    }
+    flag
+}
+
 /// A C0 control XML 1.0 cannot carry: below 0x20, other than tab, LF and
 /// CR. Such a byte is always a whole character in UTF-8.
 fn is_forbidden_control(b: u8) -> bool {
@@ -850,17 +882,6 @@ pub(crate) fn is_plain_xml_text(text: &str) -> bool {
     check_chars(text) == Some(false)
 }
 
-/// `tail` (shorter than `N`) followed by spaces, so that the last, short
-/// chunk of a text can take the same branch-free test as the full ones
-/// (a space is never a byte those tests act on).
-fn padded_with_spaces<const N: usize>(tail: &[u8]) -> [u8; N] {
-    let mut padded = [b' '; N];
-    if let Some(start) = padded.get_mut(..tail.len()) {
-        start.copy_from_slice(tail);
-    }
-    padded
-}
-
 /// `None` if `text` holds a character XML 1.0 cannot carry; otherwise
 /// whether it holds a carriage return (whose line ends [`read`] then
 /// normalises). One pass.
@@ -876,13 +897,16 @@ fn check_chars(text: &str) -> Option<bool> {
     let mut carriage_return = false;
     let mut at = 0;
     while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
-        let padded: [u8; WINDOW];
-        let window = match rest.first_chunk::<WINDOW>() {
-            Some(window) => window,
-            None => {
-                padded = padded_with_spaces(rest);
-                &padded
+        let Some(window) = rest.first_chunk::<WINDOW>() else {
+            // The end, shorter than a window: tested where it lies
+            // (`tail_may_have`), then, if flagged, character by character.
+            if tail_may_have(rest, false) {
+                if (0..rest.len()).any(|at| non_xml_len(rest, at) > 0) {
+                    return None;
+                }
+                carriage_return |= rest.contains(&b'\r');
             }
+            break;
         };
         if chunk_may_have(window, |b| (b < 0x20) & (b != b'\t') & (b != b'\n')) {
             if chunk_has(window, is_forbidden_control) {
@@ -1173,6 +1197,26 @@ mod tests {
         "\u{feff}",
         "\u{1}",
     ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The word-wise test of short ends flags every byte sequence the
+        /// byte-wise rule flags (a byte below 0x20, `]` when asked, EF BF),
+        /// at every position and length, across the 8-byte words.
+        #[test]
+        fn tail_test_misses_nothing(
+            tail in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b']', b'\t', b'\r', 0x01, 0x1f, 0x20, 0xEF, 0xBF, 0xBE, 0xE4]),
+                0..34,
+            ),
+            bracket in proptest::bool::ANY,
+        ) {
+            let rule = tail.iter().any(|&b| b < 0x20 || (bracket && b == b']'))
+                || tail.windows(2).any(|w| w == [0xEF, 0xBF]);
+            proptest::prop_assert_eq!(tail_may_have(&tail, bracket), rule, "{:?}", tail);
+        }
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
