@@ -151,7 +151,19 @@ pub(crate) fn encrypt(ciphers: &Ciphers, mut plain: Vec<u8>) -> Vec<u8> {
 ///   16 bytes;
 /// * [`CryptoErrorKind::IllegalBuffer`]: not a multiple of 32 bytes, or the
 ///   padding is not `p` bytes of value `p` with `1 <= p <= 32`.
+#[cfg(test)]
 pub(crate) fn decrypt(ciphers: &Ciphers, mut data: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+    let unpadded = decrypt_in_place(ciphers, &mut data)?.len();
+    data.truncate(unpadded);
+    Ok(data)
+}
+
+/// Decrypts `data` in place and returns it without its 32-byte PKCS#7
+/// padding: [`decrypt`] on a slice (the errors are the same).
+pub(crate) fn decrypt_in_place<'a>(
+    ciphers: &Ciphers,
+    data: &'a mut [u8],
+) -> Result<&'a [u8], CryptoError> {
     if data.is_empty() || data.len() % AES_BLOCK != 0 {
         return Err(CryptoError::new(CryptoErrorKind::DecryptAes));
     }
@@ -159,11 +171,10 @@ pub(crate) fn decrypt(ciphers: &Ciphers, mut data: Vec<u8>) -> Result<Vec<u8>, C
         return Err(CryptoError::new(CryptoErrorKind::IllegalBuffer));
     }
     let mut decryptor = ciphers.decryptor();
-    let (blocks, _) = Array::slice_as_chunks_mut(&mut data);
+    let (blocks, _) = Array::slice_as_chunks_mut(data);
     decryptor.decrypt_blocks(blocks);
-    let unpadded = unpad(&data)?;
-    data.truncate(unpadded);
-    Ok(data)
+    let unpadded = unpad(data)?;
+    Ok(data.get(..unpadded).unwrap_or_default())
 }
 
 /// Length of `data` without its padding.
