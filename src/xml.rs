@@ -896,18 +896,7 @@ fn check_chars(text: &str) -> Option<bool> {
     // with CR LF line ends stays on the chunked path and a hit is final.
     let mut carriage_return = false;
     let mut at = 0;
-    while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
-        let Some(window) = rest.first_chunk::<WINDOW>() else {
-            // The end, shorter than a window: tested where it lies
-            // (`tail_may_have`), then, if flagged, character by character.
-            if tail_may_have(rest, false) {
-                if (0..rest.len()).any(|at| non_xml_len(rest, at) > 0) {
-                    return None;
-                }
-                carriage_return |= rest.contains(&b'\r');
-            }
-            break;
-        };
+    while let Some(window) = bytes.get(at..).and_then(<[u8]>::first_chunk::<WINDOW>) {
         if chunk_may_have(window, |b| (b < 0x20) & (b != b'\t') & (b != b'\n')) {
             if chunk_has(window, is_forbidden_control) {
                 return None;
@@ -918,7 +907,23 @@ fn check_chars(text: &str) -> Option<bool> {
         }
         at += CHUNK;
     }
-    Some(carriage_return)
+    let tail = check_tail(bytes.get(at..).unwrap_or_default())?;
+    Some(carriage_return | tail)
+}
+
+/// [`check_chars`] of the end of a text, shorter than a [`WINDOW`]:
+/// tested where it lies ([`tail_may_have`]), then, if flagged, character
+/// by character. Apart from the chunk loop, so that the loop's code stays
+/// as tight as it is without it.
+#[inline(never)]
+fn check_tail(rest: &[u8]) -> Option<bool> {
+    if !tail_may_have(rest, false) {
+        return Some(false);
+    }
+    if (0..rest.len()).any(|at| non_xml_len(rest, at) > 0) {
+        return None;
+    }
+    Some(rest.contains(&b'\r'))
 }
 
 #[cfg(test)]
