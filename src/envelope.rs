@@ -75,7 +75,11 @@ fn is_base64_text(s: &str) -> bool {
 /// character XML cannot carry, so the reader need not check it as well
 /// (see `xml::parse_trusting`).
 fn parse_flat(body: &[u8]) -> Result<xml::Document<'_>, CryptoError> {
-    let text = crate::crypto::utf8(body).ok_or_else(parse_error)?;
+    parse_flat_text(crate::crypto::utf8(body).ok_or_else(parse_error)?)
+}
+
+/// [`parse_flat`] of a body already known to be UTF-8.
+fn parse_flat_text(text: &str) -> Result<xml::Document<'_>, CryptoError> {
     let doc = xml::parse_trusting(text, "Encrypt").map_err(|_| parse_error())?;
     if doc.root != "xml" || doc.children.iter().any(|c| c.nested || c.has_ref) {
         return Err(parse_error());
@@ -215,11 +219,52 @@ impl<'a> Envelope<'a> {
     /// forbidden constructs (see the module docs), or not exactly one
     /// non-empty `Encrypt` of base64 characters.
     pub fn parse(body: &'a [u8]) -> Result<Self, CryptoError> {
-        let mut doc = parse_flat(body)?;
+        let text = crate::crypto::utf8(body).ok_or_else(parse_error)?;
+        if let Some(envelope) = Self::scan(text) {
+            return Ok(envelope);
+        }
+        let mut doc = parse_flat_text(text)?;
         Ok(Self {
             encrypt: take_base64(&mut doc, "Encrypt")?,
             to_user_name: take(&mut doc, "ToUserName")?,
             agent_id: take(&mut doc, "AgentID")?,
+        })
+    }
+
+    /// [`Envelope::parse`] of a body in the vendor's flat shape, read in
+    /// one scan without building the list of elements: `None` whenever
+    /// anything is unusual (another shape, a text that needs a closer
+    /// look, a repeated element, a missing or non-base64 `Encrypt`), and
+    /// then `parse` reads the body the general way, which accepts it or
+    /// names the error. When this returns an envelope, it is the one the
+    /// general way returns (the same texts, checked by the same rules; a
+    /// property test compares them).
+    fn scan(text: &'a str) -> Option<Self> {
+        Self::scan_unchecked(text).filter(|envelope| is_base64_text(&envelope.encrypt))
+    }
+
+    /// [`Envelope::scan`] without its last step, the check that `Encrypt`
+    /// is of the base64 alphabet: for [`MsgCrypt::decrypt_msg`], which
+    /// makes that check only when the decryption fails (a strict base64
+    /// decoder refuses every text the check refuses, so a decryption that
+    /// succeeds has passed it).
+    fn scan_unchecked(text: &'a str) -> Option<Self> {
+        let (mut encrypt, mut to_user_name, mut agent_id) = (None, None, None);
+        xml::scan_canonical(text, |name, text| {
+            let slot = match name {
+                // Checked by `is_base64_text` (see `scan`), whose alphabet
+                // holds no character XML forbids and no CR.
+                "Encrypt" => return encrypt.replace(text).is_none(),
+                "ToUserName" => &mut to_user_name,
+                "AgentID" => &mut agent_id,
+                _ => return xml::is_plain_xml_text(text),
+            };
+            xml::is_plain_xml_text(text) && slot.replace(text).is_none()
+        })?;
+        Some(Self {
+            encrypt: Cow::Borrowed(encrypt?),
+            to_user_name: to_user_name.map(Cow::Borrowed),
+            agent_id: agent_id.map(Cow::Borrowed),
         })
     }
 
@@ -285,6 +330,11 @@ fn reply_len(encrypt_len: usize, nonce_len: usize) -> usize {
 fn push_reply_tail(out: &mut String, msg_signature: &str, timestamp: &str, nonce: &str) {
     out.push('\n');
     xml::push_element(out, "MsgSignature", msg_signature);
+    push_reply_end(out, timestamp, nonce);
+}
+
+/// What [`push_reply_tail`] writes after `MsgSignature`.
+fn push_reply_end(out: &mut String, timestamp: &str, nonce: &str) {
     out.push_str("\n<TimeStamp>");
     xml::push_text(out, timestamp);
     out.push_str("</TimeStamp>\n");
@@ -397,6 +447,25 @@ impl MsgCrypt {
         nonce: &str,
         post_body: &[u8],
     ) -> Result<Decrypted, CryptoError> {
+        let text = crate::crypto::utf8(post_body).ok_or_else(parse_error)?;
+        if let Some(envelope) = Envelope::scan_unchecked(text) {
+            // What `Envelope::parse` then `decrypt` answer, with the
+            // alphabet check of `Encrypt` (most of the body) made only when
+            // the decryption fails: when it succeeds, the strict base64
+            // decoder has refused every byte the check refuses. A text
+            // that fails the check is a malformed envelope, whatever the
+            // signature says, as `Envelope::parse` would have answered.
+            let encrypt = envelope.encrypt();
+            return self
+                .decrypt(msg_signature, timestamp, nonce, encrypt)
+                .map_err(|error| {
+                    if is_base64_text(encrypt) {
+                        error
+                    } else {
+                        parse_error()
+                    }
+                });
+        }
         let envelope = Envelope::parse(post_body)?;
         self.decrypt(msg_signature, timestamp, nonce, envelope.encrypt())
     }
@@ -490,7 +559,12 @@ impl MsgCrypt {
         self.encrypt_into(reply_msg, receive_id, prefix, &mut out)?;
         let signature = self.signature_hex(timestamp, nonce, out.get(start..).unwrap_or_default());
         out.push_str("]]></Encrypt>");
-        push_reply_tail(&mut out, signature.as_str(), timestamp, nonce);
+        // The signature is 40 hex digits of our own: nothing the CDATA
+        // writer would change, so it is copied as it is.
+        out.push_str("\n<MsgSignature><![CDATA[");
+        out.push_str(signature.as_str());
+        out.push_str("]]></MsgSignature>");
+        push_reply_end(&mut out, timestamp, nonce);
         Ok(out)
     }
 }
@@ -513,6 +587,9 @@ mod tests {
         assert_eq!(env.encrypt(), "a+b/c=");
         assert_eq!(env.to_user_name(), Some("ww1"));
         assert_eq!(env.agent_id(), Some("218"));
+        // The vendor's layout is read by the one-scan path.
+        let vendor = "<xml><ToUserName><![CDATA[ww1]]></ToUserName><Encrypt><![CDATA[a+b/c=]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>";
+        assert_eq!(Envelope::scan(vendor), Some(env));
         let env = Envelope::parse(
             b"<?xml version=\"1.0\"?><xml><Encrypt>abc</Encrypt><Other>1</Other></xml>",
         )
@@ -728,6 +805,73 @@ mod tests {
         "中",
     ];
 
+    /// What `decrypt_msg` answered before it left the alphabet check of
+    /// `Encrypt` to the end: the envelope parsed (every check), then
+    /// decrypted.
+    fn decrypt_msg_reference(
+        crypt: &MsgCrypt,
+        signature: &str,
+        body: &[u8],
+    ) -> Result<Decrypted, CryptoErrorKind> {
+        let envelope = Envelope::parse(body).map_err(|e| e.kind())?;
+        crypt
+            .decrypt(signature, "1409659813", "1372623149", envelope.encrypt())
+            .map_err(|e| e.kind())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Leaving the alphabet check of `Encrypt` to a failed decryption
+        /// changes no outcome: good and bad signatures, Encrypt texts with
+        /// bytes out of the alphabet (XML-forbidden ones too), misplaced
+        /// `=`, cut short or emptied, in CDATA or not.
+        #[test]
+        fn decrypt_msg_is_parse_then_decrypt(
+            msg in "[a-z中 ]{0,40}",
+            edits in proptest::collection::vec(
+                (0..400usize, proptest::sample::select(&["A", "+", "/", "=", "-", "_", " ", "\n", "\r", ".", "\u{1}", "é", "]", "&amp;", "\u{ffff}"][..])),
+                0..3,
+            ),
+            keep in proptest::option::of(0..200usize),
+            cdata in proptest::bool::ANY,
+            sign_edited in proptest::bool::ANY,
+        ) {
+            let crypt = MsgCrypt::new(
+                "QDG6eK",
+                "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+                "wx5823bf96d3bd56c7",
+            )
+            .unwrap();
+            let original = crypt.encrypt_with_prefix(msg.as_bytes(), [5; 16]).unwrap();
+            let mut encrypt = original.clone();
+            for (at, with) in &edits {
+                // `encrypt` stays ASCII up to the edits, which replace one byte.
+                let at = at % encrypt.len().max(1);
+                if encrypt.is_char_boundary(at) && encrypt.is_char_boundary(at + 1) {
+                    encrypt.replace_range(at..at + 1, with);
+                }
+            }
+            if let Some(keep) = keep {
+                while !encrypt.is_char_boundary(keep.min(encrypt.len())) {
+                    encrypt.pop();
+                }
+                encrypt.truncate(keep.min(encrypt.len()));
+            }
+            let signed = if sign_edited { &encrypt } else { &original };
+            let signature = crypt.signature("1409659813", "1372623149", signed);
+            let body = if cdata {
+                format!("<xml><ToUserName><![CDATA[ww1]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID>218</AgentID></xml>")
+            } else {
+                format!("<xml><ToUserName>ww1</ToUserName><Encrypt>{encrypt}</Encrypt></xml>")
+            };
+            let answer = crypt
+                .decrypt_msg(&signature, "1409659813", "1372623149", body.as_bytes())
+                .map_err(|e| e.kind());
+            proptest::prop_assert_eq!(answer, decrypt_msg_reference(&crypt, &signature, body.as_bytes()), "{:?}", body);
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
 
@@ -757,8 +901,13 @@ mod tests {
             }
             vendor.push_str("</xml>");
             for body in [soup, vendor] {
+                let expected = parse_checking_all(body.as_bytes());
                 let fast = Envelope::parse(body.as_bytes()).map_err(|e| e.kind());
-                proptest::prop_assert_eq!(fast, parse_checking_all(body.as_bytes()), "{:?}", body);
+                proptest::prop_assert_eq!(&fast, &expected, "{:?}", body);
+                // The one-scan reading, where it answers, answers the same.
+                if let Some(scanned) = Envelope::scan(&body) {
+                    proptest::prop_assert_eq!(Ok(scanned), expected, "{:?}", body);
+                }
             }
         }
     }

@@ -367,14 +367,51 @@ fn read(input: &str, keep_nested: bool) -> Result<Document<'_>, XmlError> {
 /// bytes, markup and XML whitespace, where a carriage return reads as
 /// whitespace in both readers.
 fn read_canonical(input: &str, line_ends: bool) -> Option<Document<'_>> {
+    let mut children = Vec::with_capacity(8);
+    scan_canonical(input, |name, text| {
+        children.push(Child {
+            name: Cow::Borrowed(name),
+            text: Cow::Borrowed(text),
+            ..Child::default()
+        });
+        true
+    })?;
+    // Apart from the texts, the document is only names, markup and XML
+    // whitespace, where a CR is whitespace to both readers.
+    if line_ends {
+        for child in &mut children {
+            if child.text.contains('\r') {
+                child.text = Cow::Owned(normalize_line_ends(&child.text));
+            }
+        }
+    }
+    Some(Document {
+        root: Cow::Borrowed("xml"),
+        children,
+    })
+}
+
+/// The scan of [`read_canonical`] without the list: calls `child` with
+/// the name and the text (CDATA verbatim, plain text trimmed, line ends
+/// as they are) of each of the root's children in document order, and
+/// returns `None` as soon as the document is not of the vendor's flat
+/// shape or `child` returns `false`. For readers that keep only a few
+/// elements (the envelope) and need no list of them.
+///
+/// As for [`read_canonical`] with `line_ends` false, the texts are
+/// neither checked for characters XML forbids nor normalised: the caller
+/// checks them, or `input` has passed [`check_chars`].
+pub(crate) fn scan_canonical<'a>(
+    input: &'a str,
+    mut child: impl FnMut(&'a str, &'a str) -> bool,
+) -> Option<()> {
     let mut rest = trim_xml_space(input)
         .strip_prefix("<xml>")?
         .strip_suffix("</xml>")?;
-    let mut children = Vec::with_capacity(8);
     loop {
         rest = trim_start_xml_space(rest);
         if rest.is_empty() {
-            break;
+            return Some(());
         }
         let open = rest.strip_prefix('<')?;
         let name_len = open.bytes().position(|b| !is_ascii_name_byte(b))?;
@@ -407,25 +444,10 @@ fn read_canonical(input: &str, line_ends: bool) -> Option<Document<'_>> {
             .strip_prefix("</")?
             .strip_prefix(name)?
             .strip_prefix('>')?;
-        children.push(Child {
-            name: Cow::Borrowed(name),
-            text: Cow::Borrowed(text),
-            ..Child::default()
-        });
-    }
-    // Apart from the texts, the document is only names, markup and XML
-    // whitespace, where a CR is whitespace to both readers.
-    if line_ends {
-        for child in &mut children {
-            if child.text.contains('\r') {
-                child.text = Cow::Owned(normalize_line_ends(&child.text));
-            }
+        if !child(name, text) {
+            return None;
         }
     }
-    Some(Document {
-        root: Cow::Borrowed("xml"),
-        children,
-    })
 }
 
 /// `text` with XML 1.0's end-of-line handling (§2.11): each CR LF pair and
@@ -651,17 +673,16 @@ pub(crate) fn push_cdata(out: &mut String, text: &str) {
         // they share) stay on this path. The last, shorter chunk is tested
         // the same way, padded with spaces.
         if brackets == 0 && i >= slow_until {
-            let padded: [u8; WINDOW];
             let rest = bytes.get(i..).unwrap_or_default();
-            let window = match rest.first_chunk::<WINDOW>() {
-                Some(window) => window,
-                None => {
-                    padded = padded_with_spaces(rest);
-                    &padded
-                }
+            let (flagged, step) = match rest.first_chunk::<WINDOW>() {
+                Some(window) => (
+                    chunk_may_have(window, |c| (c == b']') | is_forbidden_control(c)),
+                    CHUNK,
+                ),
+                // The end, shorter than a window: all of it at once.
+                None => (tail_may_have(rest, true), rest.len()),
             };
-            let step = rest.len().min(CHUNK);
-            if !chunk_may_have(window, |c| (c == b']') | is_forbidden_control(c)) {
+            if !flagged {
                 i += step;
                 continue;
             }
@@ -748,6 +769,39 @@ fn chunk_may_have(window: &[u8; WINDOW], single: impl Fn(u8) -> bool) -> bool {
     })
 }
 
+/// The fast test of a text's end, shorter than a [`WINDOW`] (and of short
+/// texts: names, ids, numbers): whether `tail` may hold a byte below 0x20,
+/// EF BF (the start of U+FFFE/U+FFFF) or, with `bracket`, a `]`. Never
+/// false where [`chunk_may_have`]'s tests would flag (tab, LF and CR are
+/// flagged too). Eight bytes at a time as words where they lie, then the
+/// last few one by one: the test these ends used to take, on a copy padded
+/// to a window, cost a `memcpy` call and then stalled the vector loads of
+/// the copy (they wait for its stores), on every call.
+fn tail_may_have(tail: &[u8], bracket: bool) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // A byte of `v` is zero / below `n` (n <= 0x80): exact as to whether
+    // one is (the borrows can only mark bytes above a true one).
+    let below = |v: u64, n: u64| v.wrapping_sub(n * ONES) & !v & HIGHS != 0;
+    let mut flag = false;
+    let mut words = tail.chunks_exact(8);
+    for (at, word) in (&mut words).enumerate() {
+        let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        // Each byte's follower, the next word's first byte last (none: 0).
+        let next = tail.get(at * 8 + 8).copied().map_or(0, u64::from);
+        let followers = (v >> 8) | (next << 56);
+        // Zero where a byte is EF and its follower BF.
+        let pair = (v ^ (0xEF * ONES)) | (followers ^ (0xBF * ONES));
+        flag |= below(v, 0x20) | below(pair, 1) | (bracket & below(v ^ (0x5D * ONES), 1));
+    }
+    let mut lead = false;
+    for &b in words.remainder() {
+        flag |= (b < 0x20) | (bracket & (b == b']')) | (lead & (b == 0xBF));
+        lead = b == 0xEF;
+    }
+    flag
+}
+
 /// A C0 control XML 1.0 cannot carry: below 0x20, other than tab, LF and
 /// CR. Such a byte is always a whole character in UTF-8.
 fn is_forbidden_control(b: u8) -> bool {
@@ -820,15 +874,12 @@ pub(crate) fn is_xml_text(text: &str) -> bool {
     check_chars(text).is_some()
 }
 
-/// `tail` (shorter than `N`) followed by spaces, so that the last, short
-/// chunk of a text can take the same branch-free test as the full ones
-/// (a space is never a byte those tests act on).
-fn padded_with_spaces<const N: usize>(tail: &[u8]) -> [u8; N] {
-    let mut padded = [b' '; N];
-    if let Some(start) = padded.get_mut(..tail.len()) {
-        start.copy_from_slice(tail);
-    }
-    padded
+/// Whether `text` holds neither a character XML 1.0 cannot carry nor a
+/// carriage return: a text that [`scan_canonical`] returns as the general
+/// reader would (no line end to normalise), for callers that check texts
+/// after the scan instead of the whole input before it.
+pub(crate) fn is_plain_xml_text(text: &str) -> bool {
+    check_chars(text) == Some(false)
 }
 
 /// `None` if `text` holds a character XML 1.0 cannot carry; otherwise
@@ -845,15 +896,7 @@ fn check_chars(text: &str) -> Option<bool> {
     // with CR LF line ends stays on the chunked path and a hit is final.
     let mut carriage_return = false;
     let mut at = 0;
-    while let Some(rest) = bytes.get(at..).filter(|rest| !rest.is_empty()) {
-        let padded: [u8; WINDOW];
-        let window = match rest.first_chunk::<WINDOW>() {
-            Some(window) => window,
-            None => {
-                padded = padded_with_spaces(rest);
-                &padded
-            }
-        };
+    while let Some(window) = bytes.get(at..).and_then(<[u8]>::first_chunk::<WINDOW>) {
         if chunk_may_have(window, |b| (b < 0x20) & (b != b'\t') & (b != b'\n')) {
             if chunk_has(window, is_forbidden_control) {
                 return None;
@@ -864,7 +907,23 @@ fn check_chars(text: &str) -> Option<bool> {
         }
         at += CHUNK;
     }
-    Some(carriage_return)
+    let tail = check_tail(bytes.get(at..).unwrap_or_default())?;
+    Some(carriage_return | tail)
+}
+
+/// [`check_chars`] of the end of a text, shorter than a [`WINDOW`]:
+/// tested where it lies ([`tail_may_have`]), then, if flagged, character
+/// by character. Apart from the chunk loop, so that the loop's code stays
+/// as tight as it is without it.
+#[inline(never)]
+fn check_tail(rest: &[u8]) -> Option<bool> {
+    if !tail_may_have(rest, false) {
+        return Some(false);
+    }
+    if (0..rest.len()).any(|at| non_xml_len(rest, at) > 0) {
+        return None;
+    }
+    Some(rest.contains(&b'\r'))
 }
 
 #[cfg(test)]
@@ -1143,6 +1202,26 @@ mod tests {
         "\u{feff}",
         "\u{1}",
     ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The word-wise test of short ends flags every byte sequence the
+        /// byte-wise rule flags (a byte below 0x20, `]` when asked, EF BF),
+        /// at every position and length, across the 8-byte words.
+        #[test]
+        fn tail_test_misses_nothing(
+            tail in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b']', b'\t', b'\r', 0x01, 0x1f, 0x20, 0xEF, 0xBF, 0xBE, 0xE4]),
+                0..34,
+            ),
+            bracket in proptest::bool::ANY,
+        ) {
+            let rule = tail.iter().any(|&b| b < 0x20 || (bracket && b == b']'))
+                || tail.windows(2).any(|w| w == [0xEF, 0xBF]);
+            proptest::prop_assert_eq!(tail_may_have(&tail, bracket), rule, "{:?}", tail);
+        }
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]

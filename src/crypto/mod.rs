@@ -73,6 +73,10 @@ pub(crate) use signature::SignatureHex;
 #[cfg(feature = "layer")]
 pub(crate) use signature::parse_hex as parse_signature_hex;
 
+/// Decoded `Encrypt` texts of up to this many bytes are opened in a stack
+/// buffer (a 100-byte message's frame is about 350 bytes).
+const OPEN_ON_STACK: usize = 512;
+
 /// Longest Token the vendor consoles accept (WeCom doc 回调配置).
 pub const MAX_TOKEN_LEN: usize = 32;
 
@@ -322,11 +326,26 @@ impl MsgCrypt {
     }
 
     fn open(&self, encrypt: &str) -> Result<Decrypted, CryptoError> {
-        let data = cipher::BASE64
-            .decode(encrypt)
-            .map_err(|_| CryptoError::new(CryptoErrorKind::DecodeBase64))?;
-        let plain = cipher::decrypt(&self.ciphers, data)?;
-        let (msg, receive_id) = frame::open(&plain)?;
+        let bad_base64 = || CryptoError::new(CryptoErrorKind::DecodeBase64);
+        // A short message is decoded and decrypted in a buffer on the
+        // stack, a longer one on the heap; its text is copied out into the
+        // `Decrypted` either way, so the first saves an allocation.
+        if base64::decoded_len_estimate(encrypt.len()) <= OPEN_ON_STACK {
+            let mut buffer = [0u8; OPEN_ON_STACK];
+            let len = cipher::BASE64
+                .decode_slice(encrypt, &mut buffer)
+                .map_err(|_| bad_base64())?;
+            let data = buffer.get_mut(..len).unwrap_or_default();
+            return self.read_frame(cipher::decrypt_in_place(&self.ciphers, data)?);
+        }
+        let mut data = cipher::BASE64.decode(encrypt).map_err(|_| bad_base64())?;
+        self.read_frame(cipher::decrypt_in_place(&self.ciphers, &mut data)?)
+    }
+
+    /// The checks after decryption: the frame's length field, the receive
+    /// id, UTF-8; then the message's text copied out.
+    fn read_frame(&self, plain: &[u8]) -> Result<Decrypted, CryptoError> {
+        let (msg, receive_id) = frame::open(plain)?;
         let receive_id = std::str::from_utf8(receive_id)
             .ok()
             .filter(|id| self.accepts(id))
@@ -512,6 +531,35 @@ mod tests {
         let ea = Envelope::parse(a.as_bytes()).unwrap();
         let eb = Envelope::parse(b.as_bytes()).unwrap();
         assert_ne!(ea.encrypt()[..22], eb.encrypt()[..22]);
+    }
+
+    #[test]
+    fn stack_and_heap_openings_agree_around_the_boundary() {
+        // Frames from well below to well above OPEN_ON_STACK, decoded on the
+        // stack or on the heap: the same messages and the same refusals.
+        let crypt = MsgCrypt::new("t", KEY, "ww1").unwrap();
+        for len in (420..=540).step_by(3) {
+            let msg = "中a".repeat(len / 4) + &"b".repeat(len % 4);
+            let sealed = crypt.encrypt_with_prefix(msg.as_bytes(), [9; 16]).unwrap();
+            assert_eq!(crypt.decrypt_unsigned(&sealed).unwrap().msg(), msg);
+            let kind = |text: &str| crypt.decrypt_unsigned(text).unwrap_err().kind();
+            let mut data = cipher::BASE64.decode(&sealed).unwrap();
+            let cut = |by: usize| cipher::BASE64.encode(&data[..data.len() - by]);
+            // Not whole AES blocks; whole blocks, but not 32-byte ones.
+            assert_eq!(kind(&cut(8)), CryptoErrorKind::DecryptAes);
+            assert_eq!(kind(&cut(16)), CryptoErrorKind::IllegalBuffer);
+            let mut bad = sealed.clone();
+            bad.replace_range(10..11, "-");
+            assert_eq!(kind(&bad), CryptoErrorKind::DecodeBase64);
+            // A changed last block breaks the padding (or, rarely, the length).
+            let at = data.len() - 20;
+            data[at] ^= 0x55;
+            let tampered = cipher::BASE64.encode(&data);
+            assert!(matches!(
+                kind(&tampered),
+                CryptoErrorKind::IllegalBuffer | CryptoErrorKind::ValidateReceiveId
+            ));
+        }
     }
 
     #[test]

@@ -9,29 +9,63 @@ use super::error::{CryptoError, CryptoErrorKind};
 /// Length of a hex `msg_signature`: 40 lowercase hex digits.
 pub const SIGNATURE_HEX_LEN: usize = 40;
 
+/// Whether `a` sorts before `b` byte-wise. The parts nearly always differ
+/// in their first or second byte, so those are compared inline before the
+/// whole strings.
+fn sorts_before(a: &str, b: &str) -> bool {
+    let head = |s: &str| {
+        u16::from_be_bytes([
+            s.as_bytes().first().map_or(0, |&b| b),
+            s.as_bytes().get(1).map_or(0, |&b| b),
+        ])
+    };
+    let (a_head, b_head) = (head(a), head(b));
+    if a.len() >= 2 && b.len() >= 2 && a_head != b_head {
+        a_head < b_head
+    } else {
+        a < b
+    }
+}
+
 /// SHA-1 of the byte-wise sorted concatenation of `parts`.
-fn sorted_sha1_digest(parts: &mut [&str]) -> [u8; 20] {
-    // Byte-wise order. The parts nearly always differ in their first or
-    // second byte, so those are compared inline before the whole strings.
-    parts.sort_unstable_by(|a, b| {
-        let head = |s: &str| {
-            u16::from_be_bytes([
-                s.as_bytes().first().map_or(0, |&b| b),
-                s.as_bytes().get(1).map_or(0, |&b| b),
-            ])
-        };
-        let (a_head, b_head) = (head(a), head(b));
-        if a.len() >= 2 && b.len() >= 2 && a_head != b_head {
-            a_head.cmp(&b_head)
-        } else {
-            a.cmp(b)
+fn sorted_sha1_digest<const N: usize>(mut parts: [&str; N]) -> [u8; 20] {
+    // Insertion sort of three or four parts, inline (the library's sort is
+    // a call per element for so few).
+    for i in 1..N {
+        let mut j = i;
+        while j > 0 {
+            match (parts.get(j - 1), parts.get(j)) {
+                (Some(a), Some(b)) if sorts_before(b, a) => parts.swap(j - 1, j),
+                _ => break,
+            }
+            j -= 1;
         }
-    });
+    }
     let mut hasher = Sha1::new();
-    for part in parts.iter() {
+    for part in parts {
         hasher.update(part.as_bytes());
     }
     hasher.finalize().into()
+}
+
+/// Whether `given` is the lowercase hex of `expected`: what parsing
+/// `given` as 40 lowercase hex digits and comparing the digests answers
+/// (upper case, other lengths and non-hex digits never match), by
+/// comparing the hex texts instead, as five 8-byte words in constant
+/// time, which costs less than the parse.
+fn matches_hex(given: &str, expected: &[u8; 20]) -> bool {
+    let Ok(given) = <&[u8; SIGNATURE_HEX_LEN]>::try_from(given.as_bytes()) else {
+        return false;
+    };
+    let expected = SignatureHex::new(expected);
+    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    given
+        .chunks_exact(8)
+        .zip(expected.0.chunks_exact(8))
+        .fold(subtle::Choice::from(1), |equal, (a, b)| {
+            equal & word(a).ct_eq(&word(b))
+        })
+        .into()
 }
 
 fn to_hex(digest: &[u8; 20]) -> String {
@@ -71,7 +105,7 @@ pub(crate) fn msg_signature_hex(
     nonce: &str,
     encrypt: &str,
 ) -> SignatureHex {
-    SignatureHex::new(&sorted_sha1_digest(&mut [token, timestamp, nonce, encrypt]))
+    SignatureHex::new(&sorted_sha1_digest([token, timestamp, nonce, encrypt]))
 }
 
 /// Parses exactly 40 lowercase hex digits. Upper case is refused: WeCom
@@ -113,14 +147,14 @@ pub(crate) fn parse_hex(signature: &str) -> Option<[u8; 20]> {
 /// assert_eq!(sig, "477715d11cdb4164915debcba66cb864d751f3e6");
 /// ```
 pub fn msg_signature(token: &str, timestamp: &str, nonce: &str, encrypt: &str) -> String {
-    to_hex(&sorted_sha1_digest(&mut [token, timestamp, nonce, encrypt]))
+    to_hex(&sorted_sha1_digest([token, timestamp, nonce, encrypt]))
 }
 
 /// Computes the plaintext-mode `signature` of WeChat Official Accounts, Mini
 /// Programs and Open Platform (WeChat doc 消息推送): the lowercase hex SHA-1 of
 /// the sorted token, timestamp and nonce.
 pub fn plain_signature(token: &str, timestamp: &str, nonce: &str) -> String {
-    to_hex(&sorted_sha1_digest(&mut [token, timestamp, nonce]))
+    to_hex(&sorted_sha1_digest([token, timestamp, nonce]))
 }
 
 /// Checks `msg_signature` in constant time over fixed-size digests.
@@ -135,13 +169,13 @@ pub(crate) fn verify(
     nonce: &str,
     encrypt: &str,
 ) -> Result<(), CryptoError> {
-    let invalid = || CryptoError::new(CryptoErrorKind::ValidateSignature);
-    let given = parse_hex(msg_signature).ok_or_else(invalid)?;
-    let expected = sorted_sha1_digest(&mut [token, timestamp, nonce, encrypt]);
-    if bool::from(given.ct_eq(&expected)) {
+    if matches_hex(
+        msg_signature,
+        &sorted_sha1_digest([token, timestamp, nonce, encrypt]),
+    ) {
         Ok(())
     } else {
-        Err(invalid())
+        Err(CryptoError::new(CryptoErrorKind::ValidateSignature))
     }
 }
 
@@ -157,13 +191,10 @@ pub fn verify_plain_signature(
     timestamp: &str,
     nonce: &str,
 ) -> Result<(), CryptoError> {
-    let invalid = || CryptoError::new(CryptoErrorKind::ValidateSignature);
-    let given = parse_hex(signature).ok_or_else(invalid)?;
-    let expected = sorted_sha1_digest(&mut [token, timestamp, nonce]);
-    if bool::from(given.ct_eq(&expected)) {
+    if matches_hex(signature, &sorted_sha1_digest([token, timestamp, nonce])) {
         Ok(())
     } else {
-        Err(invalid())
+        Err(CryptoError::new(CryptoErrorKind::ValidateSignature))
     }
 }
 
@@ -174,7 +205,7 @@ mod tests {
 
     #[test]
     fn hex_round_trip_and_strictness() {
-        let digest = sorted_sha1_digest(&mut ["b", "a"]);
+        let digest = sorted_sha1_digest(["b", "a"]);
         let hex = to_hex(&digest);
         assert_eq!(hex.len(), 40);
         assert_eq!(parse_hex(&hex), Some(digest));
@@ -183,6 +214,29 @@ mod tests {
         assert_eq!(parse_hex(&format!("{hex}0")), None);
         assert_eq!(parse_hex(""), None);
         assert_eq!(parse_hex(&format!("{}g", &hex[..39])), None);
+    }
+
+    #[test]
+    fn hex_match_is_the_parse_and_compare() {
+        let digest = sorted_sha1_digest(["b", "a"]);
+        let hex = to_hex(&digest);
+        assert!(matches_hex(&hex, &digest));
+        let mut other = digest;
+        for at in 0..20 {
+            other[at] ^= 1;
+            assert!(!matches_hex(&hex, &other), "byte {at}");
+            other[at] ^= 1;
+        }
+        for bad in [
+            hex.to_uppercase(),
+            hex[..39].to_owned(),
+            format!("{hex}0"),
+            String::new(),
+            format!("{}g", &hex[..39]),
+        ] {
+            assert!(!matches_hex(&bad, &digest), "{bad}");
+            assert_eq!(parse_hex(&bad).filter(|d| *d == digest), None);
+        }
     }
 
     #[test]
@@ -225,7 +279,7 @@ mod tests {
         fn sorts_as_plain_byte_order(
             parts in proptest::collection::vec("[0-9a-c+/=中]{0,4}", 0..6)
         ) {
-            let mut parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
             let mut plain = parts.clone();
             plain.sort_unstable();
             let mut hasher = Sha1::new();
@@ -233,7 +287,16 @@ mod tests {
                 hasher.update(part.as_bytes());
             }
             let expected: [u8; 20] = hasher.finalize().into();
-            proptest::prop_assert_eq!(sorted_sha1_digest(&mut parts), expected);
+            let digest = match parts.as_slice() {
+                [] => sorted_sha1_digest([]),
+                [a] => sorted_sha1_digest([*a]),
+                [a, b] => sorted_sha1_digest([*a, *b]),
+                [a, b, c] => sorted_sha1_digest([*a, *b, *c]),
+                [a, b, c, d] => sorted_sha1_digest([*a, *b, *c, *d]),
+                [a, b, c, d, e] => sorted_sha1_digest([*a, *b, *c, *d, *e]),
+                _ => unreachable!(),
+            };
+            proptest::prop_assert_eq!(digest, expected);
         }
     }
 }

@@ -99,16 +99,13 @@ impl<'a> Fields<'a> {
     }
 
     /// A required unsigned decimal integer (see [`parse_unsigned`]).
-    pub(super) fn unsigned<T: std::str::FromStr>(
-        &self,
-        name: &'static str,
-    ) -> Result<T, MessageError> {
+    pub(super) fn unsigned<T: TryFrom<u64>>(&self, name: &'static str) -> Result<T, MessageError> {
         parse_unsigned(self.str(name)?).ok_or_else(|| MessageError::invalid(name, UNSIGNED))
     }
 
     /// An optional unsigned decimal integer: absent or empty (after
     /// trimming) is `None`.
-    pub(super) fn optional_unsigned<T: std::str::FromStr>(
+    pub(super) fn optional_unsigned<T: TryFrom<u64>>(
         &self,
         name: &'static str,
     ) -> Result<Option<T>, MessageError> {
@@ -243,13 +240,22 @@ pub(super) fn trim(text: &str) -> &str {
 }
 
 /// ASCII digits only (after trimming XML whitespace), at least one, no sign,
-/// and within `T`'s range.
-fn parse_unsigned<T: std::str::FromStr>(text: &str) -> Option<T> {
+/// and within `T`'s range. One pass over the digits (core's `parse` checks
+/// for a sign and re-tests each digit for the radix, about three times
+/// the work on a 19-digit MsgId).
+fn parse_unsigned<T: TryFrom<u64>>(text: &str) -> Option<T> {
     let text = trim(text);
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() {
         return None;
     }
-    text.parse().ok()
+    let value = text.bytes().try_fold(0u64, |value, b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value.checked_mul(10)?.checked_add(u64::from(digit))
+    })?;
+    T::try_from(value).ok()
 }
 
 /// Plain decimal notation (after trimming XML whitespace): an optional sign,
@@ -293,6 +299,17 @@ mod tests {
             assert_eq!(parse_unsigned::<u64>(bad), None, "{bad:?}");
         }
         assert_eq!(parse_unsigned::<u32>("4294967296"), None);
+        assert_eq!(parse_unsigned::<u32>("4294967295"), Some(u32::MAX));
+        assert_eq!(parse_unsigned::<u8>("256"), None);
+        assert_eq!(parse_unsigned::<i64>("9223372036854775808"), None);
+        // Leading zeros, even past 20 digits, as core's `parse` reads them.
+        assert_eq!(
+            parse_unsigned::<u64>("000000000000000000000000042"),
+            Some(42)
+        );
+        for text in ["0", "7", "1348831860", "18446744073709551615", "0001"] {
+            assert_eq!(parse_unsigned::<u64>(text), text.parse().ok(), "{text}");
+        }
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! and the check of which callback kind can carry it.
 
 use std::fmt;
-use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
@@ -195,11 +194,12 @@ impl Reply {
         out.push_str("</ToUserName><FromUserName>");
         push_cdata(&mut out, from_user_name);
         out.push_str("</FromUserName><CreateTime>");
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{create_time}");
-        out.push_str("</CreateTime><MsgType>");
-        push_cdata(&mut out, self.msg_type());
-        out.push_str("</MsgType>");
+        out.push_str(itoa::Buffer::new().format(create_time));
+        // `msg_type` is one of this crate's names (lowercase ASCII and
+        // `_`): nothing the CDATA writer would change.
+        out.push_str("</CreateTime><MsgType><![CDATA[");
+        out.push_str(self.msg_type());
+        out.push_str("]]></MsgType>");
         self.push_body(&mut out);
         out.push_str("</xml>");
         out
