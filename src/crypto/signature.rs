@@ -110,6 +110,8 @@ pub(crate) fn msg_signature_hex(
 
 /// Parses exactly 40 lowercase hex digits. Upper case is refused: WeCom
 /// sends lower case and every vendor library compares case-sensitively.
+/// Used by the layer's query check (feature `layer`).
+#[cfg_attr(not(feature = "layer"), allow(dead_code))]
 pub(crate) fn parse_hex(signature: &str) -> Option<[u8; 20]> {
     fn nibble(c: u8) -> Option<u8> {
         match c {
