@@ -426,6 +426,14 @@ async fn claim_complete_release_keep_the_contract() {
         StoredAnswer::Empty,
         reply(""),
         reply("<xml>多字节 ]]> \u{1F600}</xml>"),
+        StoredAnswer::Body {
+            content_type: Some("text/plain; charset=utf-8".into()),
+            body: Bytes::from("收到 ok \u{1F600}"),
+        },
+        StoredAnswer::Body {
+            content_type: None,
+            body: Bytes::from_static(b"success"),
+        },
     ] {
         store
             .complete(&key, answer.clone(), Duration::from_secs(300))
