@@ -16,7 +16,10 @@
 //! 4. turns a [`Reply`](crate::Reply) found in a 2xx response's extensions
 //!    into the encrypted, signed envelope (fresh nonce, current timestamp).
 //!    A response without a `Reply` passes through untouched: an empty 200
-//!    is WeCom's acknowledgement.
+//!    is WeCom's acknowledgement. With deduplication on, a 2xx body the
+//!    handler made itself (a bare string, hand-made XML) of known length up
+//!    to [`MAX_KEPT_BODY`](crate::dedup::MAX_KEPT_BODY) is kept, so that
+//!    WeCom's retries get the same bytes.
 //!
 //! Bad requests get a 4xx with a short fixed body and a
 //! [`Rejection`] in the response extensions; the handler
