@@ -560,6 +560,157 @@ async fn session_expires() {
     );
 }
 
+/// A logout `POST` from this site, with the headers a browser sends.
+fn logout_request(browser: &Browser, path: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut req = browser.request(Method::POST, path, Some(HTML));
+    for (name, value) in headers {
+        req.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    req
+}
+
+/// A same-origin `POST` to the logout path clears both cookies and sends
+/// the browser to the site's root; the next navigation starts a login.
+#[tokio::test]
+async fn logout_clears_the_session() {
+    for headers in [
+        &[("sec-fetch-site", "same-origin"), ("origin", PUBLIC_URL)][..],
+        &[("origin", "HTTPS://APP.EXAMPLE.COM")][..],
+        &[("sec-fetch-site", "none")][..],
+        &[][..],
+    ] {
+        let site = site();
+        let mut browser = Browser::default();
+        let state = start(&mut browser, &site.app, "/me").await;
+        browser
+            .navigate(&site.app, &callback_uri("CODE-L", &state))
+            .await;
+        assert_eq!(
+            browser.navigate(&site.app, "/me").await.status(),
+            StatusCode::OK
+        );
+        let session = browser
+            .cookies
+            .keys()
+            .find(|n| n.contains("session"))
+            .unwrap()
+            .clone();
+        let req = logout_request(&browser, "/oauth/logout", headers);
+        let response = browser.send(&site.app, req).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{headers:?}");
+        assert_eq!(location(&response), format!("{PUBLIC_URL}/"));
+        let removals: Vec<&str> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(removals.len(), 2, "{removals:?}");
+        for removal in &removals {
+            assert!(removal.contains("Max-Age=0"), "{removal}");
+            assert!(removal.contains("Path=/"), "{removal}");
+            assert!(removal.contains("Secure"), "{removal}");
+            assert!(removal.starts_with("__Host-"), "{removal}");
+        }
+        assert!(!browser.cookies.contains_key(&session), "{headers:?}");
+        // Signed out: the next page starts a login again.
+        assert_eq!(
+            browser.navigate(&site.app, "/me").await.status(),
+            StatusCode::FOUND
+        );
+    }
+}
+
+/// A cross-site form cannot sign a user out, and the logout path answers
+/// `POST` only.
+#[tokio::test]
+async fn logout_refuses_other_sites_and_methods() {
+    let site = site();
+    let mut browser = Browser::default();
+    let state = start(&mut browser, &site.app, "/me").await;
+    browser
+        .navigate(&site.app, &callback_uri("CODE-LX", &state))
+        .await;
+    let signed_in = browser.cookies.clone();
+    for headers in [
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+        ][..],
+        &[("sec-fetch-site", "same-site")][..],
+        // A browser's Sec-Fetch-Site wins over a matching Origin.
+        &[("sec-fetch-site", "cross-site"), ("origin", PUBLIC_URL)][..],
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "https://app.example.com.evil.example")][..],
+        &[("origin", "null")][..],
+    ] {
+        let req = logout_request(&browser, "/oauth/logout", headers);
+        let response = browser.send(&site.app, req).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        assert_eq!(kind(&response), Some(OAuthRejectionKind::CrossSite));
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+        assert_eq!(browser.cookies, signed_in);
+    }
+    for method in [Method::GET, Method::HEAD, Method::PUT] {
+        let req = browser.request(method.clone(), "/oauth/logout", Some(HTML));
+        let response = browser.send(&site.app, req).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
+        assert_eq!(response.headers()[header::ALLOW], "POST");
+        assert_eq!(browser.cookies, signed_in);
+    }
+    assert_eq!(
+        browser.navigate(&site.app, "/me").await.status(),
+        StatusCode::OK
+    );
+}
+
+/// The logout path can be moved, and never onto the callback path.
+#[tokio::test]
+async fn logout_path_is_configurable() {
+    let idp = TestIdp::default();
+    let clock = TestClock::at(T0);
+    let store: Arc<dyn DedupStore> = Arc::new(MemoryDedupStore::new());
+    let moved = layer(&idp, &clock, Arc::clone(&store))
+        .logout_path("/sign-out")
+        .unwrap();
+    let app = app(moved);
+    let mut browser = Browser::default();
+    let req = logout_request(&browser, "/sign-out", &[("sec-fetch-site", "same-origin")]);
+    assert_eq!(
+        browser.send(&app, req).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // The old path is an ordinary route of the app again (here: a login).
+    assert_eq!(
+        browser.navigate(&app, "/oauth/logout").await.status(),
+        StatusCode::FOUND
+    );
+    for bad in ["/oauth/callback", "sign-out", "/a?b", "//evil"] {
+        let error = layer(&idp, &clock, Arc::clone(&store))
+            .logout_path(bad)
+            .unwrap_err();
+        assert_eq!(
+            error.kind(),
+            wecom_callback::oauth::OAuthConfigErrorKind::CallbackPath,
+            "{bad}"
+        );
+    }
+    let error = layer(&idp, &clock, store)
+        .callback_path("/oauth/logout")
+        .unwrap_err();
+    assert_eq!(
+        error.kind(),
+        wecom_callback::oauth::OAuthConfigErrorKind::CallbackPath
+    );
+}
+
 /// A tampered session cookie is no session: a navigation starts a login,
 /// a script gets 401, never a 500.
 #[tokio::test]

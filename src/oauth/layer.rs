@@ -97,8 +97,8 @@ pub enum OAuthConfigErrorKind {
     /// The public URL is not `http://` or `https://` with a host, or has a
     /// query or fragment.
     PublicUrl,
-    /// The callback path is not `/` followed by visible ASCII without `?`,
-    /// `#` or `\`.
+    /// The callback (or logout) path is not `/` followed by visible ASCII
+    /// without `?`, `#` or `\`, or the two paths are the same.
     CallbackPath,
     /// A lifetime is zero or longer than the format allows.
     Lifetime,
@@ -140,6 +140,11 @@ pub(crate) struct Config {
     pub(crate) provider: Arc<dyn LoginProvider>,
     pub(crate) public_url: String,
     pub(crate) callback_path: String,
+    /// Where a `POST` signs the browser out.
+    pub(crate) logout_path: String,
+    /// `scheme://host[:port]` of the public URL, for the logout's
+    /// same-origin check.
+    pub(crate) public_origin: String,
     pub(crate) signer: StateSigner,
     pub(crate) cookies: Cookies,
     pub(crate) store: Arc<dyn DedupStore>,
@@ -164,6 +169,16 @@ pub struct OAuthLayer {
     config: Arc<Config>,
 }
 
+/// `scheme://host[:port]` of a checked public URL (its path prefix cut).
+fn origin_of(public_url: &str) -> &str {
+    let after_scheme = public_url.find("://").map_or(0, |i| i + 3);
+    let end = public_url
+        .get(after_scheme..)
+        .and_then(|rest| rest.find('/'))
+        .map_or(public_url.len(), |i| after_scheme + i);
+    public_url.get(..end).unwrap_or(public_url)
+}
+
 fn valid_path(path: &str) -> bool {
     path.starts_with('/')
         && !path.starts_with("//")
@@ -175,6 +190,8 @@ fn valid_path(path: &str) -> bool {
 impl OAuthLayer {
     /// The default callback path, `/oauth/callback`.
     pub const DEFAULT_CALLBACK_PATH: &'static str = "/oauth/callback";
+    /// The default logout path, `/oauth/logout`.
+    pub const DEFAULT_LOGOUT_PATH: &'static str = "/oauth/logout";
     /// The default `state` lifetime: 10 minutes.
     pub const DEFAULT_STATE_TTL: Duration = Duration::from_secs(600);
     /// The default session lifetime: 8 hours.
@@ -222,6 +239,8 @@ impl OAuthLayer {
                 provider: Arc::new(provider),
                 public_url: public_url.to_owned(),
                 callback_path: Self::DEFAULT_CALLBACK_PATH.to_owned(),
+                logout_path: Self::DEFAULT_LOGOUT_PATH.to_owned(),
+                public_origin: origin_of(public_url).to_owned(),
                 signer,
                 cookies,
                 store: Arc::new(MemoryDedupStore::new()),
@@ -242,6 +261,8 @@ impl OAuthLayer {
                 provider: Arc::clone(&c.provider),
                 public_url: c.public_url.clone(),
                 callback_path: c.callback_path.clone(),
+                logout_path: c.logout_path.clone(),
+                public_origin: c.public_origin.clone(),
                 signer: c.signer.clone(),
                 cookies: c.cookies.clone(),
                 store: Arc::clone(&c.store),
@@ -262,10 +283,32 @@ impl OAuthLayer {
     /// # Errors
     /// [`OAuthConfigErrorKind::CallbackPath`] otherwise.
     pub fn callback_path(self, path: &str) -> Result<Self, OAuthConfigError> {
-        if !valid_path(path) {
+        if !valid_path(path) || path == self.config.logout_path {
             return Err(OAuthConfigError(OAuthConfigErrorKind::CallbackPath));
         }
         Ok(self.edit(|c| c.callback_path = path.to_owned()))
+    }
+
+    /// The path where a `POST` signs the browser out (default
+    /// [`DEFAULT_LOGOUT_PATH`](Self::DEFAULT_LOGOUT_PATH)): the layer
+    /// answers it itself with a 303 to the public URL's root and clears
+    /// the session and nonce cookies. Only a same-origin `POST` is honoured
+    /// (`Sec-Fetch-Site`, else `Origin`, must name this site; a request
+    /// with neither, from a client that is no browser, is honoured too):
+    /// a cross-site form cannot sign a user out (403,
+    /// [`OAuthRejectionKind::CrossSite`](super::OAuthRejectionKind::CrossSite)).
+    /// Other methods get 405. The session lives in the cookie only, so a
+    /// copy of the cookie taken before stays valid until it expires. Must
+    /// be `/` and visible ASCII, without `?` or `#`, and not the callback
+    /// path.
+    ///
+    /// # Errors
+    /// [`OAuthConfigErrorKind::CallbackPath`] otherwise.
+    pub fn logout_path(self, path: &str) -> Result<Self, OAuthConfigError> {
+        if !valid_path(path) || path == self.config.callback_path {
+            return Err(OAuthConfigError(OAuthConfigErrorKind::CallbackPath));
+        }
+        Ok(self.edit(|c| c.logout_path = path.to_owned()))
     }
 
     /// How long a `state` (and the nonce cookie) stays valid: between 1 s

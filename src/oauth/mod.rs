@@ -10,9 +10,13 @@
 //!    store, swaps the code for an identity through the
 //!    [`LoginProvider`], sets the session cookie and sends the browser
 //!    back (302) to the page the login started from;
-//! 2. with a valid **session cookie**, puts the [`SignedInUser`] into the
+//! 2. answers the **logout path** (default `/oauth/logout`, `POST` from
+//!    this site only) itself: it removes the session and nonce cookies and
+//!    sends the browser to the site's root (303); see
+//!    [`OAuthLayer::logout_path`];
+//! 3. with a valid **session cookie**, puts the [`SignedInUser`] into the
 //!    request extensions and calls the inner service;
-//! 3. without one, sends a **page navigation** (`GET`/`HEAD` accepting
+//! 4. without one, sends a **page navigation** (`GET`/`HEAD` accepting
 //!    `text/html`) to the vendor's authorize page (302) with a fresh
 //!    signed `state`, and answers anything else 401.
 //!

@@ -37,8 +37,13 @@ pub enum OAuthRejectionKind {
     Exchange(ExchangeErrorKind),
     /// The single-use store failed: 503.
     StoreUnavailable,
-    /// The callback path answers `GET` only. 405.
+    /// The callback path answers `GET` only, the logout path `POST` only.
+    /// 405.
     MethodNotAllowed,
+    /// A logout `POST` from another site (`Sec-Fetch-Site` or `Origin`
+    /// names another origin): a cross-site form cannot sign a user out.
+    /// 403.
+    CrossSite,
     /// A random source or cookie could not be produced. 503.
     Unavailable,
 }
@@ -50,7 +55,9 @@ impl OAuthRejectionKind {
         match self {
             Self::NotSignedIn => StatusCode::UNAUTHORIZED,
             Self::BadCallback | Self::State(StateError::Malformed) => StatusCode::BAD_REQUEST,
-            Self::ConsentDenied | Self::State(_) | Self::Replayed => StatusCode::FORBIDDEN,
+            Self::ConsentDenied | Self::State(_) | Self::Replayed | Self::CrossSite => {
+                StatusCode::FORBIDDEN
+            }
             Self::Exchange(ExchangeErrorKind::Vendor(_) | ExchangeErrorKind::NoIdentity) => {
                 StatusCode::FORBIDDEN
             }
@@ -83,6 +90,7 @@ impl OAuthRejectionKind {
                 "Sign-in is unavailable right now. Please try again."
             }
             Self::MethodNotAllowed => "Method not allowed.",
+            Self::CrossSite => "Sign-out must come from this site.",
         }
     }
 
@@ -103,6 +111,7 @@ impl OAuthRejectionKind {
             Self::Exchange(_) => "exchange_failed",
             Self::StoreUnavailable => "store_unavailable",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::CrossSite => "cross_site",
             Self::Unavailable => "unavailable",
         }
     }

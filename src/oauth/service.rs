@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CACHE_CONTROL, LOCATION, SET_COOKIE, USER_AGENT};
+use http::header::{ACCEPT, ALLOW, CACHE_CONTROL, LOCATION, ORIGIN, SET_COOKIE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower_service::Service;
@@ -52,6 +52,9 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
         let now = unix_secs(&*config.clock);
+        if req.uri().path() == config.logout_path {
+            return ResponseFuture::answer(logout(config, req.method(), req.headers()));
+        }
         let cookies = config.cookies.read(req.headers(), now);
         if req.uri().path() == config.callback_path {
             if req.method() != Method::GET {
@@ -80,6 +83,49 @@ where
         let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
         ResponseFuture::answer(start_login(config, path, user_agent, cookies.nonce, now))
     }
+}
+
+/// The logout path: a same-origin `POST` gets a 303 to the site's root
+/// and the removal of both cookies; see
+/// [`OAuthLayer::logout_path`](super::OAuthLayer::logout_path).
+fn logout(config: &Config, method: &Method, headers: &HeaderMap) -> Response<Full<Bytes>> {
+    if method != Method::POST {
+        let mut response = rejected(OAuthRejectionKind::MethodNotAllowed, None);
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    if !same_origin(config, headers) {
+        return rejected(OAuthRejectionKind::CrossSite, None);
+    }
+    let Some(mut response) =
+        redirect_with(StatusCode::SEE_OTHER, &format!("{}/", config.public_url))
+    else {
+        return rejected(OAuthRejectionKind::Unavailable, None);
+    };
+    for removal in config.cookies.removals() {
+        response.headers_mut().append(SET_COOKIE, removal);
+    }
+    #[cfg(feature = "tracing")]
+    tracing::info!(target: "wecom_callback::oauth", "signed out");
+    response
+}
+
+/// Whether a request comes from this site: `Sec-Fetch-Site` is
+/// `same-origin` or `none` (typed or bookmarked), or, without it, `Origin`
+/// is the public URL's origin; a request with neither (no browser) counts
+/// as same-origin. `Origin: null` (a sandboxed or privacy-redirected
+/// request) does not.
+fn same_origin(config: &Config, headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    headers.get(ORIGIN).is_none_or(|origin| {
+        origin
+            .as_bytes()
+            .eq_ignore_ascii_case(config.public_origin.as_bytes())
+    })
 }
 
 /// A page navigation: `GET`/`HEAD` accepting `text/html`. Anything else
@@ -129,8 +175,12 @@ fn rejected(
 }
 
 fn redirect(location: &str) -> Option<Response<Full<Bytes>>> {
+    redirect_with(StatusCode::FOUND, location)
+}
+
+fn redirect_with(status: StatusCode, location: &str) -> Option<Response<Full<Bytes>>> {
     let mut response = Response::new(Full::default());
-    *response.status_mut() = StatusCode::FOUND;
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(LOCATION, HeaderValue::from_str(location).ok()?);
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -135,6 +135,18 @@ impl Cookies {
         self.sealed(self.build(name, user.to_json(), max_age))
     }
 
+    /// `Set-Cookie` headers that remove the session and the nonce cookie
+    /// (empty value, `Max-Age=0`, an expiry in the past, the same name,
+    /// path and attributes as when they were set).
+    pub(crate) fn removals(&self) -> impl Iterator<Item = HeaderValue> {
+        let (session, nonce) = self.names();
+        [session, nonce].into_iter().filter_map(|name| {
+            let mut cookie = self.build(name, String::new(), 0);
+            cookie.make_removal();
+            HeaderValue::from_str(&cookie.to_string()).ok()
+        })
+    }
+
     /// `Set-Cookie` for the nonce.
     pub(crate) fn nonce(&self, nonce: &BrowserNonce) -> Option<HeaderValue> {
         let (_, name) = self.names();
