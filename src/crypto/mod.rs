@@ -71,7 +71,7 @@ pub use signature::{SIGNATURE_HEX_LEN, msg_signature, plain_signature, verify_pl
 pub(crate) use random::nonce as random_nonce;
 pub(crate) use signature::SignatureHex;
 #[cfg(feature = "layer")]
-pub(crate) use signature::parse_hex as parse_signature_hex;
+pub(crate) use signature::is_hex as is_signature_hex;
 
 /// Decoded `Encrypt` texts of up to this many bytes are opened in a stack
 /// buffer (a 100-byte message's frame is about 350 bytes).

@@ -78,16 +78,9 @@ pub(crate) struct SignatureHex([u8; SIGNATURE_HEX_LEN]);
 
 impl SignatureHex {
     fn new(digest: &[u8; 20]) -> Self {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        // A nibble is < 16, so the lookup always finds a lowercase digit.
-        let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
         let mut out = [b'0'; SIGNATURE_HEX_LEN];
-        for (pair, &byte) in out.chunks_exact_mut(2).zip(digest) {
-            if let [high, low] = pair {
-                *high = digit(byte >> 4);
-                *low = digit(byte & 0x0f);
-            }
-        }
+        // 20 bytes fill the 40 digits exactly, so this cannot fail.
+        let _ = hex::encode_to_slice(digest, &mut out);
         Self(out)
     }
 
@@ -108,28 +101,25 @@ pub(crate) fn msg_signature_hex(
     SignatureHex::new(&sorted_sha1_digest([token, timestamp, nonce, encrypt]))
 }
 
-/// Parses exactly 40 lowercase hex digits. Upper case is refused: WeCom
-/// sends lower case and every vendor library compares case-sensitively.
-/// Used by the layer's query check (feature `layer`).
+/// Whether `signature` is exactly 40 lowercase hex digits, the shape of a
+/// `msg_signature` or `signature` (WeCom doc 加解密方案说明). Upper case is
+/// refused: WeCom sends lower case and every vendor library compares
+/// case-sensitively. The layer's query check (feature `layer`); the value
+/// itself is compared as text later ([`matches_hex`]).
 #[cfg_attr(not(feature = "layer"), allow(dead_code))]
-pub(crate) fn parse_hex(signature: &str) -> Option<[u8; 20]> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    if signature.len() != SIGNATURE_HEX_LEN {
-        return None;
-    }
+pub(crate) fn is_hex(signature: &str) -> bool {
+    signature.len() == SIGNATURE_HEX_LEN
+        && signature
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The digest that `signature` spells, if [`is_hex`]: what
+/// [`matches_hex`] must agree with.
+#[cfg(test)]
+fn parse_hex(signature: &str) -> Option<[u8; 20]> {
     let mut out = [0u8; 20];
-    for (byte, pair) in out.iter_mut().zip(signature.as_bytes().chunks_exact(2)) {
-        if let [hi, lo] = pair {
-            *byte = (nibble(*hi)? << 4) | nibble(*lo)?;
-        }
-    }
-    Some(out)
+    (is_hex(signature) && hex::decode_to_slice(signature, &mut out).is_ok()).then_some(out)
 }
 
 /// Computes `msg_signature` over `token`, `timestamp`, `nonce` and `encrypt`

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
 /// Room a scope's text keeps for the key that follows it: the form's two
@@ -330,63 +331,25 @@ impl AsRef<str> for DedupKey {
     }
 }
 
-/// Which bytes [`push_escaped`] keeps as they are: `[A-Za-z0-9._-]`. A
-/// table, so that the scan of a scope's parts (about 60 bytes, on every
-/// request with deduplication) is one load and test a byte.
-// Built at compile time; `b` is below 256.
-#[allow(clippy::indexing_slicing)]
-const KEPT: [bool; 256] = {
-    let mut kept = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        kept[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
-        b += 1;
-    }
-    kept
-};
+/// The bytes [`push_escaped`] escapes: all but `[A-Za-z0-9._-]`.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
 
-/// Whether [`push_escaped`] keeps `b` as it is.
-fn kept(b: u8) -> bool {
-    KEPT.get(usize::from(b)).copied().unwrap_or(false)
-}
-
-/// Lowercase hex digits.
-const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
-/// Uppercase hex digits (the escapes).
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-
-/// Appends `text`, keeping `[A-Za-z0-9._-]` and writing `%XX` for every
-/// other byte.
+/// Appends `text`, keeping `[A-Za-z0-9._-]` and writing `%XX` (uppercase
+/// hex) for every other byte.
 fn push_escaped(out: &mut String, text: &str) {
-    if text.bytes().all(kept) {
-        // The usual app name or id: nothing to escape.
-        out.push_str(text);
-        return;
-    }
-    for b in text.bytes() {
-        if kept(b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            push_digits(out, HEX_UPPER, b);
-        }
+    for part in utf8_percent_encode(text, ESCAPED) {
+        out.push_str(part);
     }
 }
 
-/// Appends `bytes` as lowercase hex.
+/// Appends `bytes` (a digest, at most 32 bytes) as lowercase hex.
 fn push_hex(out: &mut String, bytes: &[u8]) {
-    out.reserve(2 * bytes.len());
-    for &b in bytes {
-        push_digits(out, HEX_LOWER, b);
-    }
-}
-
-/// Appends the two hex digits of `b` from `digits`.
-fn push_digits(out: &mut String, digits: &[u8; 16], b: u8) {
-    for nibble in [b >> 4, b & 0xf] {
-        let digit = digits.get(usize::from(nibble)).copied().unwrap_or(b'0');
-        out.push(char::from(digit));
+    let mut buf = [0u8; 64];
+    if let Some(digits) = buf.get_mut(..2 * bytes.len()) {
+        if hex::encode_to_slice(bytes, digits).is_ok() {
+            // Hex digits are ASCII.
+            out.push_str(std::str::from_utf8(digits).unwrap_or_default());
+        }
     }
 }
 

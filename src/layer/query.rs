@@ -8,7 +8,7 @@
 use percent_encoding::percent_decode_str;
 
 use super::rejection::RejectionKind;
-use crate::crypto::parse_signature_hex;
+use crate::crypto::is_signature_hex;
 
 /// Longest `nonce` accepted, in bytes.
 pub(crate) const MAX_NONCE_LEN: usize = 128;
@@ -191,7 +191,7 @@ pub(crate) fn parse_all(
         (query.msg_signature(), "msg_signature"),
         (query.signature(), "signature"),
     ] {
-        if value.is_some_and(|v| parse_signature_hex(v).is_none()) {
+        if value.is_some_and(|v| !is_signature_hex(v)) {
             return Err(RejectionKind::InvalidParameter(name));
         }
     }
