@@ -612,3 +612,41 @@ async fn a_handler_made_body_beyond_the_kept_size_gets_the_acknowledgement_on_re
     assert!(opened(retry).await.is_ack());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+/// A body of two data frames whose length is announced exactly.
+struct TwoFrames(std::collections::VecDeque<Bytes>);
+
+impl http_body::Body for TwoFrames {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.iter().map(|b| b.len() as u64).sum())
+    }
+}
+
+#[tokio::test]
+async fn a_handler_made_body_in_several_frames_is_kept_whole() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&calls);
+    let inner = service_fn(move |_req: Request<CallbackBody<Full<Bytes>>>| {
+        c.fetch_add(1, Ordering::SeqCst);
+        let frames = [Bytes::from("收到 "), Bytes::from("ok")];
+        async move { Ok::<_, Infallible>(Response::new(TwoFrames(frames.into()))) }
+    });
+    let svc = ServiceBuilder::new().layer(layer()).service(inner);
+    let xml = TestKit::text_message(CORP, "zhangsan", "frames");
+    for request in copies(3, &xml) {
+        let response = svc.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(body_bytes(response.into_body()).await, "收到 ok");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use http::{
     HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header, response,
 };
@@ -184,7 +184,10 @@ pin_project! {
             #[pin]
             body: ResBody,
             parts: Option<response::Parts>,
-            read: Vec<u8>,
+            // The data frames as read (a `Bytes` frame is shared, not
+            // copied) and their total length.
+            read: Vec<Bytes>,
+            len: usize,
         },
         // The answer is known without the handler (a retry of the
         // in-memory store's message); it goes out on the first poll.
@@ -403,6 +406,7 @@ where
                             body,
                             parts: Some(parts),
                             read: Vec::new(),
+                            len: 0,
                         }),
                     }
                 }
@@ -410,6 +414,7 @@ where
                     mut body,
                     parts,
                     read,
+                    len,
                 } => {
                     let frame = ready!(body.as_mut().poll_frame(cx));
                     let Some(reply) = this.reply.as_ref() else {
@@ -418,13 +423,15 @@ where
                     };
                     match frame {
                         Some(Ok(frame)) => {
-                            if let Ok(data) = frame.into_data() {
-                                bytes::BufMut::put(read, data);
+                            if let Ok(mut data) = frame.into_data() {
+                                let data = data.copy_to_bytes(data.remaining());
+                                *len = len.saturating_add(data.len());
+                                read.push(data);
                             }
                             // Longer than its size hint promised: a broken
                             // body, answered as a failed handler (the guard
                             // is dropped, which releases the claim).
-                            if u64::try_from(read.len()).map_or(true, |len| len > MAX_KEPT_BODY) {
+                            if u64::try_from(*len).map_or(true, |len| len > MAX_KEPT_BODY) {
                                 drop(this.guard.take());
                                 let failed = reply.failure(RejectionKind::HandlerFailed);
                                 this.step.set(Step::Done);
@@ -442,7 +449,12 @@ where
                                 this.step.set(Step::Done);
                                 return Poll::Pending;
                             };
-                            let body = Bytes::from(std::mem::take(read));
+                            // One frame (the usual full body) is kept as
+                            // it is; several are joined once.
+                            let body = match read.as_slice() {
+                                [one] => one.clone(),
+                                frames => Bytes::from(frames.concat()),
+                            };
                             let content_type = parts
                                 .headers
                                 .get(header::CONTENT_TYPE)
@@ -683,17 +695,10 @@ fn replay<B>(answer: &StoredAnswer, reply: &ReplyContext) -> Response<CallbackBo
         StoredAnswer::Reply { plaintext } => seal_plaintext(fresh_parts(), plaintext, reply),
         StoredAnswer::Ack => ack(fresh_parts(), reply.endpoint.kind()),
         StoredAnswer::Body { content_type, body } => {
-            let mut parts = fresh_parts();
-            if let Some(value) = content_type
+            let content_type = content_type
                 .as_deref()
-                .and_then(|c| HeaderValue::from_str(c).ok())
-            {
-                parts.headers.insert(header::CONTENT_TYPE, value);
-            }
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, content_length(body.len()));
-            Response::from_parts(parts, CallbackBody::buffered(body.clone()))
+                .and_then(|c| HeaderValue::from_str(c).ok());
+            answer_typed(fresh_parts(), content_type, body.clone())
         }
         _ => answer_with(fresh_parts(), "text/plain; charset=utf-8", Bytes::new()),
     }
@@ -882,8 +887,18 @@ fn ack<B>(parts: response::Parts, kind: CallbackKind) -> Response<CallbackBody<B
 
 /// Replaces the response's body (and its framing headers) with `body`.
 fn answer_with<B>(
-    mut parts: response::Parts,
+    parts: response::Parts,
     content_type: &'static str,
+    body: Bytes,
+) -> Response<CallbackBody<B>> {
+    answer_typed(parts, Some(HeaderValue::from_static(content_type)), body)
+}
+
+/// [`answer_with`] for a `Content-Type` known only at run time (a kept
+/// handler-made body's), or none.
+fn answer_typed<B>(
+    mut parts: response::Parts,
+    content_type: Option<HeaderValue>,
     body: Bytes,
 ) -> Response<CallbackBody<B>> {
     parts.status = StatusCode::OK;
@@ -895,12 +910,13 @@ fn answer_with<B>(
             header::CONTENT_RANGE,
         ],
     );
-    if body.is_empty() {
-        parts.headers.remove(header::CONTENT_TYPE);
-    } else {
-        parts
-            .headers
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    match content_type.filter(|_| !body.is_empty()) {
+        Some(content_type) => {
+            parts.headers.insert(header::CONTENT_TYPE, content_type);
+        }
+        None => {
+            parts.headers.remove(header::CONTENT_TYPE);
+        }
     }
     parts
         .headers
