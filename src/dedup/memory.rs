@@ -1,6 +1,7 @@
 //! [`MemoryDedupStore`]: the in-process store, a [`quick_cache`] concurrent
 //! cache of claims and answers, each with its own expiry.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::mem;
 use std::sync::Arc;
@@ -122,29 +123,6 @@ fn deadline(now: Instant, ttl: Duration) -> Instant {
     // A year from now cannot overflow the monotonic clock of any supported
     // platform; if it did, the entry would expire at once (handled again).
     now.checked_add(ttl.min(MAX_TTL)).unwrap_or(now)
-}
-
-/// A key as [`MemoryDedupStore::complete_key`] gets it: borrowed (copied
-/// if the cache needs one of its own) or handed over.
-enum KeyArg<'a> {
-    Borrowed(&'a DedupKey),
-    Owned(DedupKey),
-}
-
-impl KeyArg<'_> {
-    fn get(&self) -> &DedupKey {
-        match self {
-            Self::Borrowed(key) => key,
-            Self::Owned(key) => key,
-        }
-    }
-
-    fn into_owned(self) -> DedupKey {
-        match self {
-            Self::Borrowed(key) => key.clone(),
-            Self::Owned(key) => key,
-        }
-    }
 }
 
 /// What the clones of a store share.
@@ -347,7 +325,7 @@ impl MemoryDedupStore {
     }
 
     pub(crate) fn complete_now(&self, key: &DedupKey, answer: StoredAnswer, ttl: Duration) {
-        self.complete_key(KeyArg::Borrowed(key), answer, ttl);
+        self.complete_key(Cow::Borrowed(key), answer, ttl);
     }
 
     /// [`complete_now`](Self::complete_now) by a caller that is done with
@@ -355,11 +333,13 @@ impl MemoryDedupStore {
     /// enters the cache under this key instead of a copy of it.
     #[cfg_attr(not(feature = "layer"), allow(dead_code))]
     pub(crate) fn complete_owned(&self, key: DedupKey, answer: StoredAnswer, ttl: Duration) {
-        self.complete_key(KeyArg::Owned(key), answer, ttl);
+        self.complete_key(Cow::Owned(key), answer, ttl);
     }
 
-    fn complete_key(&self, key_arg: KeyArg<'_>, answer: StoredAnswer, ttl: Duration) {
-        let key = key_arg.get();
+    /// `key_arg` is borrowed (copied if the cache needs a key of its own)
+    /// or handed over.
+    fn complete_key(&self, key_arg: Cow<'_, DedupKey>, answer: StoredAnswer, ttl: Duration) {
+        let key = key_arg.as_ref();
         let state = State::Done(answer);
         let weight = weigh(key, &state);
         let mut pending = Some(Slot {
