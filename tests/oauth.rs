@@ -247,6 +247,15 @@ fn callback_uri(code: &str, state: &str) -> String {
     format!("/oauth/callback?{query}")
 }
 
+/// Signs `browser` in: a login started at `/me`, the vendor's callback
+/// with `code` followed (a 302 back to `/me`).
+async fn sign_in(browser: &mut Browser, app: &Router, code: &str) {
+    let state = start(browser, app, "/me").await;
+    let response = browser.navigate(app, &callback_uri(code, &state)).await;
+    assert_eq!(response.status(), StatusCode::FOUND, "{code}");
+    assert_eq!(location(&response), "/me", "{code}");
+}
+
 struct Site {
     idp: TestIdp,
     clock: TestClock,
@@ -545,10 +554,7 @@ async fn cookie_attributes() {
 async fn session_expires() {
     let site = site();
     let mut browser = Browser::default();
-    let state = start(&mut browser, &site.app, "/me").await;
-    browser
-        .navigate(&site.app, &callback_uri("CODE-X", &state))
-        .await;
+    sign_in(&mut browser, &site.app, "CODE-X").await;
     assert_eq!(
         browser.navigate(&site.app, "/me").await.status(),
         StatusCode::OK
@@ -584,10 +590,7 @@ async fn logout_clears_the_session() {
     ] {
         let site = site();
         let mut browser = Browser::default();
-        let state = start(&mut browser, &site.app, "/me").await;
-        browser
-            .navigate(&site.app, &callback_uri("CODE-L", &state))
-            .await;
+        sign_in(&mut browser, &site.app, "CODE-L").await;
         assert_eq!(
             browser.navigate(&site.app, "/me").await.status(),
             StatusCode::OK
@@ -630,10 +633,7 @@ async fn logout_clears_the_session() {
 async fn logout_refuses_other_sites_and_methods() {
     let site = site();
     let mut browser = Browser::default();
-    let state = start(&mut browser, &site.app, "/me").await;
-    browser
-        .navigate(&site.app, &callback_uri("CODE-LX", &state))
-        .await;
+    sign_in(&mut browser, &site.app, "CODE-LX").await;
     let signed_in = browser.cookies.clone();
     for headers in [
         &[
@@ -717,10 +717,7 @@ async fn logout_path_is_configurable() {
 async fn tampered_cookie_is_no_session() {
     let site = site();
     let mut browser = Browser::default();
-    let state = start(&mut browser, &site.app, "/me").await;
-    browser
-        .navigate(&site.app, &callback_uri("CODE-T", &state))
-        .await;
+    sign_in(&mut browser, &site.app, "CODE-T").await;
     let name = browser
         .cookies
         .keys()
@@ -861,10 +858,7 @@ async fn secrets_stay_out_of_logs_and_debug() {
     let (captured, _guard) = capture();
     let site = site();
     let mut browser = Browser::default();
-    let state = start(&mut browser, &site.app, "/me").await;
-    browser
-        .navigate(&site.app, &callback_uri("SECRET-CODE-123", &state))
-        .await;
+    sign_in(&mut browser, &site.app, "SECRET-CODE-123").await;
     assert_eq!(
         browser.navigate(&site.app, "/me").await.status(),
         StatusCode::OK
@@ -1026,6 +1020,33 @@ async fn rejections_never_reach_the_handler() {
             "{uri}: {}",
             response.status()
         );
+    }
+    // The logout path is the layer's own, whatever the answer.
+    let logouts = [
+        (
+            logout_request(
+                &browser,
+                "/oauth/logout",
+                &[("sec-fetch-site", "same-origin")],
+            ),
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            logout_request(
+                &browser,
+                "/oauth/logout",
+                &[("sec-fetch-site", "cross-site")],
+            ),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            browser.request(Method::GET, "/oauth/logout", Some(HTML)),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ];
+    for (req, status) in logouts {
+        let response = service.clone().oneshot(req).await.unwrap();
+        assert_eq!(response.status(), status);
     }
 }
 

@@ -99,15 +99,7 @@ impl<K> TemplateCard<K> {
 
     /// Appends `item` to the array `key`, creating it.
     fn push(mut self, key: &str, item: Value) -> Self {
-        let slot = self
-            .fields
-            .entry(key.to_owned())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(items) = slot {
-            items.push(item);
-        } else {
-            *slot = Value::Array(vec![item]);
-        }
+        append(&mut self.fields, key, item);
         self
     }
 
@@ -154,6 +146,43 @@ fn object(pairs: &[(&str, String)]) -> Value {
         .map(|(key, value)| ((*key).to_owned(), Value::from(value.as_str())))
         .collect();
     Value::Object(map)
+}
+
+/// Appends `item` to the array `key` of `map`, creating it (or replacing
+/// a value that is no array).
+fn append(map: &mut Map<String, Value>, key: &str, item: Value) {
+    let slot = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(items) = slot {
+        items.push(item);
+    } else {
+        *slot = Value::Array(vec![item]);
+    }
+}
+
+/// A `SelectionItem` (a drop-down): `question_key`, `title`,
+/// `selected_id` (empty: left out) and its `option_list`.
+fn selection<I, S, T>(
+    question_key: impl Into<String>,
+    title: impl Into<String>,
+    options_list: I,
+    selected_id: impl Into<String>,
+) -> Value
+where
+    I: IntoIterator<Item = (S, T)>,
+    S: Into<String>,
+    T: Into<String>,
+{
+    let mut value = object(&[
+        ("question_key", question_key.into()),
+        ("title", title.into()),
+        ("selected_id", selected_id.into()),
+    ]);
+    if let Value::Object(map) = &mut value {
+        map.insert("option_list".to_owned(), options(options_list));
+    }
+    value
 }
 
 /// `option_list`: `{"id", "text"}` objects.
@@ -285,14 +314,7 @@ impl TemplateCard<ButtonInteraction> {
         S: Into<String>,
         T: Into<String>,
     {
-        let mut value = object(&[
-            ("question_key", question_key.into()),
-            ("title", title.into()),
-            ("selected_id", selected_id.into()),
-        ]);
-        if let Value::Object(map) = &mut value {
-            map.insert("option_list".to_owned(), options(options_list));
-        }
+        let value = selection(question_key, title, options_list, selected_id);
         self.set("button_selection", value)
     }
 }
@@ -311,13 +333,7 @@ impl TemplateCard<VoteInteraction> {
 
     fn checkbox_option(mut self, item: Value) -> Self {
         if let Some(Value::Object(checkbox)) = self.fields.get_mut("checkbox") {
-            match checkbox
-                .entry("option_list")
-                .or_insert_with(|| Value::Array(Vec::new()))
-            {
-                Value::Array(items) => items.push(item),
-                other => *other = Value::Array(vec![item]),
-            }
+            append(checkbox, "option_list", item);
         }
         self
     }
@@ -370,14 +386,7 @@ impl TemplateCard<MultipleInteraction> {
         S: Into<String>,
         T: Into<String>,
     {
-        let mut value = object(&[
-            ("question_key", question_key.into()),
-            ("title", title.into()),
-            ("selected_id", selected_id.into()),
-        ]);
-        if let Value::Object(map) = &mut value {
-            map.insert("option_list".to_owned(), options(options_list));
-        }
+        let value = selection(question_key, title, options_list, selected_id);
         self.push("select_list", value)
     }
 }

@@ -76,6 +76,13 @@ fn every_kind_passes_the_raw_check_and_names_its_type() {
         json!([{"text": "同意", "key": "yes"}, {"text": "驳回", "style": 2, "key": "no"}])
     );
     assert_eq!(
+        cards[2]["button_selection"],
+        json!({"question_key": "q1", "title": "你的身份", "selected_id": "a", "option_list": [
+            {"id": "a", "text": "企业负责人"},
+            {"id": "b", "text": "企业用户"}
+        ]})
+    );
+    assert_eq!(
         cards[3]["checkbox"],
         json!({"question_key": "q", "mode": 1, "option_list": [
             {"id": "one", "text": "选项1"},

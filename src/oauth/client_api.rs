@@ -38,26 +38,24 @@ async fn call_json(
     url: String,
     body: Option<Value>,
 ) -> Result<Value, ExchangeError> {
-    {
-        let transport = || ExchangeError::new(ExchangeErrorKind::Transport);
-        let body = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
-        let request = Request::builder()
-            .method(method)
-            .uri(url)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Full::new(body))
-            .map_err(|_| transport())?;
-        let response = client
-            .transport()
-            .send(request)
-            .await
-            .map_err(|e| from_api(&e))?;
-        if !response.status().is_success() {
-            return Err(transport());
-        }
-        serde_json::from_slice(response.body())
-            .map_err(|_| ExchangeError::new(ExchangeErrorKind::MalformedResponse))
+    let transport = || ExchangeError::new(ExchangeErrorKind::Transport);
+    let body = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
+    let request = Request::builder()
+        .method(method)
+        .uri(url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(body))
+        .map_err(|_| transport())?;
+    let response = client
+        .transport()
+        .send(request)
+        .await
+        .map_err(|e| from_api(&e))?;
+    if !response.status().is_success() {
+        return Err(transport());
     }
+    serde_json::from_slice(response.body())
+        .map_err(|_| ExchangeError::new(ExchangeErrorKind::MalformedResponse))
 }
 
 /// The client's transport (with its timeout and body limit) sends the

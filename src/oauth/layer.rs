@@ -135,16 +135,13 @@ impl fmt::Display for OAuthConfigError {
 impl std::error::Error for OAuthConfigError {}
 
 /// The shared configuration of a layer and its services.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) provider: Arc<dyn LoginProvider>,
     pub(crate) public_url: String,
     pub(crate) callback_path: String,
     /// Where a `POST` signs the browser out.
     pub(crate) logout_path: String,
-    /// `scheme://host[:port]` of the public URL, for the logout's
-    /// same-origin check.
-    pub(crate) public_origin: String,
     pub(crate) signer: StateSigner,
     pub(crate) cookies: Cookies,
     pub(crate) store: Arc<dyn DedupStore>,
@@ -158,6 +155,12 @@ impl Config {
     /// never anything from the request (`Host`, `X-Forwarded-*`).
     pub(crate) fn redirect_uri(&self) -> String {
         format!("{}{}", self.public_url, self.callback_path)
+    }
+
+    /// `scheme://host[:port]` of the public URL, for the logout's
+    /// same-origin check.
+    pub(crate) fn public_origin(&self) -> &str {
+        origin_of(&self.public_url)
     }
 }
 
@@ -240,7 +243,6 @@ impl OAuthLayer {
                 public_url: public_url.to_owned(),
                 callback_path: Self::DEFAULT_CALLBACK_PATH.to_owned(),
                 logout_path: Self::DEFAULT_LOGOUT_PATH.to_owned(),
-                public_origin: origin_of(public_url).to_owned(),
                 signer,
                 cookies,
                 store: Arc::new(MemoryDedupStore::new()),
@@ -251,28 +253,10 @@ impl OAuthLayer {
         })
     }
 
+    /// Edits the configuration in place, or a copy of it when the layer
+    /// was cloned (so the clone keeps its own).
     fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        if let Some(config) = Arc::get_mut(&mut self.config) {
-            f(config);
-        } else {
-            // Shared (the layer was cloned): edit a copy.
-            let c = &*self.config;
-            let mut copy = Config {
-                provider: Arc::clone(&c.provider),
-                public_url: c.public_url.clone(),
-                callback_path: c.callback_path.clone(),
-                logout_path: c.logout_path.clone(),
-                public_origin: c.public_origin.clone(),
-                signer: c.signer.clone(),
-                cookies: c.cookies.clone(),
-                store: Arc::clone(&c.store),
-                clock: Arc::clone(&c.clock),
-                random: Arc::clone(&c.random),
-                state_ttl: c.state_ttl,
-            };
-            f(&mut copy);
-            self.config = Arc::new(copy);
-        }
+        f(Arc::make_mut(&mut self.config));
         self
     }
 
@@ -435,6 +419,9 @@ mod tests {
             layer.redirect_uri(),
             "https://app.example.com/prefix/oauth/callback"
         );
+        assert_eq!(layer.config.public_origin(), "https://app.example.com");
+        let layer = OAuthLayer::new(Nobody, "http://127.0.0.1:8080", &key()).unwrap();
+        assert_eq!(layer.config.public_origin(), "http://127.0.0.1:8080");
         for path in ["oauth", "//evil", "/a?b", "/a#b", "/a b", "/a\\b", ""] {
             let layer = OAuthLayer::new(Nobody, "https://a", &key()).unwrap();
             assert_eq!(
@@ -448,6 +435,11 @@ mod tests {
             layer.callback_path("/auth/wecom").unwrap().redirect_uri(),
             "https://a/auth/wecom"
         );
+        // A clone keeps its own configuration when the other is edited.
+        let original = OAuthLayer::new(Nobody, "https://a", &key()).unwrap();
+        let moved = original.clone().callback_path("/auth/wecom").unwrap();
+        assert_eq!(original.redirect_uri(), "https://a/oauth/callback");
+        assert_eq!(moved.redirect_uri(), "https://a/auth/wecom");
         let layer = OAuthLayer::new(Nobody, "https://a", &key()).unwrap();
         assert_eq!(
             kind(layer.clone().state_ttl(Duration::ZERO)),

@@ -51,10 +51,10 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        let now = unix_secs(&*config.clock);
         if req.uri().path() == config.logout_path {
             return ResponseFuture::answer(logout(config, req.method(), req.headers()));
         }
+        let now = unix_secs(&*config.clock);
         let cookies = config.cookies.read(req.headers(), now);
         if req.uri().path() == config.callback_path {
             if req.method() != Method::GET {
@@ -124,7 +124,7 @@ fn same_origin(config: &Config, headers: &HeaderMap) -> bool {
     headers.get(ORIGIN).is_none_or(|origin| {
         origin
             .as_bytes()
-            .eq_ignore_ascii_case(config.public_origin.as_bytes())
+            .eq_ignore_ascii_case(config.public_origin().as_bytes())
     })
 }
 
