@@ -41,7 +41,7 @@ struct CorpInner {
 /// A digest of `secret` for a cache key: 8 bytes of SHA-256, hex.
 pub(crate) fn secret_tag(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest.get(..8).unwrap_or_default())
 }
 
 impl CorpCredential {

@@ -10,7 +10,6 @@
 //! [`LoginProvider::exchange`](super::LoginProvider::exchange) takes, and
 //! its constructor is private to this module.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::exchange::VerifiedCode;
@@ -99,11 +98,7 @@ impl VerifiedState {
         store: &dyn DedupStore,
         ttl: Duration,
     ) -> Result<FreshLogin, OAuthRejectionKind> {
-        let mut name = String::with_capacity(32);
-        for byte in self.tag {
-            // Writing to a String cannot fail.
-            let _ = write!(name, "{byte:02x}");
-        }
+        let name = hex::encode(self.tag);
         let state_key =
             DedupKey::msg_id(STATE_APP, &name).ok_or(OAuthRejectionKind::BadCallback)?;
         let code_key = DedupKey::digest(CODE_APP, self.code.as_bytes());

@@ -47,15 +47,8 @@ impl CookieKey {
     /// [`OAuthConfigErrorKind::CookieKey`] for anything but 128 hex digits.
     pub fn from_hex(hex: &str) -> Result<Self, OAuthConfigError> {
         let bad = || OAuthConfigError(OAuthConfigErrorKind::CookieKey);
-        let hex = hex.trim().as_bytes();
-        if hex.len() != 128 {
-            return Err(bad());
-        }
         let mut bytes = [0u8; 64];
-        for (slot, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
-            let text = std::str::from_utf8(pair).map_err(|_| bad())?;
-            *slot = u8::from_str_radix(text, 16).map_err(|_| bad())?;
-        }
+        hex::decode_to_slice(hex.trim(), &mut bytes).map_err(|_| bad())?;
         Self::from_bytes(&bytes)
     }
 

@@ -16,7 +16,7 @@
 //! A cookie that does not decrypt, is not ours, or has expired is ignored:
 //! no session, never an error.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use http::HeaderMap;
@@ -155,28 +155,12 @@ impl Cookies {
 }
 
 fn encode_nonce(nonce: &BrowserNonce) -> String {
-    let mut text = String::with_capacity(32);
-    for byte in nonce.0 {
-        // Writing to a String cannot fail.
-        let _ = write!(text, "{byte:02x}");
-    }
-    text
+    hex::encode(nonce.0)
 }
 
 fn decode_nonce(text: &str) -> Option<BrowserNonce> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 32 {
-        return None;
-    }
     let mut out = [0u8; 16];
-    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        let hex = |c: u8| char::from(c).to_digit(16);
-        let (hi, lo) = match pair {
-            [hi, lo] => (hex(*hi)?, hex(*lo)?),
-            _ => return None,
-        };
-        *slot = u8::try_from(hi * 16 + lo).ok()?;
-    }
+    hex::decode_to_slice(text, &mut out).ok()?;
     Some(BrowserNonce(out))
 }
 
