@@ -167,6 +167,18 @@ fn echoed_text(body: &[u8]) -> Option<&str> {
     looks_echoed.then_some(text)
 }
 
+/// [`OpenReplyError::Rejected`] when `response`'s status is not 2xx, with
+/// the layer's [`Rejection`] when the layer answered.
+fn refused<B>(response: &Response<B>) -> Result<(), OpenReplyError> {
+    if response.status().is_success() {
+        return Ok(());
+    }
+    Err(OpenReplyError::Rejected {
+        status: response.status(),
+        rejection: response.extensions().get::<Rejection>().copied(),
+    })
+}
+
 /// The step of opening a reply at which `error` stopped it.
 fn open_step(error: &CryptoError) -> &'static str {
     match error.kind() {
@@ -755,12 +767,7 @@ impl TestKit {
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        if !response.status().is_success() {
-            return Err(OpenReplyError::Rejected {
-                status: response.status(),
-                rejection: response.extensions().get::<Rejection>().copied(),
-            });
-        }
+        refused(&response)?;
         let body = read_body(response).await?;
         self.open_body(&body, true)
     }
@@ -871,20 +878,14 @@ impl TestKit {
             .call(request)
             .await
             .map_err(|e| OpenReplyError::Service(e.into()))?;
-        if !response.status().is_success() {
-            return Err(OpenReplyError::Rejected {
-                status: response.status(),
-                rejection: response.extensions().get::<Rejection>().copied(),
-            });
-        }
+        refused(&response)?;
+        let body = read_body(response).await?;
         if verification {
             // The URL verification's answer is the echostr, in plain text.
-            let body = read_body(response).await?;
             return String::from_utf8(body.to_vec())
                 .map(Opened::Reply)
                 .map_err(|_| OpenReplyError::Format("UTF-8 text"));
         }
-        let body = read_body(response).await?;
         self.open_body(&body, false)
     }
 }

@@ -134,6 +134,12 @@ fn layer_server(token: &str) -> (SocketAddr, Arc<AtomicUsize>) {
                     response
                 }
             }));
+    (serve(app), count)
+}
+
+/// Serves `app` on a loopback port from a thread of its own (the test
+/// itself is synchronous); its address.
+fn serve(app: Router) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap();
@@ -147,7 +153,7 @@ fn layer_server(token: &str) -> (SocketAddr, Arc<AtomicUsize>) {
             axum::serve(listener, app).await.unwrap();
         });
     });
-    (address, count)
+    address
 }
 
 /// A server that accepts connections, reads, and never answers; counts
@@ -423,20 +429,7 @@ fn bad_reply_server() -> SocketAddr {
         PATH,
         get(|| async { "not the echostr" }).post(move || async move { reply }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let address = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    address
+    serve(app)
 }
 
 #[test]

@@ -10,6 +10,7 @@
     clippy::panic
 )]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -395,10 +396,15 @@ async fn a_shared_corp_list_changes_the_data_callback_at_run_time() {
     let kit = TestKit::for_layer_app(&layer, "wwprovider")
         .expect("a data callback is named by the provider corp id")
         .receive_id("wwcorp1");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
     let mut app = Router::new()
         .route(
             PATH,
-            post(|m: Message| async move { Reply::text(format!("{} 收到", m.to_user_name())) }),
+            post(move |m: Message| async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Reply::text(format!("{} 收到", m.to_user_name()))
+            }),
         )
         .layer(layer);
     let message = || TestKit::text_message("wwcorp1", "zhangsan", MIXED);
@@ -409,6 +415,7 @@ async fn a_shared_corp_list_changes_the_data_callback_at_run_time() {
         error.rejection().map(|r| r.kind()),
         Some(RejectionKind::Crypto(CryptoErrorKind::ValidateReceiveId))
     );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the handler was called");
 
     // The instruction callback's handler adds the corp: served at once.
     assert!(corps.clone().add("wwcorp1"));
@@ -419,6 +426,7 @@ async fn a_shared_corp_list_changes_the_data_callback_at_run_time() {
         .xml()
         .unwrap();
     assert_eq!(reply.content(), Some("wwcorp1 收到"));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 
     // The URL verification still uses the provider's id.
     let echoed = kit.send(&mut app, kit.verify_url("12345")).await.unwrap();
@@ -427,6 +435,7 @@ async fn a_shared_corp_list_changes_the_data_callback_at_run_time() {
     assert!(corps.remove("wwcorp1"));
     let error = kit.send(&mut app, kit.post(&message())).await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::FORBIDDEN));
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the handler was called");
 }
 
 /// A POST answered with a short plain text (a handler that returns a

@@ -11,17 +11,7 @@ impl TestKit {
     /// A WeCom text message, as decrypted XML (WeCom doc 消息格式, 文本消息),
     /// with the current time and a fresh `MsgId`.
     pub fn text_message(corp_id: &str, from_user_name: &str, content: &str) -> String {
-        let mut xml = String::from("<xml>");
-        xml::push_element(&mut xml, "ToUserName", corp_id);
-        xml::push_element(&mut xml, "FromUserName", from_user_name);
-        xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
-        xml::push_element(&mut xml, "MsgType", "text");
-        xml::push_element(&mut xml, "Content", content);
-        xml.push_str(&format!(
-            "<MsgId>{}</MsgId><AgentID>1</AgentID></xml>",
-            fresh_msg_id()
-        ));
-        xml
+        Self::wecom_message(corp_id, from_user_name, "text", &[("Content", content)])
     }
 
     /// A WeCom or WeChat event (WeCom doc 事件格式): `MsgType` `event`,
@@ -32,15 +22,9 @@ impl TestKit {
         event: &str,
         extra: &[(&str, &str)],
     ) -> String {
-        let mut xml = String::from("<xml>");
-        xml::push_element(&mut xml, "ToUserName", to_user_name);
-        xml::push_element(&mut xml, "FromUserName", from_user_name);
-        xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
-        xml::push_element(&mut xml, "MsgType", "event");
+        let mut xml = message_head(to_user_name, from_user_name, "event");
         xml::push_element(&mut xml, "Event", event);
-        for (name, text) in extra {
-            xml::push_element(&mut xml, name, text);
-        }
+        push_fields(&mut xml, extra);
         xml.push_str("</xml>");
         xml
     }
@@ -53,18 +37,9 @@ impl TestKit {
         msg_type: &str,
         fields: &[(&str, &str)],
     ) -> String {
-        let mut xml = String::from("<xml>");
-        xml::push_element(&mut xml, "ToUserName", corp_id);
-        xml::push_element(&mut xml, "FromUserName", from_user_name);
-        xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
-        xml::push_element(&mut xml, "MsgType", msg_type);
-        for (name, text) in fields {
-            xml::push_element(&mut xml, name, text);
-        }
-        xml.push_str(&format!(
-            "<MsgId>{}</MsgId><AgentID>1</AgentID></xml>",
-            fresh_msg_id()
-        ));
+        let mut xml = message_head(corp_id, from_user_name, msg_type);
+        push_fields(&mut xml, fields);
+        push_wecom_tail(&mut xml);
         xml
     }
 
@@ -95,19 +70,13 @@ impl TestKit {
         scale: u32,
         label: &str,
     ) -> String {
-        let mut xml = String::from("<xml>");
-        xml::push_element(&mut xml, "ToUserName", corp_id);
-        xml::push_element(&mut xml, "FromUserName", from_user_name);
-        xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
-        xml::push_element(&mut xml, "MsgType", "location");
+        let mut xml = message_head(corp_id, from_user_name, "location");
+        // The numbers as plain text, not CDATA.
         xml.push_str(&format!(
             "<Location_X>{latitude}</Location_X><Location_Y>{longitude}</Location_Y><Scale>{scale}</Scale>"
         ));
         xml::push_element(&mut xml, "Label", label);
-        xml.push_str(&format!(
-            "<MsgId>{}</MsgId><AgentID>1</AgentID></xml>",
-            fresh_msg_id()
-        ));
+        push_wecom_tail(&mut xml);
         xml
     }
 
@@ -153,25 +122,17 @@ impl TestKit {
 
     /// A suite's `suite_ticket` push (WeCom doc 推送suite_ticket).
     pub fn suite_ticket(suite_id: &str, ticket: &str) -> String {
-        let mut xml = String::from("<xml>");
-        xml::push_element(&mut xml, "SuiteId", suite_id);
-        xml::push_element(&mut xml, "InfoType", "suite_ticket");
-        xml.push_str(&format!("<TimeStamp>{}</TimeStamp>", now_secs()));
-        xml::push_element(&mut xml, "SuiteTicket", ticket);
-        xml.push_str("</xml>");
-        xml
+        Self::suite_push(suite_id, "suite_ticket", &[("SuiteTicket", ticket)])
     }
 
     /// An Open Platform `component_verify_ticket` push (WeChat Open Platform
     /// doc 验证票据).
     pub fn component_verify_ticket(component_appid: &str, ticket: &str) -> String {
-        let mut xml = String::from("<xml>");
-        xml::push_element(&mut xml, "AppId", component_appid);
-        xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
-        xml::push_element(&mut xml, "InfoType", "component_verify_ticket");
-        xml::push_element(&mut xml, "ComponentVerifyTicket", ticket);
-        xml.push_str("</xml>");
-        xml
+        Self::component_push(
+            component_appid,
+            "component_verify_ticket",
+            &[("ComponentVerifyTicket", ticket)],
+        )
     }
 
     /// A suite instruction push of `info_type` with `fields` after
@@ -181,9 +142,7 @@ impl TestKit {
         xml::push_element(&mut xml, "SuiteId", suite_id);
         xml::push_element(&mut xml, "InfoType", info_type);
         xml.push_str(&format!("<TimeStamp>{}</TimeStamp>", now_secs()));
-        for (name, text) in fields {
-            xml::push_element(&mut xml, name, text);
-        }
+        push_fields(&mut xml, fields);
         xml.push_str("</xml>");
         xml
     }
@@ -296,22 +255,15 @@ impl TestKit {
         xml
     }
 
-    /// An Open Platform push of `info_type` about `authorizer_appid`, with
-    /// `fields` after it (WeChat Open Platform doc 授权变更通知推送).
-    fn component_push(
-        component_appid: &str,
-        info_type: &str,
-        authorizer_appid: &str,
-        fields: &[(&str, &str)],
-    ) -> String {
+    /// An Open Platform push of `info_type` to `component_appid`, with
+    /// `fields` after `AppId`, `CreateTime` now and `InfoType` (WeChat Open
+    /// Platform docs 验证票据, 授权变更通知推送).
+    fn component_push(component_appid: &str, info_type: &str, fields: &[(&str, &str)]) -> String {
         let mut xml = String::from("<xml>");
         xml::push_element(&mut xml, "AppId", component_appid);
         xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
         xml::push_element(&mut xml, "InfoType", info_type);
-        xml::push_element(&mut xml, "AuthorizerAppid", authorizer_appid);
-        for (name, text) in fields {
-            xml::push_element(&mut xml, name, text);
-        }
+        push_fields(&mut xml, fields);
         xml.push_str("</xml>");
         xml
     }
@@ -328,8 +280,8 @@ impl TestKit {
         Self::component_push(
             component_appid,
             info_type,
-            authorizer_appid,
             &[
+                ("AuthorizerAppid", authorizer_appid),
                 ("AuthorizationCode", authorization_code),
                 ("AuthorizationCodeExpiredTime", &expires),
                 ("PreAuthCode", "preauthcode@@@test"),
@@ -372,7 +324,11 @@ impl TestKit {
     /// An Open Platform `unauthorized` push: the account `authorizer_appid`
     /// withdrew its authorization.
     pub fn unauthorized(component_appid: &str, authorizer_appid: &str) -> String {
-        Self::component_push(component_appid, "unauthorized", authorizer_appid, &[])
+        Self::component_push(
+            component_appid,
+            "unauthorized",
+            &[("AuthorizerAppid", authorizer_appid)],
+        )
     }
 
     /// A robot text message (WeCom doc 智能机器人 接收消息), as decrypted JSON,
@@ -389,4 +345,31 @@ impl TestKit {
         })
         .to_string()
     }
+}
+
+/// `<xml>` and the header of every WeCom and WeChat message and event:
+/// `ToUserName`, `FromUserName`, `CreateTime` (now, in seconds) and
+/// `MsgType` (WeCom doc 消息格式).
+fn message_head(to_user_name: &str, from_user_name: &str, msg_type: &str) -> String {
+    let mut xml = String::from("<xml>");
+    xml::push_element(&mut xml, "ToUserName", to_user_name);
+    xml::push_element(&mut xml, "FromUserName", from_user_name);
+    xml.push_str(&format!("<CreateTime>{}</CreateTime>", now_secs()));
+    xml::push_element(&mut xml, "MsgType", msg_type);
+    xml
+}
+
+/// Appends each `(name, text)` as an element with its text in CDATA.
+fn push_fields(xml: &mut String, fields: &[(&str, &str)]) {
+    for (name, text) in fields {
+        xml::push_element(xml, name, text);
+    }
+}
+
+/// Closes a WeCom app message: a fresh `MsgId`, `AgentID` 1 and `</xml>`.
+fn push_wecom_tail(xml: &mut String) {
+    xml.push_str(&format!(
+        "<MsgId>{}</MsgId><AgentID>1</AgentID></xml>",
+        fresh_msg_id()
+    ));
 }

@@ -144,8 +144,8 @@ async fn main() -> ExitCode {
                     check::judge(&step.expect, &attempts, &kit, kind, sender.timeout()).await;
                 let refused = attempts
                     .last()
-                    .and_then(Attempt::status)
-                    .filter(|s| (400..500).contains(s));
+                    .filter(|a| a.refused())
+                    .and_then(Attempt::status);
                 match step.group {
                     Group::Verify => verification_refused = verification_refused.or(refused),
                     Group::Message | Group::Sample => {

@@ -124,10 +124,7 @@ impl Layout {
         max_elapsed: Duration,
         width: Option<usize>,
     ) -> Self {
-        let mut widths = [0; 7];
-        for (w, h) in widths.iter_mut().zip(HEADER) {
-            *w = measure_text_width(h);
-        }
+        let mut widths = Self::header_widths();
         let mut count = 0usize;
         for name in names {
             count += 1;
@@ -146,16 +143,22 @@ impl Layout {
     /// Columns that fit `rows` exactly.
     #[cfg(test)]
     pub(crate) fn for_rows(rows: &[Row], width: Option<usize>) -> Self {
-        let mut widths = [0; 7];
-        for (w, h) in widths.iter_mut().zip(HEADER) {
-            *w = measure_text_width(h);
-        }
+        let mut widths = Self::header_widths();
         for (index, row) in rows.iter().enumerate() {
             for (w, cell) in widths.iter_mut().zip(cells(index, row, 0)) {
                 *w = (*w).max(measure_text_width(&cell));
             }
         }
         Self::with_widths(widths, width)
+    }
+
+    /// The widths of the header's cells before the detail.
+    fn header_widths() -> [usize; 7] {
+        let mut widths = [0; 7];
+        for (w, h) in widths.iter_mut().zip(HEADER) {
+            *w = measure_text_width(h);
+        }
+        widths
     }
 
     fn with_widths(widths: [usize; 7], width: Option<usize>) -> Self {

@@ -200,10 +200,11 @@ impl Sender {
             headers.insert(CONTENT_TYPE, self.content_type.clone());
         }
         let response = self.client.request(request).await.map_err(|e| {
+            let text = describe_client_error(&e);
             if e.is_connect() {
-                Failure::Connect(describe_client_error(&e))
+                Failure::Connect(text)
             } else {
-                Failure::Exchange(describe_client_error(&e))
+                Failure::Exchange(text)
             }
         })?;
         let (parts, body) = response.into_parts();
