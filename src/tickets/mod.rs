@@ -149,7 +149,7 @@ impl TicketKind {
     /// valid 30), 12 hours for a `component_verify_ticket` (WeChat Open
     /// Platform doc 验证票据).
     #[must_use]
-    pub fn lifetime(self) -> std::time::Duration {
+    pub const fn lifetime(self) -> std::time::Duration {
         match self {
             Self::SuiteTicket => std::time::Duration::from_secs(30 * 60),
             Self::ComponentVerifyTicket => std::time::Duration::from_secs(12 * 60 * 60),
