@@ -114,7 +114,9 @@ impl RedisTokenStore {
         format!("{}lock:{key}", self.prefix)
     }
 
-    /// The Redis key of the fetch pause of cache key `key`.
+    /// The Redis key of the fetch pause of cache key `key`:
+    /// `<prefix>pause:<key>`, a string set with `PX` after a `45009` that
+    /// Redis deletes when the pause ends.
     #[must_use]
     pub fn pause_key(&self, key: &str) -> String {
         format!("{}pause:{key}", self.prefix)
