@@ -570,28 +570,23 @@ impl TokenCache {
                         attempt += 1;
                         continue;
                     }
-                    // A missing ticket or secret, or a store failure,
-                    // asked nothing of the vendor: it does not count.
-                    let local = matches!(
-                        kind,
-                        ApiErrorKind::MissingTicket
-                            | ApiErrorKind::MissingSecret
-                            | ApiErrorKind::Store
-                    );
-                    let failures = slot.state(|s| {
-                        if !local {
-                            s.failures = s.failures.saturating_add(1);
-                        }
-                        s.failures.max(1)
-                    });
                     if matches!(
                         kind,
                         ApiErrorKind::MissingTicket | ApiErrorKind::MissingSecret
                     ) {
-                        // Nothing was asked of the vendor: the next call
-                        // may find the ticket or secret a push just saved.
+                        // Nothing was asked of the vendor: no cool-down, and
+                        // the next call may find the ticket or secret a push
+                        // just saved.
                         return Err(error);
                     }
+                    // A store failure asked nothing of the vendor either: it
+                    // cools down but does not count as a failure in a row.
+                    let failures = slot.state(|s| {
+                        if kind != ApiErrorKind::Store {
+                            s.failures = s.failures.saturating_add(1);
+                        }
+                        s.failures.max(1)
+                    });
                     let cooldown = if kind == ApiErrorKind::QuotaReached {
                         self.policy.quota_cooldown
                     } else {

@@ -14,15 +14,16 @@ use super::api::url;
 use super::credential::{BoxFuture, Credential, CredentialKind, Fetched};
 use super::error::{ApiError, ApiErrorKind};
 use super::store::SecretStore;
-use super::suite::{PreAuthCode, ticket_fresh};
+use super::suite::PreAuthCode;
 use super::token::Secret;
 use super::urls::Host;
 use crate::message::Message;
 use crate::tickets::{TicketKind, TicketStore};
 
 /// How long a `component_verify_ticket` is valid after its push (WeChat
-/// doc 验证票据): 12 hours, seconds.
-pub const COMPONENT_VERIFY_TICKET_LIFETIME: u64 = 12 * 3600;
+/// doc 验证票据): 12 hours, seconds ([`TicketKind::lifetime`]).
+pub const COMPONENT_VERIFY_TICKET_LIFETIME: u64 =
+    TicketKind::ComponentVerifyTicket.lifetime().as_secs();
 
 /// A component's `component_access_token`:
 /// `POST /cgi-bin/component/api_component_token` with `component_appid`,
@@ -332,11 +333,7 @@ impl Credential for ComponentCredential {
                 )
                 .await?
                 .filter(|t| {
-                    ticket_fresh(
-                        t.issued_at(),
-                        COMPONENT_VERIFY_TICKET_LIFETIME,
-                        client.now_ms(),
-                    )
+                    !t.is_expired(TicketKind::ComponentVerifyTicket, client.now_ms() / 1000)
                 })
                 .ok_or_else(|| ApiError::new(ApiErrorKind::MissingTicket))?;
             let answer: ComponentTokenAnswer = client

@@ -19,8 +19,8 @@ use crate::message::Message;
 use crate::tickets::{TicketKind, TicketStore};
 
 /// How long a `suite_ticket` is valid after its push (WeCom doc
-/// 推送suite_ticket): 30 minutes, seconds.
-pub const SUITE_TICKET_LIFETIME: u64 = 30 * 60;
+/// 推送suite_ticket): 30 minutes, seconds ([`TicketKind::lifetime`]).
+pub const SUITE_TICKET_LIFETIME: u64 = TicketKind::SuiteTicket.lifetime().as_secs();
 
 /// A suite's `suite_access_token`: `POST /cgi-bin/service/get_suite_token`
 /// with `suite_id`, `suite_secret` and the newest `suite_ticket` read from
@@ -236,12 +236,6 @@ impl fmt::Debug for SuiteCredential {
     }
 }
 
-/// Whether a ticket issued at `issued_at` (unix s) is within `lifetime`
-/// seconds of `now_ms`.
-pub(crate) fn ticket_fresh(issued_at: u64, lifetime: u64, now_ms: u64) -> bool {
-    issued_at.saturating_add(lifetime) > now_ms / 1000
-}
-
 impl Credential for SuiteCredential {
     fn reuse(&self) -> TokenReuse {
         TokenReuse::SameWhileValid
@@ -270,7 +264,7 @@ impl Credential for SuiteCredential {
                 .tickets
                 .latest(&self.inner.suite_id, TicketKind::SuiteTicket)
                 .await?
-                .filter(|t| ticket_fresh(t.issued_at(), SUITE_TICKET_LIFETIME, client.now_ms()))
+                .filter(|t| !t.is_expired(TicketKind::SuiteTicket, client.now_ms() / 1000))
                 .ok_or_else(|| ApiError::new(ApiErrorKind::MissingTicket))?;
             let answer: SuiteTokenAnswer = client
                 .post_plain(

@@ -644,11 +644,20 @@ fn backoff_stays_within_its_bounds() {
 
 #[tokio::test]
 async fn tickets_of_other_kinds_are_not_used() {
-    let tickets = MemoryTicketStore::new();
+    // The store's clock within the ticket's lifetime, so that only the kind
+    // can hide it.
+    let tickets = MemoryTicketStore::new().with_clock(|| 100);
     tickets
         .save("wwsuite", TicketKind::ComponentVerifyTicket, "X", 1)
         .await
         .unwrap();
+    assert!(
+        tickets
+            .latest("wwsuite", TicketKind::ComponentVerifyTicket)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(
         tickets
             .latest("wwsuite", TicketKind::SuiteTicket)
@@ -656,4 +665,32 @@ async fn tickets_of_other_kinds_are_not_used() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn a_missing_ticket_starts_no_cooldown() {
+    let vendor = Vendor::new(7200);
+    let now_s = 1_700_000_000;
+    let clock = ManualClock::new(now_s * 1000);
+    let client = client_with(&vendor, clock.clone(), fast_policy());
+    let ticket_clock = clock.clone();
+    let tickets =
+        Arc::new(MemoryTicketStore::new().with_clock(move || ticket_clock.now_ms() / 1000));
+    let suite = SuiteCredential::new(
+        "wwsuite",
+        "suite-secret",
+        tickets.clone(),
+        Arc::new(MemorySecretStore::new()),
+    );
+    assert_eq!(
+        client.token(&suite).await.unwrap_err().kind(),
+        ApiErrorKind::MissingTicket
+    );
+    // The push arrives in the same millisecond: the next call uses it.
+    tickets
+        .save("wwsuite", TicketKind::SuiteTicket, "TICKET-1", now_s)
+        .await
+        .unwrap();
+    assert_eq!(client.token(&suite).await.unwrap().secret(), "TOKEN-1");
+    assert_eq!(vendor.fetches.load(Ordering::SeqCst), 1);
 }

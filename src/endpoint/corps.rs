@@ -12,6 +12,13 @@ use std::sync::{Arc, PoisonError, RwLock};
 /// is exchanged) and `cancel_auth`. Clones share one list; adding or
 /// removing a corp takes effect on the next POST, with no lock of yours.
 ///
+/// The ids are WeCom corp ids (`ww…`/`wx…`): the receive id a data
+/// callback's POST is encrypted with is the authorized corp's corpid
+/// (WeCom staff answer on the data callback URL, 数据回调URL, quoted in
+/// [`Endpoint::wecom_suite_data`](super::Endpoint::wecom_suite_data)).
+/// Installs and removals arrive as the suite's `create_auth` and
+/// `cancel_auth` pushes (WeCom doc 授权成功通知, 取消授权通知).
+///
 /// Reads and writes go through a `std::sync::RwLock`; a poisoned lock
 /// (a panic elsewhere while writing) is used as it is, never a panic here.
 ///

@@ -98,7 +98,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::endpoint::{CallbackKind, OfficialAccountMode};
+use crate::endpoint::CallbackKind;
 use crate::message::Message;
 
 #[cfg(feature = "redis")]
@@ -149,7 +149,7 @@ impl TicketKind {
     /// valid 30), 12 hours for a `component_verify_ticket` (WeChat Open
     /// Platform doc 验证票据).
     #[must_use]
-    pub fn lifetime(self) -> std::time::Duration {
+    pub const fn lifetime(self) -> std::time::Duration {
         match self {
             Self::SuiteTicket => std::time::Duration::from_secs(30 * 60),
             Self::ComponentVerifyTicket => std::time::Duration::from_secs(12 * 60 * 60),
@@ -373,9 +373,9 @@ impl TicketPush {
         if app.is_empty() {
             return Ok(None);
         }
-        let plaintext =
-            origin.kind == CallbackKind::OfficialAccount(OfficialAccountMode::Plaintext);
-        if plaintext || origin.kind != kind.delivered_by() {
+        // `delivered_by` names encrypted kinds only, so this also refuses
+        // Official Account plaintext mode (an unauthenticated body).
+        if origin.kind != kind.delivered_by() {
             return Err(TicketPushError::WrongKind {
                 ticket: kind,
                 kind: origin.kind,
@@ -584,6 +584,7 @@ mod tests {
     use std::error::Error;
 
     use super::*;
+    use crate::endpoint::OfficialAccountMode;
 
     fn block_on<F: Future>(future: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()

@@ -89,7 +89,8 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     fn unlock<'a>(&'a self, key: &'a str, owner: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Tells every instance not to fetch `key` for `ttl`: the vendor
-    /// answered `45009` (quota reached). The default does nothing (each
+    /// answered `45009` (quota reached; WeCom and WeChat doc 全局错误码).
+    /// `ttl` is the cache's quota cool-down. The default does nothing (each
     /// instance then cools down on its own).
     ///
     /// # Errors
@@ -103,8 +104,9 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
-    /// How much longer fetches of `key` are paused, if they are. The
-    /// default: never.
+    /// How much longer fetches of `key` are paused by
+    /// [`pause_fetches`](Self::pause_fetches) (any instance's), if they
+    /// are: `Some` non-zero time left, else `None`. The default: never.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot answer.

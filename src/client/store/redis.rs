@@ -114,7 +114,9 @@ impl RedisTokenStore {
         format!("{}lock:{key}", self.prefix)
     }
 
-    /// The Redis key of the fetch pause of cache key `key`.
+    /// The Redis key of the fetch pause of cache key `key`:
+    /// `<prefix>pause:<key>`, a string set with `PX` after a `45009` that
+    /// Redis deletes when the pause ends.
     #[must_use]
     pub fn pause_key(&self, key: &str) -> String {
         format!("{}pause:{key}", self.prefix)
@@ -128,21 +130,13 @@ impl RedisTokenStore {
             .arg("PX")
             .arg(ttl_ms)
             .to_owned();
-        let mut conn = self.connection.manager();
-        let _: Value = self
-            .connection
-            .bounded(async move { command.query_async(&mut conn).await })
-            .await?;
+        query(&self.connection, command).await?;
         Ok(())
     }
 
     async fn paused_now(&self, key: &str) -> Result<Option<Duration>, StoreError> {
         let command = redis::cmd("PTTL").arg(self.pause_key(key)).to_owned();
-        let mut conn = self.connection.manager();
-        let value: Value = self
-            .connection
-            .bounded(async move { command.query_async(&mut conn).await })
-            .await?;
+        let value = query(&self.connection, command).await?;
         match value {
             Value::Int(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms.unsigned_abs()))),
             Value::Int(_) => Ok(None),
@@ -157,11 +151,7 @@ impl RedisTokenStore {
             .arg("generation")
             .arg("expires_in")
             .to_owned();
-        let mut conn = self.connection.manager();
-        let value: Value = self
-            .connection
-            .bounded(async move { command.query_async(&mut conn).await })
-            .await?;
+        let value = query(&self.connection, command).await?;
         let Value::Array(fields) = value else {
             return Err(StoreError::new(StoreErrorKind::Corrupt));
         };
@@ -231,11 +221,7 @@ impl RedisTokenStore {
             .arg("PX")
             .arg(ttl_ms)
             .to_owned();
-        let mut conn = self.connection.manager();
-        let value: Value = self
-            .connection
-            .bounded(async move { command.query_async(&mut conn).await })
-            .await?;
+        let value = query(&self.connection, command).await?;
         match value {
             Value::Okay | Value::SimpleString(_) => Ok(true),
             Value::Nil => Ok(false),
@@ -253,6 +239,14 @@ impl RedisTokenStore {
             .await?;
         Ok(())
     }
+}
+
+/// Sends `command` on `connection`, bounded by its timeout.
+async fn query(connection: &RedisConnection, command: redis::Cmd) -> Result<Value, StoreError> {
+    let mut conn = connection.manager();
+    connection
+        .bounded(async move { command.query_async(&mut conn).await })
+        .await
 }
 
 fn number(bytes: &[u8]) -> Result<u64, StoreError> {
@@ -374,11 +368,7 @@ impl SecretStore for RedisSecretStore {
     fn get_secret<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Secret>, StoreError>> {
         Box::pin(async move {
             let command = redis::cmd("GET").arg(self.secret_key(key)).to_owned();
-            let mut conn = self.connection.manager();
-            let value: Value = self
-                .connection
-                .bounded(async move { command.query_async(&mut conn).await })
-                .await?;
+            let value = query(&self.connection, command).await?;
             match value {
                 Value::Nil => Ok(None),
                 Value::BulkString(bytes) => String::from_utf8(bytes)
@@ -399,11 +389,7 @@ impl SecretStore for RedisSecretStore {
                 .arg(self.secret_key(key))
                 .arg(secret.expose())
                 .to_owned();
-            let mut conn = self.connection.manager();
-            let _: Value = self
-                .connection
-                .bounded(async move { command.query_async(&mut conn).await })
-                .await?;
+            query(&self.connection, command).await?;
             Ok(())
         })
     }
