@@ -336,7 +336,7 @@ const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'
 
 /// Appends `text`, keeping `[A-Za-z0-9._-]` and writing `%XX` (uppercase
 /// hex) for every other byte.
-fn push_escaped(out: &mut String, text: &str) {
+pub(crate) fn push_escaped(out: &mut String, text: &str) {
     for part in utf8_percent_encode(text, ESCAPED) {
         out.push_str(part);
     }

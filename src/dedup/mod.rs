@@ -119,6 +119,8 @@ pub(crate) use self::redis::RELEASE_LUA;
 pub use self::redis::{DEFAULT_KEY_PREFIX, RedisConnection, RedisDedupStore};
 pub use answer::{AnswerDecodeError, MAX_KEPT_BODY, StoredAnswer};
 pub use error::{StoreError, StoreErrorKind};
+#[cfg(feature = "redis")]
+pub(crate) use key::push_escaped;
 pub use key::{DedupKey, DedupScope, ScopeRef};
 pub use memory::MemoryDedupStore;
 

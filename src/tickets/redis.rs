@@ -1,7 +1,7 @@
 //! [`RedisTicketStore`]: the latest tickets in Redis, read by every
 //! instance (feature `redis`).
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use redis::{Script, Value};
 
@@ -104,14 +104,8 @@ impl RedisTicketStore {
     pub fn redis_key(&self, app: &str, kind: TicketKind) -> String {
         let mut key = String::with_capacity(self.prefix.len() + app.len() + 24);
         key.push_str(&self.prefix);
-        for &b in app.as_bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
-                key.push(char::from(b));
-            } else {
-                // Writing to a String cannot fail.
-                let _ = write!(key, "%{b:02X}");
-            }
-        }
+        // The escaping of dedup keys: `[A-Za-z0-9._-]` kept, `%XX` else.
+        crate::dedup::push_escaped(&mut key, app);
         key.push(':');
         key.push_str(kind.as_str());
         key
