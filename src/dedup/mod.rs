@@ -114,9 +114,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[cfg(feature = "redis")]
-pub(crate) use self::redis::RELEASE_LUA;
-#[cfg(feature = "redis")]
 pub use self::redis::{DEFAULT_KEY_PREFIX, RedisConnection, RedisDedupStore};
+#[cfg(feature = "redis")]
+pub(crate) use self::redis::{RELEASE_LUA, ttl_millis};
 pub use answer::{AnswerDecodeError, MAX_KEPT_BODY, StoredAnswer};
 pub use error::{StoreError, StoreErrorKind};
 #[cfg(feature = "redis")]

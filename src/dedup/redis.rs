@@ -183,8 +183,9 @@ fn store_error(error: RedisError) -> StoreError {
     StoreError::with_source(kind, error)
 }
 
-/// `ttl` in whole milliseconds, at least 1 and at most a year.
-fn ttl_millis(ttl: Duration) -> u64 {
+/// `ttl` in whole milliseconds, at least 1 and at most a year: what every
+/// Redis store of the crate sends as `PX` (Redis refuses larger ones).
+pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis())
         .unwrap_or(MAX_TTL_MS)
         .clamp(1, MAX_TTL_MS)

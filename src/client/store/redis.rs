@@ -8,7 +8,7 @@ use redis::{Script, Value};
 
 use super::{BoxFuture, PutOutcome, SecretStore, TokenStore};
 use crate::client::token::{AccessToken, Secret};
-use crate::dedup::RedisConnection;
+use crate::dedup::{RedisConnection, ttl_millis};
 use crate::store::{StoreError, StoreErrorKind};
 
 /// The key prefix of [`RedisTokenStore`] and [`RedisSecretStore`] unless
@@ -123,7 +123,7 @@ impl RedisTokenStore {
     }
 
     async fn pause_now(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
-        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ttl_ms = ttl_millis(ttl);
         let command = redis::cmd("SET")
             .arg(self.pause_key(key))
             .arg("45009")
@@ -213,7 +213,7 @@ impl RedisTokenStore {
         owner: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ttl_ms = ttl_millis(ttl);
         let command = redis::cmd("SET")
             .arg(self.lock_key(key))
             .arg(owner)
